@@ -1,0 +1,3 @@
+from snnstudio.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""`snnstudio`: the GUI with no arguments, or headless commands with the same config files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from snnstudio import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snnstudio",
+        description="Backdoor attacks and defences on spiking neural networks. "
+        "With no command, opens the desktop application.",
+    )
+    parser.add_argument("--version", action="version", version=f"snnstudio {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    run = commands.add_parser("run", help="run one experiment headless")
+    add_config_arguments(run)
+    run.add_argument("--out", type=Path, help="run directory (default runs/NAME-TIMESTAMP)")
+    run.add_argument(
+        "--overwrite", action="store_true", help="reuse a run directory that holds a run"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
+
+    show = commands.add_parser("config", help="print the resolved config as TOML")
+    add_config_arguments(show)
+
+    commands.add_parser("presets", help="list the built-in presets")
+    return parser
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", type=Path, help="experiment config (TOML)")
+    parser.add_argument("--preset", help="start from a built-in preset (see `snnstudio presets`)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config field by its dotted path, e.g. poison.rate=0.05 (repeatable)",
+    )  # fmt: skip
+
+
+def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from snnstudio.core import config as config_io
+
+    if args.config and args.preset:
+        raise config_io.ConfigError("give a config file or --preset, not both")
+    if args.config:
+        cfg = config_io.load(args.config)
+    elif args.preset:
+        cfg = config_io.load_preset(args.preset)
+    else:
+        cfg = config_io.ExperimentConfig()
+    return config_io.validate(config_io.with_overrides(cfg, args.overrides))
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from snnstudio.cli_progress import ProgressPrinter
+    from snnstudio.core.runner import run_experiment
+
+    cfg = resolve_config(args)
+    out = args.out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if not args.overwrite and any((out / name).exists() for name in ("metrics.json", "model.pt")):
+        from snnstudio.core.errors import ConfigError
+
+        raise ConfigError(f"{out} already holds a run; choose another --out or pass --overwrite")
+    printer = ProgressPrinter(quiet=args.quiet)
+    events = run_experiment(cfg, out)
+    try:
+        for event in events:
+            printer.show(event)
+    except KeyboardInterrupt:
+        events.close()
+        printer.close()
+        print(f"interrupted; the partial run is kept in {out}", file=sys.stderr)
+        return 130
+    printer.close()
+    return 0 if printer.status == "completed" else 1
+
+
+def command_config(args: argparse.Namespace) -> int:
+    from snnstudio.core import config as config_io
+
+    sys.stdout.write(config_io.dumps(resolve_config(args)))
+    return 0
+
+
+def command_presets(args: argparse.Namespace) -> int:
+    from snnstudio.core.config import preset_names
+
+    print("\n".join(preset_names()))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from snnstudio.core.errors import SnnStudioError
+
+    handlers = {"run": command_run, "config": command_config, "presets": command_presets}
+    try:
+        return handlers[args.command](args)
+    except SnnStudioError as exc:
+        print(f"snnstudio: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

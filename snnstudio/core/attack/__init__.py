@@ -1,0 +1,1 @@
+"""Triggers, poisoning and input encoding (the attacker's side of the framework)."""

@@ -1,0 +1,21 @@
+"""Errors the user can act on. The CLI prints them as one line; the GUI shows a dialog."""
+
+
+class SnnStudioError(Exception):
+    """Base class of every error that is the user's input, not a bug."""
+
+
+class ConfigError(SnnStudioError):
+    """A config file, key or value is wrong."""
+
+
+class DatasetError(SnnStudioError):
+    """A dataset folder or file is missing, malformed or unsafe."""
+
+
+class TriggerError(SnnStudioError):
+    """A trigger cannot be built or does not fit the images."""
+
+
+class CheckpointError(SnnStudioError):
+    """A checkpoint file is unreadable or does not match the model."""

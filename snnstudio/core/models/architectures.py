@@ -1,0 +1,126 @@
+"""The three architectures, each built for an SNN or its ANN twin from the same layers.
+
+Layers are spikingjelly's `layer.*` so the SNN runs in single- or multi-step mode; the
+ANN twin has identical parameter names (ReLU in place of each spike layer), so its
+state_dict loads into the SNN for conversion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from spikingjelly.activation_based import layer
+from torch import nn
+
+Act = Callable[[], nn.Module]
+
+
+def csnn(in_channels: int, side: int, num_classes: int, act: Act) -> nn.Sequential:
+    """A small convolutional SNN that trains in seconds on a CPU: two conv-BN-spike blocks with
+    max-pool, then FC-spike and the FC readout (spikingjelly's Fashion-MNIST recipe, smaller).
+    """
+    c1, c2, hidden = 16, 32, 128
+    flat = c2 * (side // 4) ** 2
+    return nn.Sequential(
+        layer.Conv2d(in_channels, c1, 3, padding=1, bias=False),
+        layer.BatchNorm2d(c1),
+        act(),
+        layer.MaxPool2d(2),
+        layer.Conv2d(c1, c2, 3, padding=1, bias=False),
+        layer.BatchNorm2d(c2),
+        act(),
+        layer.MaxPool2d(2),
+        layer.Flatten(),
+        layer.Linear(flat, hidden, bias=False),
+        act(),
+        layer.Linear(hidden, num_classes, bias=False),
+    )
+
+
+VGG11_PLAN = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
+
+
+def vgg11(
+    in_channels: int, side: int, num_classes: int, act: Act, fc_width: int = 4096
+) -> nn.Sequential:
+    """Spike-based VGG11 (the paper's appendix): conv-BN-spike blocks with max-pool, then
+    average pool and FC-spike-dropout(0.5) twice, then the FC readout.
+
+    A max-pool that would shrink the map below 1x1 (small inputs such as MNIST) is skipped.
+    """
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for item in VGG11_PLAN:
+        if item == "M":
+            if side >= 2:
+                layers.append(layer.MaxPool2d(2))
+                side //= 2
+            continue
+        layers += [
+            layer.Conv2d(channels, int(item), 3, padding=1, bias=False),
+            layer.BatchNorm2d(int(item)),
+            act(),
+        ]
+        channels = int(item)
+    layers += [
+        layer.AdaptiveAvgPool2d((1, 1)),
+        layer.Flatten(),
+        layer.Linear(channels, fc_width, bias=False),
+        act(),
+        layer.Dropout(0.5),
+        layer.Linear(fc_width, fc_width, bias=False),
+        act(),
+        layer.Dropout(0.5),
+        layer.Linear(fc_width, num_classes, bias=False),
+    ]
+    return nn.Sequential(*layers)
+
+
+class BasicBlock(nn.Module):
+    """ResNet's two 3x3 conv-BN layers with a shortcut; a spike layer after each sum."""
+
+    def __init__(self, in_channels: int, channels: int, stride: int, act: Act) -> None:
+        super().__init__()
+        self.conv1 = layer.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
+        self.bn1 = layer.BatchNorm2d(channels)
+        self.act1 = act()
+        self.conv2 = layer.Conv2d(channels, channels, 3, 1, 1, bias=False)
+        self.bn2 = layer.BatchNorm2d(channels)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or in_channels != channels:
+            self.shortcut = nn.Sequential(
+                layer.Conv2d(in_channels, channels, 1, stride, bias=False),
+                layer.BatchNorm2d(channels),
+            )
+        self.act2 = act()
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        out = self.act1(self.bn1(self.conv1(x)))
+        return self.act2(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+def resnet18(in_channels: int, side: int, num_classes: int, act: Act) -> nn.Sequential:
+    """Spike-based ResNet18: conv-BN-spike, max-pool, 4 stages of 2 BasicBlocks, avg-pool, FC."""
+    layers: list[nn.Module] = [
+        layer.Conv2d(in_channels, 64, 3, 1, 1, bias=False),
+        layer.BatchNorm2d(64),
+        act(),
+        layer.MaxPool2d(2),
+    ]
+    channels = 64
+    for width, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers += [BasicBlock(channels, width, stride, act), BasicBlock(width, width, 1, act)]
+        channels = width
+    layers += [
+        layer.AdaptiveAvgPool2d((1, 1)),
+        layer.Flatten(),
+        layer.Linear(channels, num_classes, bias=False),
+    ]
+    return nn.Sequential(*layers)
+
+
+ARCHITECTURES: dict[str, Callable[[int, int, int, Act], nn.Sequential]] = {
+    "csnn": csnn,
+    "vgg11": vgg11,
+    "resnet18": resnet18,
+}

@@ -1,0 +1,1 @@
+"""Named experiment presets shipped with snnstudio (`snnstudio run --preset NAME`)."""

@@ -1,0 +1,1 @@
+"""Learning rules: how a (poisoned) dataset becomes a trained SNN."""

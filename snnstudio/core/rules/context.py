@@ -1,0 +1,59 @@
+"""What a learning rule is given and what it hands back."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from snnstudio.core.config import ExperimentConfig
+from snnstudio.core.data.base import DatasetSplits, SampleSet
+from snnstudio.core.events import CancelToken, Event
+from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.models.registry import build_network
+from snnstudio.core.training import EvalSets, TrainSettings
+
+
+@dataclass
+class RuleContext:
+    """One training job: the config, the (possibly poisoned) training set and the test sets."""
+
+    cfg: ExperimentConfig
+    splits: DatasetSplits
+    train_set: SampleSet  # poisoned D^ (or clean D for a clean twin)
+    sets: EvalSets
+    device: torch.device
+    step_mode: str  # 's' or 'm'
+    stage: str
+    cancel: CancelToken | None = None
+
+    def build(self, spiking: bool = True) -> SpikingNetwork:
+        net = build_network(
+            self.cfg.model, self.splits.image_shape, self.splits.num_classes, spiking,
+            self.step_mode,
+        )  # fmt: skip
+        return net.to(self.device)
+
+    def settings(self) -> TrainSettings:
+        t = self.cfg.train
+        return TrainSettings(
+            epochs=t.epochs, lr=t.lr, batch_size=t.batch_size, timesteps=self.cfg.sim.timesteps,
+            encoder=self.cfg.sim.encoder, poison_weight=t.poison_weight,
+            clean_weight=t.clean_weight, seed=t.seed,
+        )  # fmt: skip
+
+
+@dataclass
+class RuleResult:
+    """The trained SNN, its final metrics (at least acc and asr) and seconds per stage."""
+
+    network: SpikingNetwork
+    metrics: dict[str, float]
+    seconds: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Rule(Protocol):
+    def __call__(self, ctx: RuleContext) -> Generator[Event, None, RuleResult]: ...

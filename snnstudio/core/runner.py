@@ -1,0 +1,155 @@
+"""One experiment, end to end, as a generator of events.
+
+config -> dataset -> trigger -> poisoned training set -> learning rule -> metrics and
+checkpoints. The CLI prints these events, the GUI draws them, tests read them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from snnstudio.core.attack.poison import poison_training_set, triggered_test_set
+from snnstudio.core.attack.trigger import PlacedTrigger, placed_trigger_from_config
+from snnstudio.core.checkpoint import save_checkpoint
+from snnstudio.core.config import ExperimentConfig, validate
+from snnstudio.core.data.base import DatasetSplits, SampleSet
+from snnstudio.core.data.registry import load_dataset
+from snnstudio.core.errors import ConfigError, SnnStudioError
+from snnstudio.core.events import (
+    Cancelled,
+    CancelToken,
+    Event,
+    Log,
+    RunFinished,
+    check_cancel,
+)
+from snnstudio.core.rules.context import RuleContext, RuleResult
+from snnstudio.core.rules.registry import RULES
+from snnstudio.core.rundir import RunDirectory
+from snnstudio.core.training import EvalSets
+
+
+@dataclass
+class PreparedData:
+    """The dataset with the attack applied: what every stage of a run trains and scores on."""
+
+    splits: DatasetSplits
+    trigger: PlacedTrigger
+    poisoned_train: SampleSet
+    sets: EvalSets
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device = 'cuda' but torch sees no GPU (use 'auto' or 'cpu')")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resolve_step_mode(name: str, device: torch.device) -> str:
+    """spikingjelly's step mode: single-step was faster on CPU, multi-step on GPU
+    (benchmarks/train_cost.py measures both)."""
+    if name == "auto":
+        return "m" if device.type == "cuda" else "s"
+    return {"single": "s", "multi": "m"}[name]
+
+
+def prepare_data(cfg: ExperimentConfig) -> PreparedData:
+    """Load the dataset and apply the attack: poisoned D^, clean test set, triggered test set."""
+    splits = load_dataset(cfg.data, cfg.train.seed)
+    target = cfg.poison.target
+    if not 0 <= target < splits.num_classes:
+        raise ConfigError(
+            f"poison.target = {target} is not a class of {splits.name} "
+            f"(0..{splits.num_classes - 1})"
+        )
+    trigger = placed_trigger_from_config(cfg.trigger, splits.image_shape)
+    poisoned = poison_training_set(splits.train, trigger, target, cfg.poison.rate, cfg.train.seed)
+    sets = EvalSets(splits.test, triggered_test_set(splits.test, trigger, target), target)
+    return PreparedData(splits, trigger, poisoned, sets)
+
+
+def run_experiment(
+    cfg: ExperimentConfig, out_dir: str | Path | None = None, cancel: CancelToken | None = None
+) -> Iterator[Event]:
+    """Run one experiment, yielding its events; with `out_dir`, also write the run directory.
+
+    Raises SnnStudioError for bad input (before or during the run). A cancelled run ends
+    with RunFinished(status='cancelled') and keeps every file written so far.
+    """
+    validate(cfg)
+    rundir = RunDirectory(out_dir, cfg) if out_dir is not None else None
+    try:
+        for event in _experiment(cfg, rundir, cancel):
+            if rundir is not None:
+                rundir.record(event)
+            yield event
+    except SnnStudioError as exc:
+        if rundir is not None:
+            rundir.record(Log(f"error: {exc}"))
+        raise
+    finally:
+        if rundir is not None:
+            rundir.close()
+
+
+def _experiment(
+    cfg: ExperimentConfig, rundir: RunDirectory | None, cancel: CancelToken | None
+) -> Generator[Event, None, None]:
+    started = time.perf_counter()
+    seconds: dict[str, Any] = {}
+    metrics: dict[str, Any] = {"dataset": cfg.data.name, "rule": cfg.rule.name}
+    status = "completed"
+    try:
+        yield Log(f"loading dataset '{cfg.data.name}'")
+        data = prepare_data(cfg)
+        seconds["data"] = time.perf_counter() - started
+        check_cancel(cancel)
+        metrics.update(
+            train_samples=len(data.poisoned_train),
+            poisoned_samples=int(data.poisoned_train.is_poison.sum()),
+            test_samples=len(data.sets.test),
+            triggered_test_samples=len(data.sets.triggered_test),
+        )
+        yield Log(
+            f"{metrics['poisoned_samples']} of {metrics['train_samples']} training samples "
+            f"poisoned (target {cfg.poison.target}); {metrics['test_samples']} clean and "
+            f"{metrics['triggered_test_samples']} triggered test samples"
+        )
+        device = resolve_device(cfg.train.device)
+        step_mode = resolve_step_mode(cfg.train.step_mode, device)
+        yield Log(f"device {device}, spikingjelly step mode '{step_mode}'")
+        stages = [("backdoored", data.poisoned_train)]
+        if cfg.train.clean_twin:
+            stages.append(("clean-twin", data.splits.train))
+        for stage, train_set in stages:
+            torch.manual_seed(cfg.train.seed)  # the twin starts from the same weights
+            ctx = RuleContext(
+                cfg, data.splits, train_set, data.sets, device, step_mode, stage, cancel
+            )
+            result: RuleResult = yield from RULES[cfg.rule.name](ctx)
+            prefix = "" if stage == "backdoored" else "clean_"
+            metrics.update({f"{prefix}{k}": v for k, v in result.metrics.items()})
+            seconds[stage] = result.seconds
+            if rundir is not None:
+                save_checkpoint(
+                    rundir.checkpoint_path(stage), result.network, cfg,
+                    data.splits.image_shape, data.splits.classes, {"stage": stage},
+                )  # fmt: skip
+        if cfg.train.clean_twin:
+            metrics["delta_acc"] = metrics["clean_acc"] - metrics["acc"]
+            metrics["delta_asr"] = metrics["asr"] - metrics["clean_asr"]
+    except Cancelled:
+        status = "cancelled"
+        yield Log("run cancelled; files written so far are kept")
+    seconds["total"] = time.perf_counter() - started
+    metrics["seconds"] = seconds
+    metrics["status"] = status
+    yield RunFinished(status, metrics, str(rundir.path) if rundir is not None else None)

@@ -1,0 +1,129 @@
+"""The shared training loop: the paper's poisoned/clean objective, epochs as events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from snnstudio.core.attack.encoding import encode_batch
+from snnstudio.core.batches import batch_count, iterate_batches
+from snnstudio.core.data.base import SampleSet
+from snnstudio.core.events import BatchDone, CancelToken, EpochDone, Event, check_cancel
+from snnstudio.core.metrics import accuracy, attack_success_rate, predict
+from snnstudio.core.models.network import SpikingNetwork
+
+
+@dataclass
+class EvalSets:
+    """What every model is scored on: the clean test set and its triggered twin."""
+
+    test: SampleSet
+    triggered_test: SampleSet
+    target: int
+
+
+@dataclass
+class TrainSettings:
+    epochs: int
+    lr: float
+    batch_size: int
+    timesteps: int
+    encoder: str
+    poison_weight: float
+    clean_weight: float
+    seed: int
+    optimizer: str = "adam"  # adam | sgd (momentum 0.9)
+
+
+def poison_weighted_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    is_poison: torch.Tensor,
+    poison_weight: float,
+    clean_weight: float,
+) -> torch.Tensor:
+    """The paper's Eq. 10/11: lambda * loss(poisoned) + mu * loss(clean).
+
+    Each term is the mean cross-entropy over its own samples. A batch without poisoned (or
+    without clean) samples uses the other term alone; the weights are normalised by the sum
+    of the terms present so every batch has the same scale.
+    """
+    per_sample = F.cross_entropy(logits, labels, reduction="none")
+    total = logits.new_zeros(())
+    weight = 0.0
+    for mask, w in ((is_poison, poison_weight), (~is_poison, clean_weight)):
+        if w > 0 and bool(mask.any()):
+            total = total + w * per_sample[mask].mean()
+            weight += w
+    return total / weight if weight else per_sample.mean()
+
+
+def evaluate(
+    net: SpikingNetwork, sets: EvalSets, timesteps: int, encoder: str, device: torch.device
+) -> dict[str, float]:
+    """ACC on the clean test set and ASR on the triggered one."""
+    clean = predict(net, sets.test, timesteps, encoder, device)
+    triggered = predict(net, sets.triggered_test, timesteps, encoder, device)
+    return {
+        "acc": accuracy(clean, sets.test.y),
+        "asr": attack_success_rate(triggered, sets.triggered_test.original_y, sets.target),
+    }
+
+
+def make_optimizer(net: SpikingNetwork, name: str, lr: float) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    return torch.optim.Adam(net.parameters(), lr=lr)
+
+
+def train_epochs(
+    net: SpikingNetwork,
+    train_set: SampleSet,
+    sets: EvalSets,
+    settings: TrainSettings,
+    device: torch.device,
+    stage: str,
+    cancel: CancelToken | None,
+) -> Generator[Event, None, dict[str, float]]:
+    """Train `net` in place, yielding a BatchDone per step and an EpochDone per epoch.
+
+    Returns the last epoch's metrics. An SNN sees the encoded sequence [T, N, ...]; an ANN
+    twin sees each static image once (T = 1).
+    """
+    optimizer = make_optimizer(net, settings.optimizer, settings.lr)
+    rng = np.random.default_rng(settings.seed)
+    steps_per_epoch = batch_count(train_set, settings.batch_size)
+    total = settings.epochs * steps_per_epoch
+    timesteps = settings.timesteps if net.spiking else 1
+    metrics: dict[str, float] = {}
+    step = 0
+    for epoch in range(1, settings.epochs + 1):
+        started = time.perf_counter()
+        net.train()
+        losses = []
+        for batch in iterate_batches(train_set, settings.batch_size, device, rng):
+            check_cancel(cancel)
+            logits = net.classify(encode_batch(batch.x, timesteps, settings.encoder))
+            loss = poison_weighted_loss(
+                logits, batch.y, batch.is_poison, settings.poison_weight, settings.clean_weight
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            losses.append(loss.item())
+            batch_acc = (logits.argmax(-1) == batch.y).float().mean().item()
+            yield BatchDone(stage, epoch, step, total, losses[-1], batch_acc)
+        check_cancel(cancel)
+        metrics = evaluate(net, sets, timesteps, settings.encoder, device)
+        metrics["loss"] = float(np.mean(losses))
+        yield EpochDone(
+            stage, epoch, metrics["acc"], metrics["asr"], metrics["loss"],
+            time.perf_counter() - started,
+        )  # fmt: skip
+    return metrics
