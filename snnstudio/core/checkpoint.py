@@ -7,6 +7,7 @@ plain containers. The header says how to rebuild the network around the weights.
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +70,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "refused"
-        raise CheckpointError(f"{path}: refused to load (unsafe or corrupt): {first}") from None
+        blocked = re.search(r"GLOBAL (\S+)", str(exc))
+        why = f"it asks to run {blocked.group(1)}" if blocked else "corrupt or not a checkpoint"
+        raise CheckpointError(f"{path}: refused to load ({why})") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from None
     if not isinstance(blob, dict) or blob.get("header", {}).get("format") != FORMAT:
