@@ -83,6 +83,15 @@ class TimestepCurve:
 
 
 @dataclass(frozen=True)
+class DetectionResult:
+    """One finished part of a detection run ('sample-level', 'model-comparison',
+    'reference-free'), with its JSON-able summary as in report.json."""
+
+    section: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunFinished:
     """The job ended; `status` is 'completed' or 'cancelled'."""
 
@@ -91,4 +100,6 @@ class RunFinished:
     out_dir: str | None = None
 
 
-Event = Log | StageStarted | BatchDone | EpochDone | TimestepCurve | RunFinished
+Event = (
+    Log | StageStarted | BatchDone | EpochDone | TimestepCurve | DetectionResult | RunFinished
+)

@@ -1,0 +1,87 @@
+"""PNG figures of a detection report, drawn with matplotlib's Agg backend (no display)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: the core never opens a window
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import roc_curve
+
+from snnstudio.core.defense.max_margin import MaxMarginResult
+from snnstudio.core.defense.model_comparison import LayerComparison
+
+
+def _save(fig: plt.Figure, path: Path) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def sample_scores_figure(
+    scores: np.ndarray, is_triggered: np.ndarray, title: str, path: Path
+) -> str:
+    """Score histograms of clean and triggered inputs, and the ROC curve."""
+    fig, (hist, roc) = plt.subplots(1, 2, figsize=(9, 3.6))
+    bins = np.histogram_bin_edges(scores, bins=40)
+    hist.hist(scores[~is_triggered], bins=bins, alpha=0.6, label="clean", density=True)
+    hist.hist(scores[is_triggered], bins=bins, alpha=0.6, label="triggered", density=True)
+    hist.set_xlabel("score")
+    hist.set_ylabel("density")
+    hist.legend()
+    hist.set_title(title)
+    if is_triggered.any() and (~is_triggered).any():
+        fpr, tpr, _ = roc_curve(is_triggered.astype(int), scores)
+        roc.plot(fpr, tpr)
+    roc.plot([0, 1], [0, 1], "k--", linewidth=0.8)
+    roc.set_xlabel("false positive rate")
+    roc.set_ylabel("true positive rate")
+    roc.set_title("ROC")
+    return _save(fig, path)
+
+
+def max_margin_figure(result: MaxMarginResult, title: str, path: Path) -> str:
+    """Bar chart of the per-class maximum margins, the suspect class highlighted."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    colours = ["tab:gray"] * len(result.margins)
+    colours[result.suspect_class] = "tab:red" if result.flagged else "tab:orange"
+    ax.bar(np.arange(len(result.margins)), result.margins, color=colours)
+    ax.set_xticks(np.arange(len(result.margins)))
+    ax.set_xlabel("class")
+    ax.set_ylabel("max margin of output voltage")
+    verdict = "flagged" if result.flagged else "not flagged"
+    ax.set_title(f"{title}: {verdict} (p = {result.p_value:.2g})")
+    return _save(fig, path)
+
+
+def model_comparison_figure(comparisons: list[LayerComparison], path: Path) -> str:
+    """Trigger effect per layer for both models, and the last layer's per-neuron rate shift."""
+    fig, (effects, neurons) = plt.subplots(1, 2, figsize=(10, 3.6))
+    x = np.arange(len(comparisons))
+    width = 0.2
+    for i, (model, feature) in enumerate(
+        [("suspect", "spikes"), ("reference", "spikes"), ("suspect", "voltage"),
+         ("reference", "voltage")]
+    ):  # fmt: skip
+        values = [
+            (c.effect_suspect if model == "suspect" else c.effect_reference)[feature]
+            for c in comparisons
+        ]
+        effects.bar(x + (i - 1.5) * width, values, width, label=f"{model} {feature}")
+    effects.set_xticks(x, [c.layer for c in comparisons], rotation=30)
+    effects.set_ylabel("trigger effect (RMS Cohen's d)")
+    effects.legend(fontsize=7)
+    last = comparisons[-1]
+    order = np.argsort(last.rate_diff_triggered)
+    neurons.plot(last.rate_diff_triggered[order], label="triggered inputs")
+    neurons.plot(last.rate_diff_clean[order], label="clean inputs", alpha=0.7)
+    neurons.axhline(0.0, color="k", linewidth=0.6)
+    neurons.set_xlabel(f"neuron of {last.layer} (sorted)")
+    neurons.set_ylabel("firing rate suspect - reference")
+    neurons.legend(fontsize=7)
+    return _save(fig, path)
