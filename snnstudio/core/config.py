@@ -35,6 +35,10 @@ class DataConfig:
     root: str = ""  # folder holding the dataset's files (not needed for digits)
     train_limit: int = 0  # > 0: use a seeded random subset of this many training samples
     test_limit: int = 0  # > 0: likewise for the test set
+    # event datasets: sim.timesteps frames per sample, each a span of equal time or event count
+    frames_by: str = "time"  # time | count
+    frame_side: int = 0  # event datasets: downsample frames to side x side (0 = sensor size)
+    cache_dir: str = ""  # event frame cache: "" = ~/.cache/snnstudio/frames, "none" = off
 
 
 @dataclass
@@ -48,6 +52,11 @@ class TriggerConfig:
     path: str = ""  # PNG or NPY file for kind = "image"
     # kind = "array": rows of pixel values in [0, 1], shape (h, w) or (c, h, w); NaN = transparent
     pattern: list[Any] = field(default_factory=list)
+    # event data, kind = "white": which polarity channels the square sets to 1 (the others to 0):
+    # 0 = channel 0 (OFF events), 1 = channel 1 (ON events), 2 = both
+    polarity: int = 0
+    frame_start: int = 0  # event data: first frame that carries the trigger
+    frame_stop: int = 0  # event data: frame after the last one with the trigger (0 = to the end)
 
 
 @dataclass
@@ -234,7 +243,7 @@ def with_overrides(cfg: ExperimentConfig, assignments: list[str]) -> ExperimentC
 
 def problems(cfg: ExperimentConfig) -> list[str]:
     """Every range and choice error of a config, as readable sentences (empty when valid)."""
-    from snnstudio.core.data.registry import dataset_names
+    from snnstudio.core.data.registry import dataset_names, event_problems
     from snnstudio.core.models.registry import arch_names
     from snnstudio.core.rules.registry import rule_names
 
@@ -251,6 +260,7 @@ def problems(cfg: ExperimentConfig) -> list[str]:
     choice("data.name", cfg.data.name, dataset_names())
     at_least("data.train_limit", cfg.data.train_limit, 0)
     at_least("data.test_limit", cfg.data.test_limit, 0)
+    out += event_problems(cfg)
     choice("trigger.kind", cfg.trigger.kind, TRIGGER_KINDS)
     choice("trigger.position", cfg.trigger.position, POSITIONS)
     at_least("trigger.size", cfg.trigger.size, 0)

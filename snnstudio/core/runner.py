@@ -63,14 +63,14 @@ def resolve_step_mode(name: str, device: torch.device) -> str:
 
 def prepare_data(cfg: ExperimentConfig) -> PreparedData:
     """Load the dataset and apply the attack: poisoned D^, clean test set, triggered test set."""
-    splits = load_dataset(cfg.data, cfg.train.seed)
+    splits = load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps)
     target = cfg.poison.target
     if not 0 <= target < splits.num_classes:
         raise ConfigError(
             f"poison.target = {target} is not a class of {splits.name} "
             f"(0..{splits.num_classes - 1})"
         )
-    trigger = placed_trigger_from_config(cfg.trigger, splits.image_shape)
+    trigger = placed_trigger_from_config(cfg.trigger, splits.image_shape, splits.is_event)
     poisoned = poison_training_set(splits.train, trigger, target, cfg.poison.rate, cfg.train.seed)
     sets = EvalSets(splits.test, triggered_test_set(splits.test, trigger, target), target)
     return PreparedData(splits, trigger, poisoned, sets)
@@ -110,6 +110,8 @@ def _experiment(
     try:
         yield Log(f"loading dataset '{cfg.data.name}'")
         data = prepare_data(cfg)
+        for note in data.splits.notes:
+            yield Log(note)
         seconds["data"] = time.perf_counter() - started
         check_cancel(cancel)
         metrics.update(

@@ -3,6 +3,16 @@
 A `Trigger` is a small pattern (c, h, w) with a mask (h, w) of the pixels it sets. It is
 placed on an image of shape (C, H, W) at a corner or at x/y, and stamped channel by
 channel: x' = x * (1 - m) + pattern * m. A one-channel pattern is used for every channel.
+
+Event frames (N, T, 2, H, W) take the same stamp in every frame, or in the frames
+trigger.frame_start .. frame_stop. For event data a "white" trigger is the paper's polarity
+square; trigger.polarity says which of the two channels it sets to 1, the other channel
+inside the square is set to 0 (the mapping of GorkaAbad/NeuromorphicBackdoors, whose three
+patterns the paper uses; their later Sneaky-Spikes code numbers four patterns differently):
+
+    polarity 0: channel 0 = 1, channel 1 = 0   (OFF events only; channel c = polarity bit c)
+    polarity 1: channel 0 = 0, channel 1 = 1   (ON events only)
+    polarity 2: channel 0 = 1, channel 1 = 1   (both)
 """
 
 from __future__ import annotations
@@ -16,10 +26,19 @@ from snnstudio.core.config import CORNERS, TriggerConfig
 from snnstudio.core.errors import TriggerError
 
 TRIGGER_SIDE_FRACTION = 0.1  # the paper: about 10% of the side (MNIST 2x2, CIFAR-10 3x3)
+POLARITY_CHANNELS = {0: (0,), 1: (1,), 2: (0, 1)}  # trigger.polarity -> channels set to 1
 
 
 def default_trigger_side(image_side: int) -> int:
     return max(1, int(TRIGGER_SIDE_FRACTION * image_side))
+
+
+def default_event_trigger_side(frame_side: int) -> int:
+    """The paper's event trigger: 2x2 on N-MNIST's 34x34 sensor, 12x12 on 128x128 sensors,
+    scaled with downsampling (sides up to 34 follow N-MNIST, larger ones the 128 sensors,
+    so 128 -> 64 gives 6x6 and 128 -> 48 gives 5x5)."""
+    paper_side, paper_sensor = (2, 34) if frame_side <= 34 else (12, 128)
+    return max(1, int(paper_side * frame_side / paper_sensor + 0.5))
 
 
 @dataclass(frozen=True)
@@ -54,14 +73,36 @@ class PlacedTrigger:
     mask: np.ndarray
     top: int
     left: int
+    frames: tuple[int, int] = (0, 0)  # event frames (start, stop) stamped; stop 0 = to the end
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        """Stamp the trigger into images whose last three axes are (C, H, W); returns a copy."""
+        """Stamp the trigger into images whose last three axes are (C, H, W); returns a copy.
+
+        Event frames (..., T, C, H, W) are stamped in every frame, or in `frames` only.
+        """
+        start, stop = self.frames
+        if x.ndim < 4 or (start == 0 and stop == 0):
+            return self._stamp(x)
+        out = x.copy()
+        window = (..., slice(start, stop or None), slice(None), slice(None), slice(None))
+        out[window] = self._stamp(x[window])
+        return out
+
+    def _stamp(self, x: np.ndarray) -> np.ndarray:
         return (x * (1.0 - self.mask) + self.pattern * self.mask).astype(x.dtype, copy=False)
 
 
 def white_trigger(side: int, channels: int = 1) -> Trigger:
     return Trigger(np.ones((channels, side, side), np.float32), np.ones((side, side), bool))
+
+
+def polarity_trigger(side: int, polarity: int) -> Trigger:
+    """The paper's event trigger: a square on two polarity channels (see the module text)."""
+    if polarity not in POLARITY_CHANNELS:
+        raise TriggerError(f"trigger.polarity = {polarity} is not one of: 0, 1, 2")
+    pattern = np.zeros((2, side, side), np.float32)
+    pattern[list(POLARITY_CHANNELS[polarity])] = 1.0
+    return Trigger(pattern, np.ones((side, side), bool))
 
 
 def random_trigger(side: int, channels: int, seed: int) -> Trigger:
@@ -112,10 +153,17 @@ def image_trigger(path: str | Path) -> Trigger:
     return Trigger(np.ascontiguousarray(pattern.transpose(2, 0, 1)), rgba[..., 3] > 0)
 
 
-def build_trigger(cfg: TriggerConfig, image_shape: tuple[int, int, int]) -> Trigger:
-    """The trigger described by `cfg`, sized for images of shape (C, H, W)."""
+def build_trigger(
+    cfg: TriggerConfig, image_shape: tuple[int, int, int], is_event: bool = False
+) -> Trigger:
+    """The trigger described by `cfg`, sized for images (or event frames) of shape (C, H, W)."""
     channels, height, width = image_shape
-    side = cfg.size or default_trigger_side(min(height, width))
+    default_side = default_event_trigger_side if is_event else default_trigger_side
+    side = cfg.size or default_side(min(height, width))
+    if cfg.kind == "white" and is_event:
+        if channels != 2:
+            raise TriggerError(f"a polarity trigger needs 2-channel frames, these have {channels}")
+        return polarity_trigger(side, cfg.polarity)
     if cfg.kind == "white":
         return white_trigger(side, channels)
     if cfg.kind == "random":
@@ -136,9 +184,15 @@ def corner_offset(position: str, trigger: Trigger, height: int, width: int) -> t
 
 
 def place_trigger(
-    trigger: Trigger, image_shape: tuple[int, int, int], position: str, x: int = 0, y: int = 0
+    trigger: Trigger,
+    image_shape: tuple[int, int, int],
+    position: str,
+    x: int = 0,
+    y: int = 0,
+    frames: tuple[int, int] = (0, 0),
 ) -> PlacedTrigger:
-    """Place `trigger` on images of shape (C, H, W) at a corner or (for 'xy') at column x, row y."""
+    """Place `trigger` on images of shape (C, H, W) at a corner or (for 'xy') at column x, row y;
+    on event data only in `frames` (start, stop), stop 0 meaning to the last frame."""
     channels, height, width = image_shape
     if trigger.height > height or trigger.width > width:
         raise TriggerError(
@@ -162,10 +216,14 @@ def place_trigger(
     rows, cols = slice(top, top + trigger.height), slice(left, left + trigger.width)
     pattern[:, rows, cols] = trigger.pattern  # broadcasts a one-channel pattern to all channels
     mask[0, rows, cols] = trigger.mask
-    return PlacedTrigger(pattern * mask, mask, top, left)
+    return PlacedTrigger(pattern * mask, mask, top, left, frames)
 
 
 def placed_trigger_from_config(
-    cfg: TriggerConfig, image_shape: tuple[int, int, int]
+    cfg: TriggerConfig, image_shape: tuple[int, int, int], is_event: bool = False
 ) -> PlacedTrigger:
-    return place_trigger(build_trigger(cfg, image_shape), image_shape, cfg.position, cfg.x, cfg.y)
+    """The trigger of `cfg` placed on images of shape (C, H, W) or, with `is_event`, on event
+    frames (polarity square, frame range)."""
+    trigger = build_trigger(cfg, image_shape, is_event)
+    frames = (cfg.frame_start, cfg.frame_stop) if is_event else (0, 0)
+    return place_trigger(trigger, image_shape, cfg.position, cfg.x, cfg.y, frames)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,7 @@ class DatasetSplits:
     test: SampleSet
     classes: list[str]
     is_event: bool = False  # samples carry their own time axis (N, T, C, H, W)
+    notes: list[str] = field(default_factory=list)  # for the run log: samples found, cache use
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -72,8 +73,15 @@ def seeded_subset(samples: SampleSet, limit: int, seed: int) -> SampleSet:
     """A reproducible random subset of `limit` samples (all of them when limit is 0 or larger)."""
     if limit <= 0 or limit >= len(samples):
         return samples
+    return samples.subset(seeded_indices(len(samples), limit, seed))
+
+
+def seeded_indices(count: int, limit: int, seed: int) -> np.ndarray:
+    """The sorted indices `seeded_subset` keeps; loaders use them to read only those files."""
+    if limit <= 0 or limit >= count:
+        return np.arange(count)
     rng = np.random.default_rng(seed)
-    return samples.subset(np.sort(rng.choice(len(samples), size=limit, replace=False)))
+    return np.sort(rng.choice(count, size=limit, replace=False))
 
 
 def require_folder(root: str | Path, what: str) -> Path:
