@@ -18,6 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the desktop application.",
     )
     parser.add_argument("--version", action="version", version=f"snnstudio {__version__}")
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="open the window offscreen, train a few batches of the demo, exit 0 when it works",
+    )  # fmt: skip
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="run one experiment headless")
@@ -100,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        from snnstudio.gui.app import run_gui, self_test  # Qt is imported only for the GUI
+
+        return self_test() if args.self_test else run_gui()
     from snnstudio.core.errors import SnnStudioError
 
     handlers = {"run": command_run, "config": command_config, "presets": command_presets}

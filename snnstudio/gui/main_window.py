@@ -1,0 +1,328 @@
+"""The main window: tabs for setup, trigger, run, results; one worker; file handling.
+
+It edits an ExperimentConfig, starts the core's `run_experiment` generator on one QThread and
+draws the events it relays; short blocking calls (dataset checks) run in a thread pool awaited
+on the qasync loop so the window never freezes. It holds no science.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QTabWidget,
+    QWidget,
+)
+
+from snnstudio.core import config as config_io
+from snnstudio.core.data.base import DatasetSplits
+from snnstudio.core.data.registry import load_dataset
+from snnstudio.core.errors import SnnStudioError
+from snnstudio.core.events import RunFinished
+from snnstudio.core.runner import run_experiment
+from snnstudio.gui.exporting import PLOT_FILTER, TABLE_FILTER, export_graphics, export_table_csv
+from snnstudio.gui.results_table import ResultsTable, read_history
+from snnstudio.gui.run_panel import RunPanel
+from snnstudio.gui.setup_panel import SetupPanel
+from snnstudio.gui.trigger_editor import TriggerEditor
+from snnstudio.gui.worker import JobRunner
+
+TOML_FILTER = "Experiment (*.toml)"
+RECENT_KEY = "recent_files"
+MAX_RECENT = 8
+PREVIEW_SAMPLES = 6
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, runs_folder: Path | None = None, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings("snnstudio", "snnstudio")
+        self.runs_folder = runs_folder or Path.cwd() / "runs"
+        self.config_path: Path | None = None
+        self.splits: DatasetSplits | None = None
+        self.last_run_dir: Path | None = None
+        self.runner = JobRunner(self)
+        self._io_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snnstudio-io")
+        self._dataset_task: asyncio.Future | None = None
+
+        self.setup = SetupPanel()
+        self.trigger = TriggerEditor()
+        self.run_panel = RunPanel()
+        self.results = ResultsTable(self.runs_folder)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(_scrolled(self.setup), "Experiment")
+        self.tabs.addTab(self.trigger, "Trigger")
+        self.tabs.addTab(self.run_panel, "Run")
+        self.tabs.addTab(self.results, "Results")
+        self.setCentralWidget(self.tabs)
+        self._build_menus()
+
+        self.setup.changed.connect(self._on_config_edited)
+        self.setup.dataset_changed.connect(self.check_dataset)
+        self.trigger.changed.connect(self._on_config_edited)
+        self.run_panel.start_button.clicked.connect(self.start_run)
+        self.run_panel.stop_button.clicked.connect(self.stop_run)
+        self.runner.event.connect(self._on_event)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.finished.connect(self._on_finished)
+        self.results.reopen.connect(self.reopen_run)
+        self.resize(1280, 860)
+        self.set_config(config_io.load_preset("demo"))
+
+    # ------------------------------------------------------------------ menus
+
+    def _build_menus(self) -> None:
+        files = self.menuBar().addMenu("&File")
+        self._action(files, "&New experiment", self.new_config, QKeySequence.StandardKey.New)
+        presets = files.addMenu("Open &preset")
+        for name in config_io.preset_names():
+            self._action(presets, name, lambda n=name: self.set_config(config_io.load_preset(n)))
+        self._action(files, "&Open…", self.open_config_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = files.addMenu("Open &recent")
+        self._action(files, "&Save", self.save_config, QKeySequence.StandardKey.Save)
+        self._action(files, "Save &as…", self.save_config_as, QKeySequence.StandardKey.SaveAs)
+        files.addSeparator()
+        self._action(files, "Export &plots…", self.export_plots_dialog)
+        self._action(files, "Export &table as CSV…", self.export_table_dialog)
+        files.addSeparator()
+        self._action(files, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        runs = self.menuBar().addMenu("&Run")
+        self.start_action = self._action(runs, "&Start", self.start_run, QKeySequence("F5"))
+        self.stop_action = self._action(runs, "S&top", self.stop_run, QKeySequence("Shift+F5"))
+        self.stop_action.setEnabled(False)
+        self._refresh_recent_menu()
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    # ------------------------------------------------------------------ config
+
+    def config(self) -> config_io.ExperimentConfig:
+        """The experiment as edited: the form plus the trigger editor's section."""
+        cfg = self.setup.config()
+        cfg.trigger = self.trigger.trigger_config(cfg.trigger)
+        return cfg
+
+    def set_config(self, cfg: config_io.ExperimentConfig) -> None:
+        self.setup.set_config(cfg)
+        self.trigger.set_trigger_config(cfg.trigger)
+        self._update_title()
+
+    def new_config(self) -> None:
+        self.config_path = None
+        self.set_config(config_io.ExperimentConfig())
+
+    def open_config(self, path: Path) -> bool:
+        try:
+            cfg = config_io.validate(config_io.load(path))
+        except SnnStudioError as exc:
+            QMessageBox.warning(self, "Cannot open experiment", str(exc))
+            return False
+        self.config_path = Path(path)
+        self.set_config(cfg)
+        self._remember(self.config_path)
+        return True
+
+    def open_config_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", TOML_FILTER)
+        if path:
+            self.open_config(Path(path))
+
+    def save_config(self) -> None:
+        if self.config_path is None:
+            self.save_config_as()
+        else:
+            self.write_config(self.config_path)
+
+    def save_config_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save experiment", f"{self.config().name}.toml", TOML_FILTER
+        )
+        if path:
+            self.write_config(Path(path))
+
+    def write_config(self, path: Path) -> None:
+        try:
+            config_io.save(self.config(), path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save experiment", f"cannot write {path}: {exc}")
+            return
+        self.config_path = path
+        self._remember(path)
+        self._update_title()
+        self.statusBar().showMessage(f"saved {path}", 5000)
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue(RECENT_KEY, recent[:MAX_RECENT])
+        self._refresh_recent_menu()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value(RECENT_KEY, [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            self._action(self.recent_menu, path, lambda p=path: self.open_config(Path(p)))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def _update_title(self) -> None:
+        where = f" — {self.config_path}" if self.config_path else ""
+        self.setWindowTitle(f"snnstudio — {self.setup.name.text()}{where}")
+
+    def _on_config_edited(self) -> None:
+        self._update_title()
+        problems = config_io.problems(self.config())
+        idle = not self.runner.running
+        self.run_panel.start_button.setEnabled(idle and not problems)
+        self.start_action.setEnabled(idle and not problems)
+        self.run_panel.start_button.setToolTip("\n".join(problems))
+
+    # ------------------------------------------------------------------ dataset check
+
+    def check_dataset(self) -> None:
+        """Load the chosen dataset with the core's loader, off the GUI thread."""
+        if self._dataset_task is not None and not self._dataset_task.done():
+            self._dataset_task.cancel()
+        self.setup.set_dataset_status("checking the dataset…", ok=True)
+        self._dataset_task = asyncio.ensure_future(self._check_dataset(self.setup.config()))
+
+    async def _check_dataset(self, cfg: config_io.ExperimentConfig) -> None:
+        loop = asyncio.get_event_loop()
+        try:
+            splits = await loop.run_in_executor(self._io_pool, load_dataset, cfg.data, 0)
+        except SnnStudioError as exc:
+            self.splits = None
+            self.setup.set_dataset_status(str(exc), ok=False)
+            if cfg.data.root.strip():
+                QMessageBox.warning(self, "Dataset not usable", str(exc))
+            return
+        self.splits = splits
+        self.setup.set_classes(splits.classes)
+        self.setup.set_dataset_status(
+            f"{splits.name}: {len(splits.train)} training and {len(splits.test)} test samples, "
+            f"{splits.num_classes} classes, frames {splits.image_shape}", ok=True,
+        )  # fmt: skip
+        self.trigger.set_samples(splits.test.x[:PREVIEW_SAMPLES], splits.image_shape)
+
+    # ------------------------------------------------------------------ running
+
+    def start_run(self) -> None:
+        if self.runner.running:
+            return
+        cfg = self.config()
+        problems = config_io.problems(cfg)
+        if problems:
+            QMessageBox.warning(self, "Experiment not valid", "\n".join(problems))
+            return
+        out_dir = self.runs_folder / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        suffix = 1
+        while out_dir.exists():
+            suffix += 1
+            out_dir = out_dir.with_name(f"{out_dir.name.split('~')[0]}~{suffix}")
+        self.last_run_dir = out_dir
+        self.run_panel.begin(cfg.name, str(out_dir))
+        self.runner.start(lambda cancel: run_experiment(cfg, out_dir, cancel))
+        self._set_running(True)
+        self.tabs.setCurrentWidget(self.run_panel)
+
+    def stop_run(self) -> None:
+        if self.runner.running:
+            self.runner.cancel()
+            self.run_panel.status.setText("stopping after this batch…")
+
+    def _set_running(self, running: bool) -> None:
+        self.run_panel.set_running(running)
+        self.stop_action.setEnabled(running)
+        self._on_config_edited()
+
+    def _on_event(self, event: object) -> None:
+        self.run_panel.show_event(event)
+        if isinstance(event, RunFinished):
+            self.statusBar().showMessage(f"run {event.status}: {event.out_dir}", 10000)
+
+    def _on_failed(self, message: str, details: str) -> None:
+        self.run_panel.append_log(f"error: {message}")
+        if details:
+            self.run_panel.append_log(details)
+        QMessageBox.critical(self, "Run failed", message)
+
+    def _on_finished(self) -> None:
+        self._set_running(False)
+        self.results.refresh()
+
+    # ------------------------------------------------------------------ results
+
+    def reopen_run(self, path: Path) -> None:
+        """Show a past run's epoch curves and load its config into the form."""
+        try:
+            cfg = config_io.load(path / "config.toml")
+        except SnnStudioError as exc:
+            QMessageBox.warning(self, "Cannot reopen run", str(exc))
+            return
+        self.config_path = None
+        self.set_config(cfg)
+        self.run_panel.curves.clear()
+        for row in read_history(path):
+            try:
+                epoch, acc, asr = int(row["epoch"]), float(row["acc"]), float(row["asr"])
+            except (KeyError, ValueError):
+                continue
+            self.run_panel.curves.add_epoch_row(row.get("stage", ""), epoch, acc, asr)
+        self.run_panel.append_log(f"reopened {path}")
+        self.tabs.setCurrentWidget(self.run_panel)
+
+    # ------------------------------------------------------------------ export
+
+    def export_plots_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export plots", "curves.png", PLOT_FILTER)
+        if path:
+            self._report(lambda: export_graphics(self.run_panel.curves.graphics.ci, path))
+
+    def export_table_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export table", "runs.csv", TABLE_FILTER)
+        if path:
+            self._report(lambda: export_table_csv(self.results.table, path))
+
+    def _report(self, write) -> None:  # type: ignore[no-untyped-def]
+        try:
+            written = write()
+        except SnnStudioError as exc:
+            QMessageBox.warning(self, "Export failed", str(exc))
+            return
+        self.statusBar().showMessage(f"wrote {written}", 5000)
+
+    # ------------------------------------------------------------------ closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop a running job between batches and join its thread before closing."""
+        if self.runner.running:
+            self.statusBar().showMessage("stopping the run…")
+            self.runner.stop_and_wait()
+        if self._dataset_task is not None:
+            self._dataset_task.cancel()
+        self._io_pool.shutdown(wait=False, cancel_futures=True)
+        self.run_panel.curves.timer.stop()
+        event.accept()
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    return area

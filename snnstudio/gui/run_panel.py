@@ -1,0 +1,108 @@
+"""The Run tab: start/stop, a progress bar with ETA, live curves and the log pane."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from snnstudio.core.events import BatchDone, EpochDone, Log, RunFinished, StageStarted
+from snnstudio.gui.live_curves import LiveCurves
+
+LOG_LINES = 5000
+
+
+def format_seconds(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class RunPanel(QWidget):
+    """Shows one run's events; the window owns the worker and connects its signals here."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.start_button = QPushButton("Start")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m batches")
+        self.status = QLabel("idle")
+        self.curves = LiveCurves()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self._stage = ""
+        self._stage_started = 0.0
+        self._last_status = 0.0
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.status)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.curves)
+        splitter.addWidget(self.log)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(splitter, 1)
+
+    def set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+
+    def begin(self, name: str, out_dir: str) -> None:
+        self.curves.clear()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status.setText("starting")
+        self.append_log(f"run '{name}' -> {out_dir}")
+
+    def append_log(self, line: str) -> None:
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')} {line}")
+
+    def show_event(self, event: object) -> None:
+        """Route one core event to the curves, the progress bar and the log."""
+        self.curves.add_event(event)
+        if isinstance(event, StageStarted):
+            self._stage, self._stage_started = event.stage, time.perf_counter()
+            self.progress.setRange(0, max(1, event.total_steps))
+            self.progress.setValue(0)
+            self.append_log(f"stage {event.stage}: {event.total_steps} steps")
+        elif isinstance(event, BatchDone):
+            self.progress.setValue(event.step)
+            now = time.perf_counter()
+            if now - self._last_status > 0.25 or event.step == event.total_steps:
+                self._last_status = now
+                elapsed = now - self._stage_started
+                eta = elapsed / event.step * (event.total_steps - event.step)
+                self.status.setText(
+                    f"{event.stage}  epoch {event.epoch}  loss {event.loss:.3f}  "
+                    f"ETA {format_seconds(eta)}"
+                )
+        elif isinstance(event, EpochDone):
+            self.append_log(
+                f"{event.stage} epoch {event.epoch}: ACC {event.acc:.4f}  ASR {event.asr:.4f}  "
+                f"loss {event.loss:.4f}  ({event.seconds:.1f} s)"
+            )
+        elif isinstance(event, Log):
+            self.append_log(event.message)
+        elif isinstance(event, RunFinished):
+            summary = {k: v for k, v in event.metrics.items() if k != "seconds"}
+            self.append_log(f"run {event.status}: {json.dumps(summary, default=str)}")
+            self.status.setText(event.status)

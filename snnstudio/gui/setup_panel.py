@@ -1,0 +1,221 @@
+"""The experiment form: dataset, poisoning, learning rule, model, simulation and training.
+
+Every choice comes from the core (registries and config.py's tuples); the form edits a copy
+of an ExperimentConfig and keeps any field it does not show, so a TOML file opened and saved
+again loses nothing. Problems are the core's own `config.problems()` sentences.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from snnstudio.core import config as config_io
+from snnstudio.core.data.registry import NEEDS_ROOT, dataset_names
+from snnstudio.core.models.registry import arch_names
+from snnstudio.core.rules.registry import rule_names
+from snnstudio.gui.form_fields import (
+    BoundField,
+    bind,
+    changed_signal,
+    combo,
+    float_spin,
+    get_dotted,
+    int_spin,
+    set_dotted,
+)
+
+MAX_SAMPLES = 10_000_000
+
+
+def device_choices() -> list[str]:
+    """'cuda' is offered only when torch sees a GPU."""
+    return ["auto", "cpu", "cuda"] if torch.cuda.is_available() else ["auto", "cpu"]
+
+
+class SetupPanel(QWidget):
+    """Edits an ExperimentConfig. `changed` fires on every edit; `dataset_changed` when the
+    dataset name or folder changes (the window then checks it with the core's loader)."""
+
+    changed = Signal()
+    dataset_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._base = config_io.ExperimentConfig()
+        self._fields: list[BoundField] = []
+        self._loading = False
+        self.name = QLineEdit()
+        self.dataset = combo(dataset_names())
+        self.root = QLineEdit()
+        self.root.setPlaceholderText("folder holding the dataset's files")
+        self.browse = QPushButton("Browse…")
+        self.dataset_status = QLabel()
+        self.dataset_status.setWordWrap(True)
+        self.target = combo([])
+        self.rule = combo(rule_names())
+        self.neuron = combo(config_io.NEURONS)
+        self.tau = float_spin(1.01, 1000.0, 0.5, 2)
+        self.clean_twin = QCheckBox("also train a clean twin (PR = 0) for the deltas")
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #b00020;")
+
+        root_row = QHBoxLayout()
+        root_row.addWidget(self.root, 1)
+        root_row.addWidget(self.browse)
+        data = self._group("Dataset", [
+            ("experiment name", "name", self.name),
+            ("dataset", "data.name", self.dataset),
+            ("folder", "data.root", self.root, root_row),
+            ("train samples (0 = all)", "data.train_limit", int_spin(0, MAX_SAMPLES, 100)),
+            ("test samples (0 = all)", "data.test_limit", int_spin(0, MAX_SAMPLES, 100)),
+        ])  # fmt: skip
+        data.layout().addRow(self.dataset_status)
+        poison = self._group("Poisoning", [
+            ("poisoning rate (PR)", "poison.rate", float_spin(0.0, 1.0, 0.01, 3)),
+            ("target class", "poison.target", self.target),
+        ])  # fmt: skip
+        model = self._group("Learning rule and model", [
+            ("learning rule", "rule.name", self.rule),
+            ("architecture", "model.arch", combo(arch_names())),
+            ("neuron", "model.neuron", self.neuron),
+            ("LIF tau", "model.tau", self.tau),
+            ("threshold", "model.v_threshold", float_spin(0.01, 100.0, 0.1, 3)),
+            ("reset", "model.reset", combo(config_io.RESETS)),
+            ("surrogate", "model.surrogate", combo(config_io.SURROGATES)),
+        ])  # fmt: skip
+        training = self._group("Simulation and training", [
+            ("timesteps T", "sim.timesteps", int_spin(1, 10_000)),
+            ("encoder", "sim.encoder", combo(config_io.ENCODERS)),
+            ("epochs", "train.epochs", int_spin(1, 100_000)),
+            ("batch size", "train.batch_size", int_spin(1, 65_536)),
+            ("learning rate", "train.lr", float_spin(1e-6, 10.0, 1e-4, 6)),
+            ("seed", "train.seed", int_spin(0, 2**31 - 1)),
+            ("device", "train.device", combo(device_choices())),
+            ("step mode", "train.step_mode", combo(config_io.STEP_MODES)),
+            ("poisoned-loss weight λ", "train.poison_weight", float_spin(0.0, 100.0, 0.1, 3)),
+            ("clean-loss weight μ", "train.clean_weight", float_spin(0.0, 100.0, 0.1, 3)),
+            ("", "train.clean_twin", self.clean_twin),
+        ])  # fmt: skip
+
+        columns = QHBoxLayout()
+        left, right = QVBoxLayout(), QVBoxLayout()
+        left.addWidget(data)
+        left.addWidget(poison)
+        left.addStretch(1)
+        right.addWidget(model)
+        right.addWidget(training)
+        right.addStretch(1)
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(columns, 1)
+        layout.addWidget(self.problems)
+
+        self.browse.clicked.connect(self.choose_folder)
+        self.dataset.currentTextChanged.connect(self._on_dataset_edited)
+        self.root.editingFinished.connect(self._on_dataset_edited)
+        self.neuron.currentTextChanged.connect(self._update_enabled)
+        self.set_classes([str(i) for i in range(10)])
+        self.set_config(config_io.ExperimentConfig())
+
+    def _group(self, title: str, rows: list[tuple]) -> QGroupBox:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        for label, key, widget, *shown in rows:
+            form.addRow(label, shown[0] if shown else widget)
+            field = bind(key, widget)
+            if key == "poison.target":
+                field.read = lambda w=widget: int(w.currentData() or 0)
+                field.write = self._select_target
+            self._fields.append(field)
+            changed_signal(widget).connect(self._on_edited)
+        return box
+
+    # ------------------------------------------------------------------ config in/out
+
+    def config(self) -> config_io.ExperimentConfig:
+        """A new config: the one last set, with every field of the form applied."""
+        cfg = copy.deepcopy(self._base)
+        for field in self._fields:
+            set_dotted(cfg, field.key, field.read())
+        return cfg
+
+    def set_config(self, cfg: config_io.ExperimentConfig) -> None:
+        self._base = copy.deepcopy(cfg)
+        self._loading = True
+        try:
+            for field in self._fields:
+                field.write(get_dotted(cfg, field.key))
+        finally:
+            self._loading = False
+        self._update_enabled()
+        self._on_edited()
+        self.dataset_changed.emit()
+
+    def problems_now(self) -> list[str]:
+        return config_io.problems(self.config())
+
+    # ------------------------------------------------------------------ classes, dataset
+
+    def set_classes(self, classes: list[str]) -> None:
+        """Offer the dataset's class names as targets, keeping the chosen index."""
+        current = int(self.target.currentData() or 0) if self.target.count() else 0
+        self.target.blockSignals(True)
+        self.target.clear()
+        for index, name in enumerate(classes):
+            self.target.addItem(f"{index}: {name}", index)
+        self.target.blockSignals(False)
+        self._select_target(current)
+
+    def _select_target(self, index: int) -> None:
+        found = self.target.findData(int(index))
+        if found < 0:
+            self.target.addItem(f"{index}: (not a class of this dataset)", int(index))
+            found = self.target.count() - 1
+        self.target.setCurrentIndex(found)
+
+    def set_dataset_status(self, text: str, ok: bool) -> None:
+        self.dataset_status.setText(text)
+        self.dataset_status.setStyleSheet("" if ok else "color: #b00020;")
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.root.text())
+        if folder:
+            self.root.setText(folder)
+            self._on_dataset_edited()
+
+    # ------------------------------------------------------------------ reactions
+
+    def _on_dataset_edited(self) -> None:
+        self._update_enabled()
+        if not self._loading:
+            self.dataset_changed.emit()
+
+    def _update_enabled(self) -> None:
+        needs_root = self.dataset.currentText() in NEEDS_ROOT
+        self.root.setEnabled(needs_root)
+        self.browse.setEnabled(needs_root)
+        self.tau.setEnabled(self.neuron.currentText() == "lif")
+
+    def _on_edited(self) -> None:
+        if self._loading:
+            return
+        found = self.problems_now()
+        self.problems.setText("\n".join(found))
+        self.changed.emit()

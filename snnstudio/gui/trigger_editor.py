@@ -1,0 +1,322 @@
+"""The trigger editor: white / random / image file, or drawn pixel by pixel on a grid.
+
+It edits the `trigger.*` section of a config. A drawn trigger becomes `kind = "array"` with
+the drawn pixels' bounding box as `pattern` (NaN = transparent) at `position = "xy"`; the
+preview stamps sample images with `placed_trigger_from_config`, the core's own placement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from snnstudio.core.attack.trigger import PlacedTrigger, placed_trigger_from_config
+from snnstudio.core.config import POSITIONS, TRIGGER_KINDS, TriggerConfig
+from snnstudio.core.errors import SnnStudioError
+from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_text
+from snnstudio.gui.image_render import frame_of
+from snnstudio.gui.pixel_grid import PixelGrid
+from snnstudio.gui.sample_strip import SampleStrip
+
+KIND_LABELS = {"white": "white square", "random": "random square", "image": "image file",
+               "array": "drawn on the grid"}  # fmt: skip
+POLARITY_BRUSHES = {"ON": (1.0, 0.0), "OFF": (0.0, 1.0), "ON and OFF": (1.0, 1.0)}
+
+
+def pattern_to_lists(pattern: np.ndarray) -> list:
+    """(C, h, w) -> nested lists for TOML; a one-channel pattern is written as rows (h, w)."""
+    array = pattern[0] if pattern.shape[0] == 1 else pattern
+    return array.astype(float).tolist()
+
+
+class TriggerEditor(QWidget):
+    """Emits `changed` whenever the trigger it describes changes."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image_shape: tuple[int, int, int] = (1, 28, 28)
+        self.kind = QComboBox()
+        for kind in TRIGGER_KINDS:
+            self.kind.addItem(KIND_LABELS.get(kind, kind), kind)
+        self.size = int_spin(0, 4096)
+        self.size.setSpecialValueText("auto (10% of the side)")
+        self.position = combo(POSITIONS)
+        self.x = int_spin(0, 4096)
+        self.y = int_spin(0, 4096)
+        self.seed = int_spin(0, 2**31 - 1)
+        self.path = QLineEdit()
+        self.browse = QPushButton("Browse…")
+        self.intensity: QDoubleSpinBox = float_spin(0.0, 1.0, 0.1, 2)
+        self.intensity.setValue(1.0)
+        self.colour = QPushButton("brush colour…")
+        self.polarity = combo(list(POLARITY_BRUSHES))
+        self.clear_button = QPushButton("Clear drawing")
+        self.from_current = QPushButton("Start from the current trigger")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.grid = PixelGrid()
+        self.strip = SampleStrip()
+        self._brush_colour = QColor(255, 255, 255)
+        self._loading = False
+        self._last_kind = "white"
+        self._saved_drawing: np.ndarray | None = None
+        self._build_layout()
+        self._connect()
+        self._update_enabled()
+
+    def _build_layout(self) -> None:
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(self.browse)
+        options = QGroupBox("Trigger")
+        form = QFormLayout(options)
+        form.addRow("kind", self.kind)
+        form.addRow("size (side)", self.size)
+        form.addRow("position", self.position)
+        form.addRow("x (left column)", self.x)
+        form.addRow("y (top row)", self.y)
+        form.addRow("random seed", self.seed)
+        form.addRow("image file", path_row)
+        brush = QGroupBox("Drawing (left drag paints, right drag erases)")
+        brush_form = QFormLayout(brush)
+        brush_form.addRow("grey value", self.intensity)
+        brush_form.addRow("colour (RGB data)", self.colour)
+        brush_form.addRow("polarity (event data)", self.polarity)
+        brush_form.addRow(self.from_current)
+        brush_form.addRow(self.clear_button)
+        left = QVBoxLayout()
+        left.addWidget(options)
+        left.addWidget(brush)
+        left.addWidget(self.message)
+        left.addStretch(1)
+        top = QHBoxLayout()
+        top.addLayout(left, 0)
+        top.addWidget(self.grid, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top, 1)
+        layout.addWidget(self.strip)
+
+    def _connect(self) -> None:
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        for signal in (self.kind.currentIndexChanged, self.size.valueChanged,
+                       self.position.currentTextChanged, self.x.valueChanged,
+                       self.y.valueChanged, self.seed.valueChanged,
+                       self.path.editingFinished):  # fmt: skip
+            signal.connect(self._on_edited)
+        self.grid.edited.connect(self._on_drawn)
+        self.grid.stroke_started.connect(self._on_stroke_started)
+        self.browse.clicked.connect(self.choose_file)
+        self.colour.clicked.connect(self.choose_colour)
+        self.intensity.valueChanged.connect(self._update_brush)
+        self.polarity.currentTextChanged.connect(self._update_brush)
+        self.clear_button.clicked.connect(self.grid.clear)
+        self.from_current.clicked.connect(self.draw_current_trigger)
+        self.strip.trigger_dragged.connect(self.move_trigger)
+
+    # ------------------------------------------------------------------ config in/out
+
+    def trigger_config(self, base: TriggerConfig | None = None) -> TriggerConfig:
+        """The trigger section as edited (other fields of `base` kept)."""
+        cfg = TriggerConfig(**vars(base)) if base is not None else TriggerConfig()
+        cfg.kind = str(self.kind.currentData())
+        cfg.size, cfg.position = self.size.value(), self.position.currentText()
+        cfg.x, cfg.y, cfg.seed, cfg.path = (
+            self.x.value(), self.y.value(), self.seed.value(), self.path.text()
+        )  # fmt: skip
+        cfg.pattern = []
+        if cfg.kind == "array":
+            drawn = self.grid.pattern()
+            if drawn is not None:
+                pattern, cfg.x, cfg.y = drawn
+                cfg.pattern, cfg.position = pattern_to_lists(pattern), "xy"
+        return cfg
+
+    def set_trigger_config(self, cfg: TriggerConfig) -> None:
+        self._loading = True
+        try:
+            self.kind.setCurrentIndex(max(0, self.kind.findData(cfg.kind)))
+            self.size.setValue(cfg.size)
+            set_combo_text(self.position, cfg.position)
+            self.x.setValue(cfg.x)
+            self.y.setValue(cfg.y)
+            self.seed.setValue(cfg.seed)
+            self.path.setText(cfg.path)
+            if cfg.kind == "array" and cfg.pattern:
+                self._draw_pattern(cfg)
+        finally:
+            self._loading = False
+        self._on_edited()
+
+    def _draw_pattern(self, cfg: TriggerConfig) -> None:
+        """Put a config's array pattern on the grid where it would be placed."""
+        try:
+            placed = placed_trigger_from_config(cfg, self.image_shape)
+        except SnnStudioError as exc:
+            self.show_message(str(exc), ok=False)
+            return
+        self._draw_placed(placed)
+
+    def _draw_placed(self, placed: PlacedTrigger, notify: bool = True) -> None:
+        drawing = np.where(placed.mask > 0, placed.pattern, np.nan).astype(np.float32)
+        if drawing.shape[0] != self.image_shape[0]:
+            drawing = np.broadcast_to(drawing, self.image_shape).copy()
+        self.grid.set_drawing(drawing, notify)
+
+    # ------------------------------------------------------------------ samples and preview
+
+    def set_samples(self, samples: np.ndarray, image_shape: tuple[int, int, int]) -> None:
+        """The dataset's samples for the preview strip and the grid's background."""
+        self.image_shape = tuple(int(v) for v in image_shape)  # type: ignore[assignment]
+        self.grid.set_image_shape(self.image_shape)
+        self._update_brush()
+        self.strip.set_samples(samples)
+        if len(samples):
+            self.grid.set_background(frame_of(samples[0]))
+        self._update_enabled()
+        self.update_preview()
+
+    def placed_trigger(self) -> PlacedTrigger:
+        """The core's placed trigger for the current settings (raises SnnStudioError)."""
+        return placed_trigger_from_config(self.trigger_config(), self.image_shape)
+
+    def update_preview(self) -> None:
+        try:
+            placed = self.placed_trigger()
+        except SnnStudioError as exc:
+            self.strip.show_trigger(None)
+            self.show_message(str(exc), ok=False)
+            return
+        self.strip.show_trigger(placed)
+        if str(self.kind.currentData()) != "array":
+            self._draw_placed(placed, notify=False)  # the grid always shows the trigger in use
+        height = int(placed.mask[0].any(axis=1).sum())
+        width = int(placed.mask[0].any(axis=0).sum())
+        self.show_message(
+            f"{height}x{width} trigger at row {placed.top}, column {placed.left}", ok=True
+        )
+
+    def show_message(self, text: str, ok: bool) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("" if ok else "color: #b00020;")
+
+    # ------------------------------------------------------------------ user actions
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Trigger image", self.path.text(), "Images (*.png *.npy)"
+        )
+        if path:
+            self.path.setText(path)
+            self.kind.setCurrentIndex(self.kind.findData("image"))
+            self._on_edited()
+
+    def choose_colour(self) -> None:
+        colour = QColorDialog.getColor(self._brush_colour, self, "Brush colour")
+        if colour.isValid():
+            self._brush_colour = colour
+            self._update_brush()
+
+    def draw_current_trigger(self) -> None:
+        """Copy the trigger now described (white, random, image) onto the grid to edit it."""
+        try:
+            placed = self.placed_trigger()
+        except SnnStudioError as exc:
+            self.show_message(str(exc), ok=False)
+            return
+        self._draw_placed(placed)
+        self.kind.setCurrentIndex(self.kind.findData("array"))
+
+    def move_trigger(self, row: int, col: int) -> None:
+        """Move the trigger so that its top-left pixel is at (row, col) of the image."""
+        _, height, width = self.image_shape
+        if str(self.kind.currentData()) == "array":
+            drawn = self.grid.pattern()
+            if drawn is None:
+                return
+            pattern, _, _ = drawn
+            top = min(max(row, 0), height - pattern.shape[1])
+            left = min(max(col, 0), width - pattern.shape[2])
+            drawing = np.full(self.grid.shape, np.nan, np.float32)
+            drawing[:, top : top + pattern.shape[1], left : left + pattern.shape[2]] = pattern
+            self.grid.set_drawing(drawing)
+            return
+        self._loading = True
+        self.position.setCurrentText("xy")
+        self.x.setValue(max(col, 0))
+        self.y.setValue(max(row, 0))
+        self._loading = False
+        self._on_edited()
+
+    def _update_brush(self) -> None:
+        channels = self.image_shape[0]
+        if channels == 2:
+            values = POLARITY_BRUSHES[self.polarity.currentText()]
+        elif channels >= 3:
+            colour = self._brush_colour
+            values = (colour.redF(), colour.greenF(), colour.blueF(), *([1.0] * (channels - 3)))
+        else:
+            values = (self.intensity.value(),)
+        self.grid.set_brush(np.asarray(values[:channels], np.float32))
+
+    def _update_enabled(self) -> None:
+        kind = str(self.kind.currentData())
+        square = kind in ("white", "random")
+        self.size.setEnabled(square)
+        self.seed.setEnabled(kind == "random")
+        self.path.setEnabled(kind == "image")
+        self.browse.setEnabled(kind == "image")
+        drawn = kind == "array"
+        self.position.setEnabled(not drawn)
+        xy = self.position.currentText() == "xy" and not drawn
+        self.x.setEnabled(xy)
+        self.y.setEnabled(xy)
+        channels = self.image_shape[0]
+        self.intensity.setEnabled(channels == 1)
+        self.colour.setEnabled(channels >= 3)
+        self.polarity.setEnabled(channels == 2)
+
+    def _on_stroke_started(self) -> None:
+        """Painting on a white/random/image trigger turns it into a drawn one, starting from
+        the pixels the grid shows."""
+        if str(self.kind.currentData()) != "array":
+            self._saved_drawing = None
+            self.kind.setCurrentIndex(self.kind.findData("array"))
+
+    def _on_kind_changed(self) -> None:
+        """Keep a drawing while another kind is tried, and bring it back on return."""
+        kind = str(self.kind.currentData())
+        if self._last_kind == "array" and kind != "array":
+            self._saved_drawing = self.grid.drawing.copy()
+        elif kind == "array" and self._saved_drawing is not None and not self._loading:
+            if self._saved_drawing.shape == self.grid.drawing.shape:
+                self.grid.set_drawing(self._saved_drawing, notify=False)
+            self._saved_drawing = None
+        self._last_kind = kind
+
+    def _on_drawn(self) -> None:
+        if str(self.kind.currentData()) == "array":
+            self._on_edited()
+
+    def _on_edited(self) -> None:
+        if self._loading:
+            return
+        self._update_enabled()
+        self.update_preview()
+        self.changed.emit()

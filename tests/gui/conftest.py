@@ -1,0 +1,85 @@
+"""pytest-qt fixtures: offscreen Qt, a qasync loop, a window with its own settings and runs
+folder, recorded message boxes, and a guard that fails any test leaving a QThread running."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import qasync
+import shiboken6
+from PySide6.QtCore import QSettings, QThread
+from PySide6.QtWidgets import QMessageBox
+
+from snnstudio.gui.app import configure_pyqtgraph
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch):
+    """Fail a test that leaves a QThread running (napari's `_dangling_qthreads` idea)."""
+    started: list[QThread] = []
+    original_start = QThread.start
+
+    def tracking_start(self: QThread, *args: object) -> None:
+        started.append(self)
+        original_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", tracking_start)
+    yield
+    running = [t for t in started if shiboken6.isValid(t) and t.isRunning()]
+    for thread in running:  # do not let a stray thread crash later tests
+        thread.wait(10_000)
+    if running:
+        pytest.fail(f"{len(running)} QThread(s) still running after the test")
+
+
+@pytest.fixture(scope="session")
+def qasync_loop(qapp):
+    """qasync's loop over pytest-qt's QApplication: tasks run while qtbot processes events."""
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.events._set_running_loop(None)
+
+
+@dataclass
+class MessageLog:
+    """QMessageBox calls, recorded instead of shown."""
+
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def texts(self, kind: str | None = None) -> list[str]:
+        return [text for k, _title, text in self.calls if kind is None or k == kind]
+
+
+@pytest.fixture
+def messages(monkeypatch: pytest.MonkeyPatch) -> MessageLog:
+    log = MessageLog()
+    for kind in ("warning", "critical", "information"):
+
+        def record(_parent, title, text, *args, _kind=kind, **kwargs):
+            log.calls.append((_kind, title, text))
+            return QMessageBox.StandardButton.Ok
+
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(record))
+    return log
+
+
+@pytest.fixture
+def window(qtbot, qasync_loop, messages, tmp_path: Path):
+    from snnstudio.gui.main_window import MainWindow
+
+    configure_pyqtgraph()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(runs_folder=tmp_path / "runs", settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.splits is not None, timeout=20_000)  # the async dataset check
+    yield win
+    win.close()
