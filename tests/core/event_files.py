@@ -41,3 +41,23 @@ def random_events(rng: np.random.Generator, count: int, side: int, duration: int
     t = np.sort(rng.integers(0, duration, count))
     return events(rng.integers(0, side, count), rng.integers(0, side, count), t,
                   rng.integers(0, 2, count))  # fmt: skip
+
+
+def write_aedat31(path: Path, ev: dict[str, np.ndarray], packets: int = 2) -> Path:
+    """AEDAT 3.1 as IBM's DVS Gesture recordings: header lines, then packets of a 28-byte
+    header (type, source, size, ts offset, ts overflow, capacity, number, valid) and 8-byte
+    polarity events (data = x << 17 | y << 2 | p << 1 | valid, timestamp). A special-event
+    packet (type 0) is inserted first: readers must skip it."""
+    data = (ev["x"] << 17) | (ev["y"] << 2) | (ev["p"] << 1) | 1
+    body = [b"#!AER-DAT3.1\r\n#Format: RAW\r\n#!END-HEADER\r\n"]
+    special = np.array([(0, 0, 8, 4, 0, 1, 1, 1)], "<i2,<i2,<i4,<i4,<i4,<i4,<i4,<i4")
+    body += [special.tobytes(), np.array([(7, 0)], "<u4,<i4").tobytes()]
+    for part in np.array_split(np.arange(len(data)), packets):
+        head = np.array([(1, 1, 8, 4, 0, len(part), len(part), len(part))],
+                        "<i2,<i2,<i4,<i4,<i4,<i4,<i4,<i4")  # fmt: skip
+        records = np.zeros(len(part), "<u4,<i4")
+        records["f0"], records["f1"] = data[part], ev["t"][part]
+        body += [head.tobytes(), records.tobytes()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(body))
+    return path

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from snnstudio.core.config import DataConfig, ExperimentConfig, SimConfig
 from snnstudio.core.data.base import DatasetSplits, seeded_subset
 from snnstudio.core.data.cifar10 import load_cifar10
+from snnstudio.core.data.cifar10dvs import load_cifar10dvs
 from snnstudio.core.data.digits import load_digits_dataset
 from snnstudio.core.data.digits_dvs import load_digits_dvs
+from snnstudio.core.data.dvsgesture import load_dvsgesture
 from snnstudio.core.data.events import FRAMES_BY, EventLoadOptions, resolve_cache_dir
 from snnstudio.core.data.mnist import load_mnist
 from snnstudio.core.data.nmnist import load_nmnist
@@ -40,10 +42,12 @@ LOADERS: dict[str, Loader] = {
     "cifar10": lambda cfg, req: load_cifar10(cfg.root),
     "digits-dvs": lambda cfg, req: load_digits_dvs(event_options(cfg, req)),
     "nmnist": lambda cfg, req: load_nmnist(cfg.root, event_options(cfg, req)),
+    "cifar10dvs": lambda cfg, req: load_cifar10dvs(cfg.root, event_options(cfg, req)),
+    "dvsgesture": lambda cfg, req: load_dvsgesture(cfg.root, event_options(cfg, req)),
 }
-NEEDS_ROOT = {"mnist", "cifar10", "nmnist"}
+NEEDS_ROOT = {"mnist", "cifar10", "nmnist", "cifar10dvs", "dvsgesture"}
 # Event datasets: samples are frames (N, T, 2, H, W) with T = sim.timesteps.
-EVENT_DATASETS = {"digits-dvs", "nmnist"}
+EVENT_DATASETS = {"digits-dvs", "nmnist", "cifar10dvs", "dvsgesture"}
 
 
 def dataset_names() -> list[str]:
