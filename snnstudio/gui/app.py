@@ -19,7 +19,10 @@ SELF_TEST_TIMEOUT_S = 300
 
 def configure_pyqtgraph() -> None:
     """White plots with dark text: readable on screen and in exported figures."""
+    from snnstudio.gui.exporting import drop_broken_svg_exporter
+
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
+    drop_broken_svg_exporter()
 
 
 def application(argv: list[str] | None = None) -> QApplication:

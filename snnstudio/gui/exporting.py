@@ -1,4 +1,9 @@
-"""Export plots as PNG/SVG (pyqtgraph's exporters) and tables as CSV."""
+"""Export plots as PNG (pyqtgraph's ImageExporter) or SVG (Qt's QSvgGenerator) and tables as CSV.
+
+pyqtgraph 0.14.0's SVGExporter fails on every plot with Qt 6.12, whose SVG paths end in "Z"
+(pyqtgraph issue #3495, no fixed release yet), so SVG is rendered by Qt itself and the broken
+exporter is taken out of pyqtgraph's right-click export menu.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QPainter
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QTableWidget
 
 from snnstudio.core.errors import SnnStudioError
@@ -16,22 +24,44 @@ TABLE_FILTER = "CSV table (*.csv)"
 PNG_WIDTH = 1600
 
 
-def export_graphics(item: pg.GraphicsObject | pg.GraphicsScene, path: str | Path) -> Path:
+def export_graphics(item: pg.GraphicsObject, path: str | Path) -> Path:
     """Write a plot, or a whole layout of plots, to `path` (.png or .svg)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".svg":
-        exporter = pg.exporters.SVGExporter(item)
-    elif suffix == ".png":
-        exporter = pg.exporters.ImageExporter(item)
-        exporter.parameters()["width"] = PNG_WIDTH
-    else:
+        return export_svg(item, path)
+    if suffix != ".png":
         raise SnnStudioError(f"cannot export a plot as '{suffix or path.name}': use .png or .svg")
+    exporter = pg.exporters.ImageExporter(item)
+    exporter.parameters()["width"] = PNG_WIDTH
     try:
         exporter.export(str(path))
     except OSError as exc:
         raise SnnStudioError(f"cannot write {path}: {exc}") from None
     return path
+
+
+def export_svg(item: pg.GraphicsObject, path: Path) -> Path:
+    """Render a plot (or a layout of plots) with Qt's SVG painter."""
+    source = item.sceneBoundingRect()
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    generator.setSize(source.size().toSize())
+    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    generator.setTitle("snnstudio plot")
+    painter = QPainter()
+    if not painter.begin(generator):
+        raise SnnStudioError(f"cannot write {path}")
+    item.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    painter.end()
+    return path
+
+
+def drop_broken_svg_exporter() -> None:
+    """Remove pyqtgraph's SVGExporter from its context-menu export dialog (see module text)."""
+    exporters = pg.exporters.Exporter.Exporters
+    if pg.exporters.SVGExporter in exporters:
+        exporters.remove(pg.exporters.SVGExporter)
 
 
 def table_rows(table: QTableWidget) -> list[list[str]]:

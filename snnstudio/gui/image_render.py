@@ -1,4 +1,4 @@
-"""Turn sample arrays into QImages: grey, RGB, or two event polarities (ON red, OFF green)."""
+"""Turn sample arrays into QImages: grey, RGB, or two event polarity channels (0 red, 1 green)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def frame_of(sample: np.ndarray) -> np.ndarray:
 
 def to_rgb8(frame: np.ndarray) -> np.ndarray:
     """(C, H, W) in [0, 1] -> (H, W, 3) uint8. One channel is grey; two channels are event
-    polarities (ON red, OFF green); three are RGB."""
+    polarities (channel 0, OFF events, red; channel 1, ON events, green); three are RGB."""
     channels = frame.shape[0]
     if channels == 1:
         rgb = np.repeat(frame, 3, axis=0)

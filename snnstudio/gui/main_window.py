@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -40,6 +40,7 @@ TOML_FILTER = "Experiment (*.toml)"
 RECENT_KEY = "recent_files"
 MAX_RECENT = 8
 PREVIEW_SAMPLES = 6
+CHECK_DELAY_MS = 250
 
 
 class MainWindow(QMainWindow):
@@ -67,7 +68,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         self.setup.changed.connect(self._on_config_edited)
-        self.setup.dataset_changed.connect(self.check_dataset)
+        self._check_timer = QTimer(self)  # one check after a burst of edits, not one per key
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(CHECK_DELAY_MS)
+        self._check_timer.timeout.connect(self.check_dataset)
+        self.setup.dataset_changed.connect(self._check_timer.start)
         self.trigger.changed.connect(self._on_config_edited)
         self.run_panel.start_button.clicked.connect(self.start_run)
         self.run_panel.stop_button.clicked.connect(self.stop_run)
@@ -205,7 +210,9 @@ class MainWindow(QMainWindow):
     async def _check_dataset(self, cfg: config_io.ExperimentConfig) -> None:
         loop = asyncio.get_event_loop()
         try:
-            splits = await loop.run_in_executor(self._io_pool, load_dataset, cfg.data, 0)
+            splits = await loop.run_in_executor(
+                self._io_pool, load_dataset, cfg.data, cfg.train.seed, cfg.sim.timesteps
+            )
         except SnnStudioError as exc:
             self.splits = None
             self.setup.set_dataset_status(str(exc), ok=False)
@@ -218,7 +225,9 @@ class MainWindow(QMainWindow):
             f"{splits.name}: {len(splits.train)} training and {len(splits.test)} test samples, "
             f"{splits.num_classes} classes, frames {splits.image_shape}", ok=True,
         )  # fmt: skip
-        self.trigger.set_samples(splits.test.x[:PREVIEW_SAMPLES], splits.image_shape)
+        self.trigger.set_samples(
+            splits.test.x[:PREVIEW_SAMPLES], splits.image_shape, splits.is_event
+        )
 
     # ------------------------------------------------------------------ running
 

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from snnstudio.core import config as config_io
-from snnstudio.core.data.registry import NEEDS_ROOT, dataset_names
+from snnstudio.core.data.events import FRAMES_BY
+from snnstudio.core.data.registry import EVENT_DATASETS, NEEDS_ROOT, dataset_names
 from snnstudio.core.models.registry import arch_names
 from snnstudio.core.rules.registry import rule_names
 from snnstudio.gui.form_fields import (
@@ -40,6 +41,7 @@ from snnstudio.gui.form_fields import (
 )
 
 MAX_SAMPLES = 10_000_000
+EVENT_FRAMING_KEYS = {"data.frames_by", "data.frame_side", "sim.timesteps"}  # reframe events
 
 
 def device_choices() -> list[str]:
@@ -58,6 +60,7 @@ class SetupPanel(QWidget):
         super().__init__(parent)
         self._base = config_io.ExperimentConfig()
         self._fields: list[BoundField] = []
+        self._rows: dict[str, tuple[QFormLayout, QWidget]] = {}
         self._loading = False
         self.name = QLineEdit()
         self.dataset = combo(dataset_names())
@@ -85,6 +88,12 @@ class SetupPanel(QWidget):
             ("train samples (0 = all)", "data.train_limit", int_spin(0, MAX_SAMPLES, 100)),
             ("test samples (0 = all)", "data.test_limit", int_spin(0, MAX_SAMPLES, 100)),
         ])  # fmt: skip
+        self.event_rows: list[QWidget] = [combo(FRAMES_BY), int_spin(0, 4096)]
+        self.event_rows[1].setSpecialValueText("sensor size")
+        for label, key, widget in (("event frames split by", "data.frames_by", self.event_rows[0]),
+                                   ("frame side (downsample)", "data.frame_side",
+                                    self.event_rows[1])):  # fmt: skip
+            self._add_row(data.layout(), label, key, widget)
         data.layout().addRow(self.dataset_status)
         poison = self._group("Poisoning", [
             ("poisoning rate (PR)", "poison.rate", float_spin(0.0, 1.0, 0.01, 3)),
@@ -138,14 +147,27 @@ class SetupPanel(QWidget):
         box = QGroupBox(title)
         form = QFormLayout(box)
         for label, key, widget, *shown in rows:
-            form.addRow(label, shown[0] if shown else widget)
-            field = bind(key, widget)
-            if key == "poison.target":
-                field.read = lambda w=widget: int(w.currentData() or 0)
-                field.write = self._select_target
-            self._fields.append(field)
-            changed_signal(widget).connect(self._on_edited)
+            self._add_row(form, label, key, widget, shown[0] if shown else None)
         return box
+
+    def _add_row(
+        self, form: QFormLayout, label: str, key: str, widget: QWidget, shown: object = None
+    ) -> None:
+        form.addRow(label, shown if shown is not None else widget)
+        field = bind(key, widget)
+        if key == "poison.target":
+            field.read = lambda w=widget: int(w.currentData() or 0)
+            field.write = self._select_target
+        self._fields.append(field)
+        self._rows[key] = (form, widget)
+        changed_signal(widget).connect(self._on_edited)
+        if key in EVENT_FRAMING_KEYS:
+            changed_signal(widget).connect(self._on_framing_edited)
+
+    def show_field(self, key: str, visible: bool) -> None:
+        """Show a field's row only where it applies."""
+        form, widget = self._rows[key]
+        form.setRowVisible(widget, visible)
 
     # ------------------------------------------------------------------ config in/out
 
@@ -207,10 +229,17 @@ class SetupPanel(QWidget):
         if not self._loading:
             self.dataset_changed.emit()
 
+    def _on_framing_edited(self) -> None:
+        if self.dataset.currentText() in EVENT_DATASETS:
+            self._on_dataset_edited()
+
     def _update_enabled(self) -> None:
-        needs_root = self.dataset.currentText() in NEEDS_ROOT
+        dataset = self.dataset.currentText()
+        needs_root = dataset in NEEDS_ROOT
         self.root.setEnabled(needs_root)
         self.browse.setEnabled(needs_root)
+        for key in ("data.frames_by", "data.frame_side"):
+            self.show_field(key, dataset in EVENT_DATASETS)
         self.tau.setEnabled(self.neuron.currentText() == "lif")
 
     def _on_edited(self) -> None:

@@ -25,7 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from snnstudio.core.attack.trigger import PlacedTrigger, placed_trigger_from_config
+from snnstudio.core.attack.trigger import (
+    POLARITY_CHANNELS,
+    PlacedTrigger,
+    placed_trigger_from_config,
+)
 from snnstudio.core.config import POSITIONS, TRIGGER_KINDS, TriggerConfig
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_text
@@ -35,7 +39,14 @@ from snnstudio.gui.sample_strip import SampleStrip
 
 KIND_LABELS = {"white": "white square", "random": "random square", "image": "image file",
                "array": "drawn on the grid"}  # fmt: skip
-POLARITY_BRUSHES = {"ON": (1.0, 0.0), "OFF": (0.0, 1.0), "ON and OFF": (1.0, 1.0)}
+POLARITY_LABELS = {0: "0: channel 0 (OFF events)", 1: "1: channel 1 (ON events)",
+                   2: "2: both channels"}  # fmt: skip
+
+
+def polarity_values(polarity: int) -> tuple[float, float]:
+    """The two channel values the core's polarity `polarity` sets (trigger.POLARITY_CHANNELS)."""
+    on = POLARITY_CHANNELS[polarity]
+    return (1.0 if 0 in on else 0.0, 1.0 if 1 in on else 0.0)
 
 
 def pattern_to_lists(pattern: np.ndarray) -> list:
@@ -56,7 +67,7 @@ class TriggerEditor(QWidget):
         for kind in TRIGGER_KINDS:
             self.kind.addItem(KIND_LABELS.get(kind, kind), kind)
         self.size = int_spin(0, 4096)
-        self.size.setSpecialValueText("auto (10% of the side)")
+        self.size.setSpecialValueText("auto (the paper's size)")
         self.position = combo(POSITIONS)
         self.x = int_spin(0, 4096)
         self.y = int_spin(0, 4096)
@@ -66,7 +77,15 @@ class TriggerEditor(QWidget):
         self.intensity: QDoubleSpinBox = float_spin(0.0, 1.0, 0.1, 2)
         self.intensity.setValue(1.0)
         self.colour = QPushButton("brush colour…")
-        self.polarity = combo(list(POLARITY_BRUSHES))
+        self.polarity = QComboBox()
+        self.brush_polarity = QComboBox()
+        for value, label in POLARITY_LABELS.items():
+            self.polarity.addItem(label, value)
+            self.brush_polarity.addItem(label, value)
+        self.frame_start = int_spin(0, 100_000)
+        self.frame_stop = int_spin(0, 100_000)
+        self.frame_stop.setSpecialValueText("to the last frame")
+        self.is_event = False
         self.clear_button = QPushButton("Clear drawing")
         self.from_current = QPushButton("Start from the current trigger")
         self.message = QLabel()
@@ -94,11 +113,16 @@ class TriggerEditor(QWidget):
         form.addRow("y (top row)", self.y)
         form.addRow("random seed", self.seed)
         form.addRow("image file", path_row)
+        form.addRow("polarity (event data)", self.polarity)
+        form.addRow("first frame", self.frame_start)
+        form.addRow("stop frame", self.frame_stop)
+        self.options_form = form
         brush = QGroupBox("Drawing (left drag paints, right drag erases)")
         brush_form = QFormLayout(brush)
         brush_form.addRow("grey value", self.intensity)
         brush_form.addRow("colour (RGB data)", self.colour)
-        brush_form.addRow("polarity (event data)", self.polarity)
+        brush_form.addRow("paint polarity", self.brush_polarity)
+        self.brush_form = brush_form
         brush_form.addRow(self.from_current)
         brush_form.addRow(self.clear_button)
         left = QVBoxLayout()
@@ -118,14 +142,15 @@ class TriggerEditor(QWidget):
         for signal in (self.kind.currentIndexChanged, self.size.valueChanged,
                        self.position.currentTextChanged, self.x.valueChanged,
                        self.y.valueChanged, self.seed.valueChanged,
-                       self.path.editingFinished):  # fmt: skip
+                       self.path.editingFinished, self.polarity.currentIndexChanged,
+                       self.frame_start.valueChanged, self.frame_stop.valueChanged):  # fmt: skip
             signal.connect(self._on_edited)
         self.grid.edited.connect(self._on_drawn)
         self.grid.stroke_started.connect(self._on_stroke_started)
         self.browse.clicked.connect(self.choose_file)
         self.colour.clicked.connect(self.choose_colour)
         self.intensity.valueChanged.connect(self._update_brush)
-        self.polarity.currentTextChanged.connect(self._update_brush)
+        self.brush_polarity.currentIndexChanged.connect(self._update_brush)
         self.clear_button.clicked.connect(self.grid.clear)
         self.from_current.clicked.connect(self.draw_current_trigger)
         self.strip.trigger_dragged.connect(self.move_trigger)
@@ -140,6 +165,8 @@ class TriggerEditor(QWidget):
         cfg.x, cfg.y, cfg.seed, cfg.path = (
             self.x.value(), self.y.value(), self.seed.value(), self.path.text()
         )  # fmt: skip
+        cfg.polarity = int(self.polarity.currentData())
+        cfg.frame_start, cfg.frame_stop = self.frame_start.value(), self.frame_stop.value()
         cfg.pattern = []
         if cfg.kind == "array":
             drawn = self.grid.pattern()
@@ -158,6 +185,9 @@ class TriggerEditor(QWidget):
             self.y.setValue(cfg.y)
             self.seed.setValue(cfg.seed)
             self.path.setText(cfg.path)
+            self.polarity.setCurrentIndex(max(0, self.polarity.findData(cfg.polarity)))
+            self.frame_start.setValue(cfg.frame_start)
+            self.frame_stop.setValue(cfg.frame_stop)
             if cfg.kind == "array" and cfg.pattern:
                 self._draw_pattern(cfg)
         finally:
@@ -167,7 +197,7 @@ class TriggerEditor(QWidget):
     def _draw_pattern(self, cfg: TriggerConfig) -> None:
         """Put a config's array pattern on the grid where it would be placed."""
         try:
-            placed = placed_trigger_from_config(cfg, self.image_shape)
+            placed = placed_trigger_from_config(cfg, self.image_shape, self.is_event)
         except SnnStudioError as exc:
             self.show_message(str(exc), ok=False)
             return
@@ -181,9 +211,13 @@ class TriggerEditor(QWidget):
 
     # ------------------------------------------------------------------ samples and preview
 
-    def set_samples(self, samples: np.ndarray, image_shape: tuple[int, int, int]) -> None:
-        """The dataset's samples for the preview strip and the grid's background."""
+    def set_samples(
+        self, samples: np.ndarray, image_shape: tuple[int, int, int], is_event: bool = False
+    ) -> None:
+        """The dataset's samples for the preview strip and the grid's background; event
+        samples (N, T, C, H, W) are shown summed over their frames."""
         self.image_shape = tuple(int(v) for v in image_shape)  # type: ignore[assignment]
+        self.is_event = is_event
         self.grid.set_image_shape(self.image_shape)
         self._update_brush()
         self.strip.set_samples(samples)
@@ -194,7 +228,7 @@ class TriggerEditor(QWidget):
 
     def placed_trigger(self) -> PlacedTrigger:
         """The core's placed trigger for the current settings (raises SnnStudioError)."""
-        return placed_trigger_from_config(self.trigger_config(), self.image_shape)
+        return placed_trigger_from_config(self.trigger_config(), self.image_shape, self.is_event)
 
     def update_preview(self) -> None:
         try:
@@ -267,7 +301,7 @@ class TriggerEditor(QWidget):
     def _update_brush(self) -> None:
         channels = self.image_shape[0]
         if channels == 2:
-            values = POLARITY_BRUSHES[self.polarity.currentText()]
+            values = polarity_values(int(self.brush_polarity.currentData()))
         elif channels >= 3:
             colour = self._brush_colour
             values = (colour.redF(), colour.greenF(), colour.blueF(), *([1.0] * (channels - 3)))
@@ -288,9 +322,12 @@ class TriggerEditor(QWidget):
         self.x.setEnabled(xy)
         self.y.setEnabled(xy)
         channels = self.image_shape[0]
-        self.intensity.setEnabled(channels == 1)
-        self.colour.setEnabled(channels >= 3)
-        self.polarity.setEnabled(channels == 2)
+        for widget in (self.polarity, self.frame_start, self.frame_stop):
+            self.options_form.setRowVisible(widget, self.is_event)
+        self.brush_form.setRowVisible(self.intensity, channels == 1)
+        self.brush_form.setRowVisible(self.colour, channels >= 3)
+        self.brush_form.setRowVisible(self.brush_polarity, channels == 2)
+        self.polarity.setEnabled(kind == "white")
 
     def _on_stroke_started(self) -> None:
         """Painting on a white/random/image trigger turns it into a drawn one, starting from

@@ -1,0 +1,104 @@
+"""Dataset folder checks, TOML save/open with recent files, exports, the worker's errors."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from helpers import click, field_widget
+from PySide6.QtWidgets import QFileDialog
+
+from snnstudio.core import config as config_io
+from snnstudio.core.errors import DatasetError
+from snnstudio.core.events import CancelToken, Log
+from snnstudio.gui.exporting import export_graphics, export_table_csv
+from snnstudio.gui.worker import JobRunner
+
+
+def test_invalid_dataset_folder_shows_a_message(window, qtbot, messages, tmp_path, monkeypatch):
+    window.setup.dataset.setCurrentText("mnist")
+    assert window.setup.browse.isEnabled()
+    empty = tmp_path / "not-mnist"
+    empty.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(empty))
+    click(qtbot, window.setup.browse)
+    qtbot.waitUntil(lambda: bool(messages.texts("warning")), timeout=10_000)
+    assert "MNIST file" in messages.texts("warning")[-1]
+    assert "not found" in window.setup.dataset_status.text()
+    assert window.splits is None
+
+
+def test_save_and_open_toml_with_recent_files(window, tmp_path, messages):
+    field_widget(window, "poison.rate").setValue(0.05)
+    field_widget(window, "train.epochs").setValue(3)
+    window.setup.target.setCurrentIndex(7)
+    path = tmp_path / "exp.toml"
+    window.write_config(path)
+    saved = config_io.load(path)  # the file `snnstudio run` takes
+    assert config_io.problems(saved) == []
+    assert (saved.poison.rate, saved.train.epochs, saved.poison.target) == (0.05, 3, 7)
+
+    window.new_config()
+    assert window.config().poison.rate == config_io.ExperimentConfig().poison.rate
+    assert window.recent_files()[0] == str(path)
+    window.recent_menu.actions()[0].trigger()
+    assert config_io.to_dict(window.config()) == config_io.to_dict(saved)
+
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[poison]\nrate = 'lots'\n")
+    assert not window.open_config(broken)
+    assert "poison.rate" in messages.texts("warning")[-1]
+
+
+def test_unknown_fields_survive_the_form(window):
+    cfg = config_io.load_preset("demo")
+    cfg.model.tau = 3.5
+    window.set_config(cfg)
+    assert config_io.to_dict(window.config()) == config_io.to_dict(cfg)
+
+
+def test_export_plots_and_table(window, tmp_path):
+    curves = window.run_panel.curves
+    curves.add_epoch_row("backdoored", 1, 0.5, 0.9)
+    curves.refresh()
+    png = export_graphics(curves.graphics.ci, tmp_path / "curves.png")
+    svg = export_graphics(curves.plots["epoch"], tmp_path / "epoch.svg")
+    assert png.stat().st_size > 1000 and "<svg" in svg.read_text()
+    table = export_table_csv(window.results.table, tmp_path / "runs.csv")
+    header = next(csv.reader(table.open()))
+    assert header[:3] == ["run", "dataset", "rule"]
+
+
+def test_worker_turns_core_errors_into_signals(qtbot):
+    def failing_job(cancel: CancelToken):
+        yield Log("started")
+        raise DatasetError("folder not found: /nowhere")
+
+    def buggy_job(cancel: CancelToken):
+        yield Log("started")
+        raise ZeroDivisionError("bug")
+
+    runner = JobRunner()
+    for job, message, has_details in ((failing_job, "folder not found", False),
+                                      (buggy_job, "ZeroDivisionError", True)):  # fmt: skip
+        with (
+            qtbot.waitSignal(runner.failed, timeout=5000) as failed,
+            qtbot.waitSignal(runner.finished, timeout=5000),
+        ):
+            runner.start(job)
+        assert message in failed.args[0]
+        assert bool(failed.args[1]) == has_details
+        assert not runner.running
+
+
+def test_one_job_at_a_time(qtbot):
+    def slow_job(cancel: CancelToken):
+        while not cancel.cancelled:
+            yield Log("tick")
+
+    runner = JobRunner()
+    runner.start(slow_job)
+    with pytest.raises(RuntimeError):
+        runner.start(slow_job)
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        runner.cancel()

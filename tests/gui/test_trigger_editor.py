@@ -1,0 +1,91 @@
+"""The trigger drawn on the grid is exactly the trigger the core stamps into the data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+
+from snnstudio.core import config as config_io
+from snnstudio.core.attack.trigger import placed_trigger_from_config
+from snnstudio.core.runner import prepare_data
+
+
+def press_cell(qtbot, grid, row: int, col: int, button=Qt.MouseButton.LeftButton) -> None:
+    qtbot.mousePress(grid, button, pos=grid.cell_rect(row, col).center())
+    qtbot.mouseRelease(grid, button, pos=grid.cell_rect(row, col).center())
+
+
+def test_drawn_trigger_equals_the_core_trigger(window, qtbot, tmp_path):
+    editor = window.trigger
+    window.tabs.setCurrentWidget(editor)
+    editor.kind.setCurrentIndex(editor.kind.findData("array"))
+    editor.grid.clear()
+    editor.intensity.setValue(0.8)
+    grid = editor.grid
+    press_cell(qtbot, grid, 3, 5)
+    qtbot.mousePress(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(4, 5).center())
+    qtbot.mouseMove(grid, pos=grid.cell_rect(4, 6).center())  # the drag paints (4, 6) ...
+    qtbot.mouseMove(grid, pos=grid.cell_rect(4, 7).center())  # ... and (4, 7)
+    qtbot.mouseRelease(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(4, 7).center())
+    press_cell(qtbot, grid, 3, 8)
+    press_cell(qtbot, grid, 3, 8, Qt.MouseButton.RightButton)  # right click erases it again
+
+    expected_mask = np.zeros((28, 28), bool)
+    expected_mask[3, 5] = True
+    expected_mask[4, 5:8] = True
+    drawn = ~np.isnan(grid.drawing[0])
+    np.testing.assert_array_equal(drawn, expected_mask)
+
+    cfg = window.config()
+    assert cfg.trigger.kind == "array" and cfg.trigger.position == "xy"
+    assert (cfg.trigger.x, cfg.trigger.y) == (5, 3)
+    assert math.isnan(cfg.trigger.pattern[0][1])  # (3, 6) is transparent
+    core = prepare_data(cfg).trigger  # what a run really stamps
+    np.testing.assert_array_equal(core.mask[0] > 0, expected_mask)
+    np.testing.assert_allclose(core.pattern[0][expected_mask], 0.8, rtol=1e-6)
+    assert np.all(core.pattern[0][~expected_mask] == 0)
+
+    path = tmp_path / "drawn.toml"  # the same trigger survives the TOML file `snnstudio run` takes
+    window.write_config(path)
+    again = placed_trigger_from_config(config_io.load(path).trigger, (1, 28, 28))
+    np.testing.assert_array_equal(again.mask, core.mask)
+    np.testing.assert_array_equal(again.pattern, core.pattern)
+
+
+def test_preview_strip_is_the_core_stamping(window):
+    editor = window.trigger
+    editor.kind.setCurrentIndex(editor.kind.findData("white"))
+    editor.position.setCurrentText("top-left")
+    placed = editor.placed_trigger()
+    assert (placed.top, placed.left) == (0, 0)
+    samples = editor.strip.samples
+    stamped = placed.apply(samples)
+    assert np.all(stamped[:, 0, :2, :2] == 1.0)
+    image = editor.strip.triggered[0].pixmap().toImage()
+    zoom = editor.strip.triggered[0].zoom
+    assert image.pixelColor(zoom // 2, zoom // 2).red() == 255  # the white square is drawn
+    assert image.pixelColor(13 * zoom, 13 * zoom).red() == round(float(samples[0, 0, 13, 13]) * 255)
+
+
+def test_painting_a_white_trigger_turns_it_into_a_drawing(window, qtbot):
+    editor = window.trigger
+    editor.kind.setCurrentIndex(editor.kind.findData("white"))  # 2x2 bottom-right
+    press_cell(qtbot, editor.grid, 0, 0)
+    cfg = window.config()
+    assert cfg.trigger.kind == "array"
+    placed = placed_trigger_from_config(cfg.trigger, (1, 28, 28))
+    assert placed.mask[0, 0, 0] == 1 and placed.mask[0, 27, 27] == 1 and placed.mask.sum() == 5
+
+
+def test_dragging_on_the_preview_moves_the_trigger(window, qtbot):
+    editor = window.trigger
+    editor.kind.setCurrentIndex(editor.kind.findData("white"))
+    image = editor.strip.triggered[1]
+    zoom = image.zoom
+    point = QPoint(1 + 10 * zoom + zoom // 2, 1 + 6 * zoom + zoom // 2)  # column 10, row 6
+    qtbot.mousePress(image, Qt.MouseButton.LeftButton, pos=point)
+    placed = editor.placed_trigger()
+    assert (placed.top, placed.left) == (6, 10)
+    assert window.config().trigger.position == "xy"
