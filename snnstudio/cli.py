@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from snnstudio import __version__
+from snnstudio.cli_defense import add_defense_commands, command_detect, command_eliminate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_arguments(show)
 
     commands.add_parser("presets", help="list the built-in presets")
+    add_defense_commands(commands)
     return parser
 
 
@@ -110,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from snnstudio.core.errors import SnnStudioError
 
     handlers = {"run": command_run, "config": command_config, "presets": command_presets}
+    handlers.update(detect=command_detect, eliminate=command_eliminate)
     try:
         return handlers[args.command](args)
     except SnnStudioError as exc:

@@ -24,7 +24,7 @@ import torch
 from scipy import stats
 
 from snnstudio.core.attack.encoding import encode_batch
-from snnstudio.core.events import BatchDone, CancelToken, Event, check_cancel
+from snnstudio.core.events import BatchDone, CancelToken, Event, StageStarted, check_cancel
 from snnstudio.core.models.network import SpikingNetwork
 
 MAD_TO_STD = 1.4826  # MAD of a normal distribution times this is its standard deviation
@@ -110,6 +110,7 @@ def max_margins(
     was_training = net.training
     net.eval()
     best = torch.full((num_classes,), -float("inf"))
+    yield StageStarted(stage, settings.steps)
     try:
         for step in range(1, settings.steps + 1):
             check_cancel(cancel)
