@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -60,4 +61,37 @@ def write_aedat31(path: Path, ev: dict[str, np.ndarray], packets: int = 2) -> Pa
         body += [head.tobytes(), records.tobytes()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(body))
+    return path
+
+
+def write_aedat4(path: Path, ev: dict[str, np.ndarray], side: int = 128) -> Path:
+    """AEDAT 4 as DV writes it, uncompressed: magic line, u32 length + IOHeader flatbuffer
+    ('IOHE', only its description string: the stream XML), then packets of u32 stream id +
+    u32 length + size-prefixed EventPacket flatbuffer ('EVTS', a vector of 16-byte structs
+    t, x, y, on)."""
+    xml = (
+        '<dv version="2.0"><node name="outInfo" path="/mainloop/output/outInfo/">'
+        '<node name="0" path="/mainloop/output/outInfo/0/">'
+        '<attr key="typeIdentifier" type="string">EVTS</attr>'
+        '<node name="info" path="/mainloop/output/outInfo/0/info/">'
+        f'<attr key="sizeX" type="int">{side}</attr><attr key="sizeY" type="int">{side}</attr>'
+        "</node></node></node></dv>"
+    ).encode()
+    # IOHeader: root u32, "IOHE", vtable (size 10, table 8, compression -, position -, slot 2
+    # at +4), 2 pad bytes, table (soffset back to the vtable, u32 offset to the string), string
+    header = struct.pack("<I4sHHHHHxxiI", 20, b"IOHE", 10, 8, 0, 0, 4, 12, 4)
+    header += struct.pack("<I", len(xml)) + xml + b"\0"
+    # EventPacket: root u32, "EVTS", vtable (size 6, table 8, slot 0 at +4), 2 pad bytes, table,
+    # 4 pad bytes, vector length at byte 28 so the 8-byte aligned structs start at byte 32
+    records = np.zeros(len(ev["t"]), np.dtype(
+        {"names": ["t", "x", "y", "on"], "formats": ["<i8", "<i2", "<i2", "?"],
+         "offsets": [0, 8, 10, 12], "itemsize": 16}))  # fmt: skip
+    records["t"], records["x"], records["y"], records["on"] = ev["t"], ev["x"], ev["y"], ev["p"]
+    packet = struct.pack("<I4sHHHxxiIxxxxI", 16, b"EVTS", 6, 8, 4, 8, 8, len(records))
+    packet += records.tobytes()
+    packet = struct.pack("<I", len(packet)) + packet  # packets are size-prefixed flatbuffers
+    body = b"#!AER-DAT4.0\r\n" + struct.pack("<I", len(header)) + header
+    body += struct.pack("<II", 0, len(packet)) + packet
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
     return path

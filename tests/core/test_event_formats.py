@@ -7,11 +7,17 @@ import numpy as np
 import pytest
 
 from snnstudio.core.config import DataConfig
-from snnstudio.core.data.cifar10dvs import read_aedat2_dvs128
+from snnstudio.core.data.cifar10dvs import read_aedat2_dvs128, read_aedat4_events
 from snnstudio.core.data.dvsgesture import read_aedat31_polarity
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import DatasetError
-from tests.core.event_files import events, random_events, write_aedat2, write_aedat31
+from tests.core.event_files import (
+    events,
+    random_events,
+    write_aedat2,
+    write_aedat4,
+    write_aedat31,
+)
 
 
 def test_aedat2_reader_decodes_dvs128_addresses(tmp_path) -> None:
@@ -117,3 +123,23 @@ def test_real_aedat2_recordings(shared_data) -> None:
         counts[path.name] = len(ev)
     # the AER-DAT 2.0 body is 8 bytes per event after the '#' header lines
     assert counts["neal_walking.aedat"] == 70304
+
+
+def test_cifar10dvs_tonic_layout_reads_aedat4(tmp_path) -> None:
+    pytest.importorskip("aedat", reason="tonic reads .aedat4 with the 'aedat' package")
+    rng = np.random.default_rng(4)
+    known = events(x=[0, 127, 5], y=[3, 127, 100], t=[1, 2, 4_000_000], p=[1, 0, 1])
+    write_aedat4(tmp_path / "airplane" / "0.aedat4", known)
+    for name in ("airplane", "truck"):
+        for i in range(1, 3):
+            write_aedat4(tmp_path / name / f"{i}.aedat4", random_events(rng, 300, 128))
+    np.testing.assert_array_equal(read_aedat4_events(tmp_path / "airplane" / "0.aedat4")["y"],
+                                  known["y"])  # fmt: skip
+    cfg = DataConfig(name="cifar10dvs", root=str(tmp_path), frame_side=64,
+                     cache_dir=str(tmp_path / "cache"))  # fmt: skip
+    splits = load_dataset(cfg, timesteps=2)
+    assert splits.train.x.shape == (3, 2, 2, 64, 64) and splits.test.y.tolist() == [0, 9]
+    assert splits.train.x[0, 0, 1, 1, 0] == 1  # ON event at x=0, y=3 -> (y, x) = (1, 0) at 64
+    (tmp_path / "truck" / "2.aedat4").write_bytes(b"#!AER-DAT4.0\r\n\x05")
+    with pytest.raises(DatasetError, match=r"truck/2\.aedat4: cannot read AEDAT 4"):
+        load_dataset(cfg, timesteps=2)
