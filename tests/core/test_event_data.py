@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+from snnstudio.core import config as config_io
 from snnstudio.core.config import DataConfig
 from snnstudio.core.data import events as events_module
 from snnstudio.core.data.digits import load_digits_dataset
@@ -16,6 +17,8 @@ from snnstudio.core.data.events import FramingSpec, events_to_frames
 from snnstudio.core.data.nmnist import read_nmnist_events
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import DatasetError
+from snnstudio.core.events import Log, RunFinished
+from snnstudio.core.runner import prepare_data, run_experiment
 from tests.core.event_files import events, random_events, write_nmnist_bin
 
 
@@ -180,3 +183,23 @@ def test_real_nmnist_recordings(shared_data, tmp_path) -> None:
     assert "found 1000 recordings" in " ".join(splits.notes)
     assert "found 100 recordings" in " ".join(splits.notes)
     assert 0.01 < splits.train.x.mean() < 0.5 and set(splits.train.y.tolist()) <= set(range(10))
+
+
+def test_digits_dvs_run_through_the_runner(tmp_path) -> None:
+    cfg = config_io.with_overrides(
+        config_io.load_preset("demo"),
+        ["data.name=digits-dvs", "data.train_limit=96", "data.test_limit=48",
+         f"data.cache_dir={tmp_path / 'cache'}", "sim.timesteps=2", "train.epochs=1",
+         "train.clean_twin=false", "trigger.position=top-left", "trigger.polarity=0"],
+    )  # fmt: skip
+    data = prepare_data(cfg)
+    triggered = data.sets.triggered_test.x
+    assert triggered.shape[1:] == (2, 2, 34, 34)
+    assert np.all(triggered[:, :, 0, :2, :2] == 1) and np.all(triggered[:, :, 1, :2, :2] == 0)
+    assert int(data.poisoned_train.is_poison.sum()) == 10
+    events = list(run_experiment(cfg))
+    logs = " ".join(e.message for e in events if isinstance(e, Log))
+    assert "digits-dvs-train: 96 samples read from the frame cache" in logs  # prepare_data made it
+    finished = events[-1]
+    assert isinstance(finished, RunFinished) and finished.status == "completed"
+    assert 0.0 <= finished.metrics["acc"] <= 1.0 and 0.0 <= finished.metrics["asr"] <= 1.0
