@@ -29,6 +29,7 @@ from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import RunFinished
 from snnstudio.core.runner import run_experiment
+from snnstudio.gui.defense_tabs import DefenseTabs
 from snnstudio.gui.exporting import PLOT_FILTER, TABLE_FILTER, export_graphics, export_table_csv
 from snnstudio.gui.results_table import ResultsTable, read_history
 from snnstudio.gui.run_panel import RunPanel
@@ -59,11 +60,15 @@ class MainWindow(QMainWindow):
         self.trigger = TriggerEditor()
         self.run_panel = RunPanel()
         self.results = ResultsTable(self.runs_folder)
+        self.job_kind = ""  # "experiment" | "detection" | "elimination" while a job runs
+        self.defense = DefenseTabs(self, self._io_pool, self.start_job, lambda: self.runs_folder)
         self.tabs = QTabWidget()
         self.tabs.addTab(_scrolled(self.setup), "Experiment")
         self.tabs.addTab(self.trigger, "Trigger")
         self.tabs.addTab(self.run_panel, "Run")
         self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self.defense.detection, "Detection")
+        self.tabs.addTab(self.defense.elimination, "Elimination")
         self.setCentralWidget(self.tabs)
         self._build_menus()
 
@@ -76,6 +81,8 @@ class MainWindow(QMainWindow):
         self.trigger.changed.connect(self._on_config_edited)
         self.run_panel.start_button.clicked.connect(self.start_run)
         self.run_panel.stop_button.clicked.connect(self.stop_run)
+        self.defense.detection.stop_button.clicked.connect(self.stop_run)
+        self.defense.elimination.stop_button.clicked.connect(self.stop_run)
         self.runner.event.connect(self._on_event)
         self.runner.failed.connect(self._on_failed)
         self.runner.finished.connect(self._on_finished)
@@ -246,9 +253,20 @@ class MainWindow(QMainWindow):
             out_dir = out_dir.with_name(f"{out_dir.name.split('~')[0]}~{suffix}")
         self.last_run_dir = out_dir
         self.run_panel.begin(cfg.name, str(out_dir))
-        self.runner.start(lambda cancel: run_experiment(cfg, out_dir, cancel))
-        self._set_running(True)
+        self.start_job("experiment", lambda cancel: run_experiment(cfg, out_dir, cancel))
         self.tabs.setCurrentWidget(self.run_panel)
+
+    def start_job(self, kind: str, job) -> bool:  # type: ignore[no-untyped-def]
+        """Start a job on the one worker; refused (with a message) while another runs."""
+        if self.runner.running:
+            QMessageBox.information(
+                self, "Busy", f"a {self.job_kind} job is running; stop it or wait for it"
+            )
+            return False
+        self.job_kind = kind
+        self.runner.start(job)
+        self._set_running(True)
+        return True
 
     def stop_run(self) -> None:
         if self.runner.running:
@@ -261,18 +279,25 @@ class MainWindow(QMainWindow):
         self._on_config_edited()
 
     def _on_event(self, event: object) -> None:
-        self.run_panel.show_event(event)
+        if self.job_kind == "experiment":
+            self.run_panel.show_event(event)
+        else:
+            self.defense.show_event(self.job_kind, event)
         if isinstance(event, RunFinished):
             self.statusBar().showMessage(f"run {event.status}: {event.out_dir}", 10000)
 
     def _on_failed(self, message: str, details: str) -> None:
-        self.run_panel.append_log(f"error: {message}")
+        self.run_panel.append_log(f"{self.job_kind} error: {message}")
         if details:
             self.run_panel.append_log(details)
-        QMessageBox.critical(self, "Run failed", message)
+        QMessageBox.critical(self, f"{self.job_kind.capitalize()} failed", message)
 
     def _on_finished(self) -> None:
         self._set_running(False)
+        self.defense.job_finished()
+        if self.job_kind == "experiment" and self.last_run_dir is not None:
+            self.defense.last_run = self.last_run_dir
+        self.job_kind = ""
         self.results.refresh()
 
     # ------------------------------------------------------------------ results
@@ -325,6 +350,7 @@ class MainWindow(QMainWindow):
             self.runner.stop_and_wait()
         if self._dataset_task is not None:
             self._dataset_task.cancel()
+        self.defense.close()
         self._io_pool.shutdown(wait=False, cancel_futures=True)
         self.run_panel.curves.timer.stop()
         event.accept()

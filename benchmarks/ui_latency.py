@@ -1,0 +1,151 @@
+"""Event-loop stalls of the window while the demo trains, and training throughput with the
+window against headless, measured in the same run.
+
+With the main window open (offscreen), Start is pressed and, while the worker trains, a
+precise QTimer ticks every TICK_MS; a stall is how much later than due a tick arrives. Every
+SWITCH_MS the harness switches tab and resizes the window, as a user would. Throughput is
+training samples per second of the backdoored stage (the core's own stage timer), headless
+(the generator driven directly) and with the window, alternated ROUNDS times; the best round
+of each is compared, the figure least disturbed by other work on a shared machine.
+
+    python benchmarks/ui_latency.py [--train 1437] [--epochs 3] [--rounds 2]
+
+Targets: p99 stall <= 50 ms; throughput with the window >= 95% of headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import qasync
+from PySide6.QtCore import QSettings, Qt, QTimer
+
+from snnstudio.core import config as config_io
+from snnstudio.core.events import BatchDone, RunFinished
+from snnstudio.core.runner import run_experiment
+from snnstudio.gui.app import application
+from snnstudio.gui.main_window import MainWindow
+
+TICK_MS = 5
+SWITCH_MS = 250
+
+
+def bench_config(train: int, epochs: int) -> config_io.ExperimentConfig:
+    cfg = config_io.load_preset("demo")
+    cfg.data.train_limit, cfg.train.epochs, cfg.train.clean_twin = train, epochs, False
+    return cfg
+
+
+def samples_per_second(metrics: dict, cfg: config_io.ExperimentConfig) -> float:
+    """Training samples per second of the backdoored stage, from the core's stage timer
+    (a number, or a dict of sub-steps such as {'snn_training': s})."""
+    stage = metrics["seconds"]["backdoored"]
+    seconds = sum(stage.values()) if isinstance(stage, dict) else stage
+    return metrics["train_samples"] * cfg.train.epochs / seconds
+
+
+def headless(cfg: config_io.ExperimentConfig, out: Path) -> float:
+    for event in run_experiment(cfg, out):
+        if isinstance(event, RunFinished):
+            return samples_per_second(event.metrics, cfg)
+    raise RuntimeError("the run yielded no RunFinished")
+
+
+def with_window(
+    cfg: config_io.ExperimentConfig, folder: Path, loop: qasync.QEventLoop
+) -> tuple[float, list[float], int]:
+    """(samples/s, stalls in ms, batches) of one run started by pressing Start."""
+    window = MainWindow(
+        runs_folder=folder, settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)
+    )
+    window.show()
+    window.set_config(cfg)
+    stalls: list[float] = []
+    finished: list[RunFinished] = []
+    batches = [0]
+    last = [0.0]
+    tick = QTimer()
+    tick.setTimerType(Qt.TimerType.PreciseTimer)
+    tick.setInterval(TICK_MS)
+
+    def on_tick() -> None:
+        now = time.perf_counter()
+        if last[0]:
+            stalls.append(max(0.0, (now - last[0]) * 1000 - TICK_MS))
+        last[0] = now
+
+    def on_event(event: object) -> None:
+        if isinstance(event, BatchDone):
+            batches[0] += 1
+        elif isinstance(event, RunFinished):
+            finished.append(event)
+
+    switch = QTimer()
+    switch.setInterval(SWITCH_MS)
+    sizes = [(1280, 860), (1100, 760)]
+
+    def on_switch() -> None:
+        window.tabs.setCurrentIndex((window.tabs.currentIndex() + 1) % window.tabs.count())
+        window.resize(*sizes[len(stalls) % 2])
+
+    tick.timeout.connect(on_tick)
+    switch.timeout.connect(on_switch)
+    window.runner.event.connect(on_event)
+    done = asyncio.Event()
+    window.runner.finished.connect(done.set)
+
+    async def run() -> None:
+        await asyncio.sleep(1.0)  # the window's own start-up (dataset check) is not measured
+        tick.start()
+        switch.start()
+        window.run_panel.start_button.click()
+        await done.wait()
+        tick.stop()
+        switch.stop()
+
+    loop.run_until_complete(run())
+    window.close()
+    return samples_per_second(finished[0].metrics, cfg), stalls, batches[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=1437, help="training samples")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    app = application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    cfg = bench_config(args.train, args.epochs)
+    print(f"load before: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores")
+    plain, windowed, all_stalls, batches = [], [], [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.rounds):
+            plain.append(headless(cfg, Path(tmp) / f"headless-{round_}"))
+            rate, stalls, count = with_window(cfg, Path(tmp) / f"window-{round_}", loop)
+            windowed.append(rate)
+            all_stalls += stalls
+            batches += count
+            print(f"round {round_ + 1}: headless {plain[-1]:.0f} samples/s, "
+                  f"window {rate:.0f} samples/s, {len(stalls)} ticks, {count} batches")  # fmt: skip
+    stalls = np.asarray(all_stalls)
+    p50, p99 = np.percentile(stalls, [50, 99])
+    ratio = max(windowed) / max(plain)
+    print(f"event-loop stall over {len(stalls)} ticks of {TICK_MS} ms: p50 {p50:.1f} ms, "
+          f"p99 {p99:.1f} ms, max {stalls.max():.1f} ms  (target p99 <= 50 ms)")  # fmt: skip
+    print(f"training throughput: headless {max(plain):.0f} samples/s, with the window "
+          f"{max(windowed):.0f} samples/s = {ratio:.1%} of headless (target >= 95%)")  # fmt: skip
+    print(f"load after: {os.getloadavg()[0]:.2f} (1-min average)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""What the detection view draws: one spiking layer recorded by the core's probe for the same
+test samples, clean and with the checkpoint's trigger, in the suspect (and a reference) model.
+
+Blocking (it loads a dataset and runs the networks); the window calls it in a thread pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from snnstudio.core.defense.loading import LoadedModel, load_data, load_model, load_reference
+from snnstudio.core.probe import LayerRecording, record_dataset, spiking_layer_names
+from snnstudio.core.runner import PreparedData
+
+
+@dataclass
+class LoadedCheckpoints:
+    """A suspect checkpoint (and optionally a clean reference) with the data it was attacked
+    with."""
+
+    suspect: LoadedModel
+    reference: LoadedModel | None
+    data: PreparedData
+
+    @property
+    def layers(self) -> list[str]:
+        return spiking_layer_names(self.suspect.network)
+
+
+@dataclass
+class ProbeSnapshot:
+    """Recordings [T, N, neurons] of one layer for N clean inputs and their triggered twins."""
+
+    layer: str
+    threshold: float
+    clean: LayerRecording
+    triggered: LayerRecording
+    reference_clean: LayerRecording | None
+    reference_triggered: LayerRecording | None
+    labels: np.ndarray  # true classes of the N inputs
+    target: int
+
+
+def load_checkpoints(suspect: Path, reference: Path | None) -> LoadedCheckpoints:
+    """Load the models (the core's checks) and the attacked data the suspect's config names."""
+    model = load_model(suspect)
+    ref = load_reference(reference, model) if reference is not None else None
+    return LoadedCheckpoints(model, ref, load_data(model))
+
+
+def record_snapshot(loaded: LoadedCheckpoints, layer: str, count: int) -> ProbeSnapshot:
+    """Record `layer` for the first `count` test samples outside the target class, clean and
+    triggered (the triggered test set keeps those samples in the same order)."""
+    sets = loaded.data.sets
+    keep = np.flatnonzero(sets.test.original_y != sets.target)[:count]
+    clean = sets.test.subset(keep)
+    triggered = sets.triggered_test.subset(np.arange(len(keep)))
+
+    def record(model: LoadedModel, samples) -> LayerRecording:  # type: ignore[no-untyped-def]
+        cfg = model.config
+        rec = record_dataset(
+            model.network, samples, cfg.sim.timesteps, cfg.sim.encoder, model.device, [layer]
+        )
+        return rec.layers[layer]
+
+    suspect_clean = record(loaded.suspect, clean)
+    ref = loaded.reference
+    return ProbeSnapshot(
+        layer=layer,
+        threshold=suspect_clean.threshold,
+        clean=suspect_clean,
+        triggered=record(loaded.suspect, triggered),
+        reference_clean=record(ref, clean) if ref is not None else None,
+        reference_triggered=record(ref, triggered) if ref is not None else None,
+        labels=clean.original_y,
+        target=sets.target,
+    )
+
+
+def most_changed_neurons(snapshot: ProbeSnapshot, sample: int, count: int = 3) -> list[int]:
+    """The neurons whose cumulative voltage the trigger changes most for one input."""
+    change = np.abs(
+        snapshot.triggered.cumulative_voltage[sample] - snapshot.clean.cumulative_voltage[sample]
+    )
+    return [int(i) for i in np.argsort(change)[::-1][:count]]
