@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from snnstudio.gui.probe_snapshot import ProbeSnapshot
@@ -73,12 +73,14 @@ class DetectionPlots(QWidget):
         trig_v = snap.triggered.voltage[:, sample, :]
         low = float(min(clean_v.min(), trig_v.min()))
         high = float(max(clean_v.max(), trig_v.max(), low + 1e-6))
+        steps, neurons_total = clean_v.shape
         for item, image in zip(self.heat_items, (clean_v, trig_v), strict=True):
             item.setImage(image, autoLevels=False, levels=(low, high))
+            item.setRect(QRectF(0.5, -0.5, steps, neurons_total))  # pixel centres at t = 1..T
         self.colorbar.setLevels((low, high))
         for item, rec in zip(self.raster_items, (snap.clean, snap.triggered), strict=True):
             t, neuron = np.nonzero(rec.spikes[:, sample, :] > 0)
-            item.setData(t + 0.5, neuron + 0.5)
+            item.setData(t + 1, neuron)  # t = 1..T as in the heat maps and traces
         self._draw_traces(snap, sample, neurons)
         self._draw_histograms(snap)
 

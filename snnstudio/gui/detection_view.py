@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -31,6 +32,7 @@ from snnstudio.gui.form_fields import combo, float_spin, int_spin
 from snnstudio.gui.probe_snapshot import ProbeSnapshot, most_changed_neurons
 
 CHECKPOINT_FILTER = "Checkpoints (*.pt)"
+SIDE_PANEL_WIDTH = 440
 
 
 def flatten(summary: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -49,7 +51,7 @@ def flatten(summary: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix.rstrip("."), text)]
 
 
-class _PathRow(QWidget):
+class PathRow(QWidget):
     """A path field with a Browse button."""
 
     def __init__(self, placeholder: str) -> None:
@@ -78,8 +80,8 @@ class _PathRow(QWidget):
 class DetectionView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.suspect = _PathRow("the suspect model (.pt)")
-        self.reference = _PathRow("optional: a trusted clean model of the same kind")
+        self.suspect = PathRow("the suspect model (.pt)")
+        self.reference = PathRow("optional: a trusted clean model of the same kind")
         self.use_last_run = QPushButton("Use the last run")
         self.load_button = QPushButton("Load")
         self.layer = combo([])
@@ -90,7 +92,9 @@ class DetectionView(QWidget):
         self.neurons.setPlaceholderText("neuron indices, e.g. 3, 17 (empty: most changed)")
         self.record_button = QPushButton("Record")
         self.method = combo(SCORERS)
+        self.method.setCurrentText(DetectionSettings.method)
         self.feature = combo(FEATURE_KINDS)
+        self.feature.setCurrentText(DetectionSettings.feature)
         self.clean_fraction = float_spin(0.001, 1.0, 0.05, 3)
         self.clean_fraction.setValue(DetectionSettings.clean_fraction)
         self.reference_free = QCheckBox("max-margin test (no reference needed)")
@@ -107,7 +111,11 @@ class DetectionView(QWidget):
         self.plots = DetectionPlots()
         self.scores = QTableWidget(0, 2)
         self.scores.setHorizontalHeaderLabels(["score", "value"])
+        self.scores.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
         self.scores.horizontalHeader().setStretchLastSection(True)
+        self.scores.setWordWrap(False)
         self.snapshot: ProbeSnapshot | None = None
         self._build_layout()
         self.sample.valueChanged.connect(self.redraw)
@@ -146,11 +154,12 @@ class DetectionView(QWidget):
         side.addWidget(self.scores, 1)
         panel = QWidget()
         panel.setLayout(side)
+        panel.setMinimumWidth(SIDE_PANEL_WIDTH)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(panel)
         splitter.addWidget(self.plots)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 900])
+        splitter.setSizes([SIDE_PANEL_WIDTH, 900])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 

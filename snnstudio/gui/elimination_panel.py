@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from snnstudio.core.defense.elimination import METHOD_DEFAULTS, METHODS, EliminationSettings
-from snnstudio.gui.detection_view import _PathRow
+from snnstudio.gui.detection_view import SIDE_PANEL_WIDTH, PathRow
 from snnstudio.gui.form_fields import combo, float_spin, int_spin
 
 DEFAULT = "method default"
@@ -26,7 +26,7 @@ BEFORE_COLOUR, AFTER_COLOUR = "#9e9e9e", "#1f77b4"
 class EliminationPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.checkpoint = _PathRow("the backdoored model (.pt)")
+        self.checkpoint = PathRow("the backdoored model (.pt)")
         self.use_last_run = QPushButton("Use the last run")
         self.method = combo(METHODS)
         self.clean_fraction = float_spin(0.001, 1.0, 0.05, 3)
@@ -81,6 +81,7 @@ class EliminationPanel(QWidget):
         form.addRow(buttons)
         form.addRow(self.progress)
         form.addRow(self.status)
+        box.setMinimumWidth(SIDE_PANEL_WIDTH)
         side = QVBoxLayout()
         side.addWidget(box)
         side.addStretch(1)
