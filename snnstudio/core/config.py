@@ -77,7 +77,7 @@ class ModelConfig:
 
 @dataclass
 class SimConfig:
-    timesteps: int = 4  # T: each static sample is repeated T times
+    timesteps: int = 4  # T: static samples are repeated T times; event data is framed into T bins
     encoder: str = "repeat"  # repeat | poisson
 
 
