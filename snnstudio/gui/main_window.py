@@ -323,15 +323,32 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ export
 
+    def current_figure(self) -> tuple[str, object]:
+        """(file stem, plot layout) of the tab on screen; the run curves elsewhere."""
+        page = self.tabs.currentWidget()
+        if page is self.defense.detection:
+            return "detection", self.defense.detection.plots.graphics.ci
+        if page is self.defense.elimination:
+            return "elimination", self.defense.elimination.graphics.ci
+        return "curves", self.run_panel.curves.graphics.ci
+
+    def current_table(self) -> tuple[str, object]:
+        """(file stem, table) of the tab on screen: detection scores, else the past runs."""
+        if self.tabs.currentWidget() is self.defense.detection:
+            return "detection-scores", self.defense.detection.scores
+        return "runs", self.results.table
+
     def export_plots_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export plots", "curves.png", PLOT_FILTER)
+        stem, figure = self.current_figure()
+        path, _ = QFileDialog.getSaveFileName(self, "Export plots", f"{stem}.png", PLOT_FILTER)
         if path:
-            self._report(lambda: export_graphics(self.run_panel.curves.graphics.ci, path))
+            self._report(lambda: export_graphics(figure, path))
 
     def export_table_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export table", "runs.csv", TABLE_FILTER)
+        stem, table = self.current_table()
+        path, _ = QFileDialog.getSaveFileName(self, "Export table", f"{stem}.csv", TABLE_FILTER)
         if path:
-            self._report(lambda: export_table_csv(self.results.table, path))
+            self._report(lambda: export_table_csv(table, path))
 
     def _report(self, write) -> None:  # type: ignore[no-untyped-def]
         try:

@@ -69,6 +69,7 @@ class SampleStrip(QWidget):
             layout.addWidget(top, 0, index + 1)
             layout.addWidget(bottom, 1, index + 1)
             bottom.pressed.connect(self.trigger_dragged)
+        layout.setColumnStretch(STRIP_SAMPLES + 1, 1)  # the images stay beside their labels
         self.samples: np.ndarray | None = None
 
     def set_samples(self, samples: np.ndarray) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from helpers import set_small_demo
 from PySide6.QtCore import QPoint, Qt
 
 from snnstudio.core import config as config_io
@@ -89,3 +90,22 @@ def test_dragging_on_the_preview_moves_the_trigger(window, qtbot):
     placed = editor.placed_trigger()
     assert (placed.top, placed.left) == (6, 10)
     assert window.config().trigger.position == "xy"
+
+
+def test_event_data_trigger_has_polarity_and_frames(window, qtbot):
+    editor = window.trigger
+    set_small_demo(window, train=100, test=40)  # the event loader frames only these
+    window.setup.dataset.setCurrentText("digits-dvs")
+    qtbot.waitUntil(lambda: window.splits is not None and window.splits.is_event, timeout=60_000)
+    assert editor.is_event and editor.options_form.isRowVisible(editor.polarity)
+    assert editor.brush_form.isRowVisible(editor.brush_polarity)
+    editor.kind.setCurrentIndex(editor.kind.findData("white"))
+    editor.polarity.setCurrentIndex(editor.polarity.findData(1))
+    editor.frame_start.setValue(1)
+    cfg = window.config()
+    assert (cfg.trigger.polarity, cfg.trigger.frame_start) == (1, 1)
+    placed = prepare_data(cfg).trigger  # the core's event trigger for this config
+    shown = editor.placed_trigger()
+    np.testing.assert_array_equal(shown.pattern, placed.pattern)
+    assert shown.frames == placed.frames == (1, 0)
+    assert placed.pattern[1].max() == 1 and placed.pattern[0].max() == 0  # polarity 1: channel 1
