@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         blocked = re.search(r"GLOBAL (\S+)", str(exc))
         why = f"it asks to run {blocked.group(1)}" if blocked else "corrupt or not a checkpoint"
         raise CheckpointError(f"{path}: refused to load ({why})") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError, struct.error) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from None
     if not isinstance(blob, dict) or blob.get("header", {}).get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an snnstudio checkpoint (no '{FORMAT}' header)")
