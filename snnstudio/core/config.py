@@ -27,6 +27,10 @@ SURROGATES = ("h1", "h2", "h3", "h4")
 DEVICES = ("auto", "cpu", "cuda")
 STEP_MODES = ("auto", "single", "multi")
 ENCODERS = ("repeat", "poisson")
+CONVERSION_NORMS = ("max", "robust", "spike")
+REFERENCES = ("poisoned", "clean")
+HYBRID_COMBOS = ("com1", "com2", "com3", "com4")
+CONVERTIBLE_ARCHS = ("csnn", "vgg11")
 
 
 @dataclass
@@ -79,6 +83,8 @@ class ModelConfig:
 class SimConfig:
     timesteps: int = 4  # T: static samples are repeated T times; event data is framed into T bins
     encoder: str = "repeat"  # repeat | poisson
+    # T_max of the per-timestep ACC/ASR curve of converted SNNs (LR_C, LR_H); 0 = sim.timesteps
+    eval_timesteps: int = 0
 
 
 @dataclass
@@ -96,7 +102,20 @@ class TrainConfig:
 
 @dataclass
 class RuleConfig:
-    name: str = "bptt"
+    name: str = "bptt"  # bptt (LR_B) | conversion (LR_C) | hybrid (LR_H)
+    # LR_C / LR_H conversion: threshold balancing from the reference (calibration) data
+    norm: str = "max"  # max (Diehl 2015) | robust (percentile, Rueckauer 2017) | spike (Sengupta)
+    scale: float = 1.0  # thresholds times this factor (the paper: 1, 1/2, 1/3, 1/4, 1/5)
+    percentile: float = 99.9  # the percentile of norm = "robust"
+    reference: str = "poisoned"  # LR_C calibration data: poisoned D^ | clean D
+    reference_samples: int = 1000  # seeded subset of the reference data; 0 = all of it
+    combo: str = "com4"  # LR_H, the paper's Table 8: com1 | com2 | com3 | com4
+    # The ANN twin (LR_C, LR_H); the SNN step of LR_H uses train.epochs / train.lr (Adam)
+    ann_epochs: int = 0  # 0 = train.epochs
+    ann_lr: float = 0.01
+    ann_optimizer: str = "sgd"  # sgd (momentum 0.9, as the paper) | adam
+    stdb_alpha: float = 0.3  # LR_H surrogate gradient alpha * exp(-beta * dt) (Rathi 2020)
+    stdb_beta: float = 0.01
 
 
 @dataclass
@@ -292,6 +311,44 @@ def problems(cfg: ExperimentConfig) -> list[str]:
     if cfg.train.poison_weight + cfg.train.clean_weight <= 0:
         out.append("train.poison_weight + train.clean_weight must be > 0")
     choice("rule.name", cfg.rule.name, rule_names())
+    out.extend(conversion_problems(cfg))
+    return out
+
+
+def conversion_problems(cfg: ExperimentConfig) -> list[str]:
+    """Range and choice errors of the LR_C / LR_H keys (rule.*, sim.eval_timesteps)."""
+    r = cfg.rule
+    out: list[str] = []
+    for key, value, allowed in (
+        ("rule.norm", r.norm, CONVERSION_NORMS),
+        ("rule.reference", r.reference, REFERENCES),
+        ("rule.combo", r.combo, HYBRID_COMBOS),
+        ("rule.ann_optimizer", r.ann_optimizer, ("sgd", "adam")),
+    ):
+        if value not in allowed:
+            out.append(f"{key} = '{value}' is not one of: {', '.join(allowed)}")
+    if not 0 < r.scale <= 1:
+        out.append(f"rule.scale = {r.scale} must be in (0, 1]")
+    if not 0 < r.percentile <= 100:
+        out.append(f"rule.percentile = {r.percentile} must be in (0, 100]")
+    if not (r.ann_lr > 0 and math.isfinite(r.ann_lr)):
+        out.append(f"rule.ann_lr = {r.ann_lr} must be a positive number")
+    if not r.stdb_alpha > 0:
+        out.append(f"rule.stdb_alpha = {r.stdb_alpha} must be > 0")
+    for key, value in (
+        ("rule.ann_epochs", r.ann_epochs),
+        ("rule.reference_samples", r.reference_samples),
+        ("rule.stdb_beta", r.stdb_beta),
+        ("sim.eval_timesteps", cfg.sim.eval_timesteps),
+    ):
+        if not value >= 0:
+            out.append(f"{key} = {value} must be >= 0")
+    if r.name in ("conversion", "hybrid") and cfg.model.arch not in CONVERTIBLE_ARCHS:
+        out.append(
+            f"rule.name = '{r.name}' needs a plain layer stack (model.arch = "
+            f"{' or '.join(CONVERTIBLE_ARCHS)}): threshold balancing rescales the layer after "
+            f"each spike layer, which {cfg.model.arch}'s identity shortcuts do not have"
+        )
     return out
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from snnstudio.core.attack.encoding import encode_batch
 from snnstudio.core.batches import iterate_batches
 from snnstudio.core.data.base import SampleSet
+from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.models.network import SpikingNetwork
 
 
@@ -32,6 +35,20 @@ def migration_rate(snn_asr: float, ann_asr: float) -> float:
     return snn_asr / ann_asr if ann_asr > 0 else float("nan")
 
 
+NO_DECISION = -1  # the prediction when every class has the same output (e.g. no spike arrived)
+
+
+def decide(outputs: torch.Tensor) -> torch.Tensor:
+    """Argmax over the last axis, NO_DECISION where all classes tie.
+
+    A readout that received no spikes is all zeros; argmax would call that class 0 and count
+    it as a hit when the target is 0, inflating ASR. A tie is no decision: wrong for ACC,
+    no success for ASR.
+    """
+    tied = outputs.amax(-1) == outputs.amin(-1)
+    return outputs.argmax(-1).masked_fill(tied, NO_DECISION)
+
+
 @torch.no_grad()
 def predict(
     net: SpikingNetwork,
@@ -41,17 +58,59 @@ def predict(
     device: torch.device,
     batch_size: int = 256,
     per_timestep: bool = False,
+    cancel: CancelToken | None = None,
 ) -> np.ndarray:
     """Predicted classes, shape (N,); with `per_timestep`, shape (T, N): the argmax of the
-    output accumulated up to each t, all from one pass."""
+    output accumulated up to each t, all from one pass. NO_DECISION (-1) marks a tie.
+    `cancel` is checked between batches."""
     was_training = net.training
     net.eval()
     chunks = []
     for batch in iterate_batches(samples, batch_size, device):
+        check_cancel(cancel)
         outputs = net(encode_batch(batch.x, timesteps, encoder))
-        if per_timestep:
-            chunks.append(outputs.cumsum(0).argmax(-1).cpu())
-        else:
-            chunks.append(outputs.mean(0).argmax(-1).cpu())
+        accumulated = outputs.cumsum(0) if per_timestep else outputs.mean(0)
+        chunks.append(decide(accumulated).cpu())
     net.train(was_training)
     return torch.cat(chunks, dim=-1).numpy()
+
+
+@dataclass
+class TimestepScores:
+    """ACC and ASR read out after every timestep t = 1..T (index t - 1)."""
+
+    acc: np.ndarray
+    asr: np.ndarray
+
+    def summary(self) -> dict[str, float]:
+        """Values at T_max and at the t with the best ACC (the first such t)."""
+        best = int(np.argmax(self.acc))
+        return {
+            "acc": float(self.acc[-1]),
+            "asr": float(self.asr[-1]),
+            "eval_timesteps": len(self.acc),
+            "best_t": best + 1,
+            "best_t_acc": float(self.acc[best]),
+            "best_t_asr": float(self.asr[best]),
+        }
+
+
+def timestep_scores(
+    net: SpikingNetwork,
+    test: SampleSet,
+    triggered_test: SampleSet,
+    target: int,
+    timesteps: int,
+    encoder: str,
+    device: torch.device,
+    cancel: CancelToken | None = None,
+) -> TimestepScores:
+    """ACC and ASR for every t = 1..timesteps from one forward pass per test set."""
+    clean = predict(net, test, timesteps, encoder, device, per_timestep=True, cancel=cancel)
+    triggered = predict(
+        net, triggered_test, timesteps, encoder, device, per_timestep=True, cancel=cancel
+    )
+    return TimestepScores(
+        np.array([accuracy(p, test.y) for p in clean]),
+        np.array([attack_success_rate(p, triggered_test.original_y, target) for p in triggered]),
+    )

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from snnstudio.core import config as config_io
-from snnstudio.core.events import EpochDone, Event, Log, RunFinished, StageStarted
+from snnstudio.core.events import (
+    EpochDone,
+    Event,
+    Log,
+    RunFinished,
+    StageStarted,
+    TimestepCurve,
+)
 
 HISTORY_COLUMNS = ["stage", "epoch", "acc", "asr", "loss", "seconds"]
 
@@ -46,6 +53,17 @@ class RunDirectory:
     def checkpoint_path(self, stage: str) -> Path:
         return self.path / ("model.pt" if stage == "backdoored" else f"{stage}.pt")
 
+    def curve_path(self, stage: str) -> Path:
+        """curve.csv for the backdoored model, <stage>-curve.csv for the others."""
+        return self.path / ("curve.csv" if stage == "backdoored" else f"{stage}-curve.csv")
+
+    def write_curve(self, event: TimestepCurve) -> None:
+        with self.curve_path(event.stage).open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["t", "acc", "asr"])
+            for t, (acc, asr) in enumerate(zip(event.acc, event.asr, strict=True), start=1):
+                writer.writerow([t, acc, asr])
+
     def record(self, event: Event) -> None:
         stamp = time.strftime("%H:%M:%S")
         if isinstance(event, Log):
@@ -64,6 +82,9 @@ class RunDirectory:
                 f"{stamp} {event.stage} epoch {event.epoch}: acc {event.acc:.4f} "
                 f"asr {event.asr:.4f} loss {event.loss:.4f} ({event.seconds:.1f} s)\n"
             )
+        elif isinstance(event, TimestepCurve):
+            self.write_curve(event)
+            self._log.write(f"{stamp} {event.stage}: wrote {self.curve_path(event.stage).name}\n")
         elif isinstance(event, RunFinished):
             self.write_metrics(event.metrics)
             self._log.write(f"{stamp} run {event.status}\n")

@@ -142,12 +142,15 @@ def _experiment(
             seconds[stage] = result.seconds
             if rundir is not None:
                 save_checkpoint(
-                    rundir.checkpoint_path(stage), result.network, cfg,
+                    rundir.checkpoint_path(stage), result.network, result.config or cfg,
                     data.splits.image_shape, data.splits.classes, {"stage": stage},
                 )  # fmt: skip
         if cfg.train.clean_twin:
             metrics["delta_acc"] = metrics["clean_acc"] - metrics["acc"]
             metrics["delta_asr"] = metrics["asr"] - metrics["clean_asr"]
+            if "ann_acc" in metrics and "clean_ann_acc" in metrics:  # Table 1's ANN columns
+                metrics["delta_ann_acc"] = metrics["clean_ann_acc"] - metrics["ann_acc"]
+                metrics["delta_ann_asr"] = metrics["ann_asr"] - metrics["clean_ann_asr"]
     except Cancelled:
         status = "cancelled"
         yield Log("run cancelled; files written so far are kept")

@@ -53,6 +53,9 @@ class RuleResult:
     metrics: dict[str, float]
     seconds: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # the config the network runs under when the rule changes it (conversion: IF neurons,
+    # soft reset, T = T_max); the checkpoint stores this one so it rebuilds the same network
+    config: ExperimentConfig | None = None
 
 
 class Rule(Protocol):

@@ -1,0 +1,150 @@
+"""LR_C: train the ANN twin, convert it to an IF SNN, score the SNN after every timestep.
+
+The ANN twin (ReLU in place of each spike layer) is trained with the paper's Eq. 11,
+alpha * loss(poisoned) + beta * loss(clean) (`poison_weighted_loss`), seeing each static
+image once. Its state_dict loads unchanged into the SNN (IF neurons, soft reset), whose
+thresholds are then balanced on the reference data by MaxNorm, RobustNorm or Spike-Norm,
+each times `rule.scale`.
+
+Batch norm: kept, not fused. In inference mode a BN layer is a fixed per-channel affine map
+of the conv before it, which is exactly a fused conv with bias; the converted SNN always runs
+BN in inference mode (`predict` calls eval(), LR_H freezes it), so conversion stays exact and
+the SNN keeps the parameter names of the architecture, which checkpoints and probes rely on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Generator
+
+from snnstudio.core.batches import batch_count
+from snnstudio.core.config import ExperimentConfig
+from snnstudio.core.data.base import SampleSet, seeded_subset
+from snnstudio.core.errors import ConfigError
+from snnstudio.core.events import Event, Log, StageStarted, TimestepCurve
+from snnstudio.core.metrics import migration_rate, timestep_scores
+from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.models.registry import build_network
+from snnstudio.core.rules.context import RuleContext, RuleResult
+from snnstudio.core.rules.spike_norm import spike_norm
+from snnstudio.core.rules.threshold_balancing import activation_norms, set_threshold, spike_slots
+from snnstudio.core.training import train_epochs
+
+
+def eval_timesteps(cfg: ExperimentConfig) -> int:
+    """T_max of the per-timestep curve: sim.eval_timesteps, or sim.timesteps when it is 0."""
+    return cfg.sim.eval_timesteps or cfg.sim.timesteps
+
+
+def converted_config(cfg: ExperimentConfig, timesteps: int) -> ExperimentConfig:
+    """The config a converted SNN runs under: IF neurons, soft reset, `timesteps` steps."""
+    model = dataclasses.replace(cfg.model, neuron="if", reset="soft", v_threshold=1.0)
+    sim = dataclasses.replace(cfg.sim, timesteps=timesteps)
+    return dataclasses.replace(cfg, model=model, sim=sim)
+
+
+def require_static_images(ctx: RuleContext) -> None:
+    if ctx.splits.is_event:
+        raise ConfigError(
+            f"rule.name = '{ctx.cfg.rule.name}' converts an ANN trained on static images, but "
+            f"'{ctx.splits.name}' is a neuromorphic (event) dataset: use rule.name = 'bptt'"
+        )
+
+
+def pick_data(ctx: RuleContext, which: str) -> SampleSet:
+    """'poisoned': the stage's training set (D^, or D for a clean twin); 'clean': D."""
+    return ctx.train_set if which == "poisoned" else ctx.splits.train
+
+
+def reference_set(ctx: RuleContext, which: str) -> SampleSet:
+    """The calibration data: a seeded subset (rule.reference_samples) of D^ or D."""
+    limit = ctx.cfg.rule.reference_samples
+    return seeded_subset(pick_data(ctx, which), limit, ctx.cfg.train.seed + 2)
+
+
+def train_ann(
+    ctx: RuleContext, train_set: SampleSet
+) -> Generator[Event, None, tuple[SpikingNetwork, dict[str, float]]]:
+    """Train the ANN twin on `train_set` (stage '<stage>-ann'); return it and its ACC/ASR."""
+    rule = ctx.cfg.rule
+    settings = dataclasses.replace(
+        ctx.settings(), epochs=rule.ann_epochs or ctx.cfg.train.epochs, lr=rule.ann_lr,
+        optimizer=rule.ann_optimizer, timesteps=1, encoder="repeat",
+    )  # fmt: skip
+    ann = ctx.build(spiking=False)
+    stage = f"{ctx.stage}-ann"
+    yield StageStarted(stage, settings.epochs * batch_count(train_set, settings.batch_size))
+    metrics = yield from train_epochs(
+        ann, train_set, ctx.sets, settings, ctx.device, stage, ctx.cancel
+    )
+    return ann, metrics
+
+
+def convert(
+    ctx: RuleContext, ann: SpikingNetwork, reference: SampleSet, timesteps: int
+) -> SpikingNetwork:
+    """The IF SNN of `ann` with thresholds balanced on `reference` by rule.norm x rule.scale."""
+    rule = ctx.cfg.rule
+    model = converted_config(ctx.cfg, timesteps).model
+    splits = ctx.splits
+    snn = build_network(model, splits.image_shape, splits.num_classes, True, ctx.step_mode)
+    snn = snn.to(ctx.device)
+    snn.load_state_dict(ann.state_dict())
+    if rule.norm == "spike":
+        spike_norm(
+            snn, reference, timesteps, ctx.cfg.sim.encoder, ctx.device, rule.scale, ctx.cancel,
+            ctx.cfg.train.seed,
+        )  # fmt: skip
+    else:
+        norms = activation_norms(ann, reference, ctx.device, rule.norm, rule.percentile, ctx.cancel)
+        for slot, value in zip(spike_slots(snn.layers), norms, strict=True):
+            set_threshold(snn, slot, rule.scale * value)
+    return snn
+
+
+def score_curve(
+    ctx: RuleContext, snn: SpikingNetwork, timesteps: int
+) -> Generator[Event, None, dict[str, float]]:
+    """ACC/ASR after every t = 1..timesteps in one pass: a TimestepCurve event and a summary."""
+    scores = timestep_scores(
+        snn, ctx.sets.test, ctx.sets.triggered_test, ctx.sets.target, timesteps,
+        ctx.cfg.sim.encoder, ctx.device, ctx.cancel,
+    )  # fmt: skip
+    yield TimestepCurve(ctx.stage, scores.acc.tolist(), scores.asr.tolist())
+    return scores.summary()
+
+
+def describe_thresholds(snn: SpikingNetwork) -> str:
+    values = [float(snn.layers[s.activation].v_threshold) for s in spike_slots(snn.layers)]
+    return ", ".join(f"{v:.4g}" for v in values)
+
+
+def run_conversion(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
+    require_static_images(ctx)
+    rule = ctx.cfg.rule
+    timesteps = eval_timesteps(ctx.cfg)
+    started = time.perf_counter()
+    ann, ann_metrics = yield from train_ann(ctx, ctx.train_set)
+    trained = time.perf_counter()
+    reference = reference_set(ctx, rule.reference)
+    yield Log(
+        f"{ctx.stage}: converting with {rule.norm} norm x {rule.scale:g} on {len(reference)} "
+        f"{rule.reference} reference samples, T = {timesteps}"
+    )
+    snn = convert(ctx, ann, reference, timesteps)
+    converted = time.perf_counter()
+    yield Log(f"{ctx.stage}: thresholds {describe_thresholds(snn)}")
+    metrics = yield from score_curve(ctx, snn, timesteps)
+    metrics.update(
+        ann_acc=ann_metrics["acc"],
+        ann_asr=ann_metrics["asr"],
+        mr=migration_rate(metrics["asr"], ann_metrics["asr"]),
+    )
+    seconds = {
+        "ann_training": trained - started,
+        "conversion": converted - trained,
+        "snn_training": 0.0,
+        "evaluation": time.perf_counter() - converted,
+    }
+    return RuleResult(snn, metrics, seconds, config=converted_config(ctx.cfg, timesteps))

@@ -1,0 +1,76 @@
+"""Threshold balancing against hand-computed two-layer cases (Spike-Norm and MaxNorm)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from spikingjelly.activation_based import layer, neuron
+from torch import nn
+
+from snnstudio.core.data.base import SampleSet
+from snnstudio.core.errors import ConfigError
+from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.rules.spike_norm import spike_norm
+from snnstudio.core.rules.threshold_balancing import activation_norms, spike_slots
+
+W1 = [[1.0, 0.5], [0.25, 0.0]]
+W2 = [[0.5, 2.0], [-1.0, 1.0]]
+W3 = [[1.0, 1.0]]
+X = [0.75, 0.5]  # all values exact in binary, so the thresholds compare exactly
+
+
+def two_layer(spiking: bool) -> SpikingNetwork:
+    act = (lambda: neuron.IFNode(v_reset=None)) if spiking else nn.ReLU
+    layers = nn.Sequential(
+        layer.Linear(2, 2, bias=False), act(),
+        layer.Linear(2, 2, bias=False), act(),
+        layer.Linear(2, 1, bias=False),
+    )  # fmt: skip
+    for module, weight in zip([layers[0], layers[2], layers[4]], [W1, W2, W3], strict=True):
+        module.weight.data = torch.tensor(weight)
+    return SpikingNetwork(layers, spiking=spiking)
+
+
+def reference() -> SampleSet:
+    return SampleSet.clean(np.array([X], dtype=np.float32), np.array([0]))
+
+
+def test_spike_norm_matches_hand_computed_thresholds_with_scale_half():
+    # Layer 1 receives W1 x = [1.0, 0.1875] at every t, so lambda_1 = 1.0 and theta_1 = 0.5.
+    # With theta_1 = 0.5 (soft reset), neuron 0 fires at every step and neuron 1 (0.1875,
+    # 0.375, 0.5625 -> fires at t = 3, 0.25) only at t = 3. Layer 2's weights are scaled by
+    # theta_1, so its input is 0.5 * W2 s(t): [0.25, -0.5] at t = 1, 2, 4 and
+    # 0.5 * [2.5, 0.0] = [1.25, 0.0] at t = 3. Hence lambda_2 = 1.25 and theta_2 = 0.625.
+    snn = two_layer(spiking=True)
+    thresholds = spike_norm(snn, reference(), 4, "repeat", torch.device("cpu"), scale=0.5)
+    assert thresholds == [0.5, 0.625]
+    assert [snn.layers[i].v_threshold for i in (1, 3)] == [0.5, 0.625]
+    # each threshold rescales the weights that read that layer's spikes
+    torch.testing.assert_close(snn.layers[2].weight, 0.5 * torch.tensor(W2))
+    torch.testing.assert_close(snn.layers[4].weight, 0.625 * torch.tensor(W3))
+
+
+def test_spike_norm_scale_one_uses_the_first_layer_current_only_once():
+    # theta_1 = 1.0: neuron 0 fires every step, neuron 1 never within 4 steps (0.75 < 1),
+    # so layer 2 sees W2 [1, 0] = [0.5, -1.0]: theta_2 = 0.5.
+    snn = two_layer(spiking=True)
+    assert spike_norm(snn, reference(), 4, "repeat", torch.device("cpu")) == [1.0, 0.5]
+
+
+def test_max_norm_and_robust_norm_read_the_ann_activations():
+    # ReLU1 = [1.0, 0.1875]; ReLU2 = relu(W2 a1) = relu([0.875, -0.8125]) = [0.875, 0]
+    ann = two_layer(spiking=False)
+    cpu = torch.device("cpu")
+    assert activation_norms(ann, reference(), cpu, "max", 99.9) == [1.0, 0.875]
+    # the 50th percentile of the positive values {1.0, 0.1875} is their midpoint
+    robust = activation_norms(ann, reference(), cpu, "robust", 50.0)
+    assert robust == pytest.approx([0.59375, 0.875])
+
+
+def test_spike_slots_find_the_reader_of_each_spike_layer_and_refuse_nested_blocks():
+    slots = spike_slots(two_layer(spiking=True).layers)
+    assert [(s.activation, s.successor) for s in slots] == [(1, 2), (3, 4)]
+    nested = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
+    with pytest.raises(ConfigError, match="plain layer stack"):
+        spike_slots(nested)
