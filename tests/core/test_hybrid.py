@@ -1,0 +1,53 @@
+"""LR_H: the STDB surrogate gradient by hand, and the demo preset with rule.name = hybrid."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from spikingjelly.activation_based import functional, neuron
+
+from snnstudio.cli import main
+from snnstudio.core.checkpoint import load_checkpoint, network_from_checkpoint
+from snnstudio.core.models.neurons import is_spiking_layer
+from snnstudio.core.rules.stdb import NEVER_SPIKED, STDBIFNode
+
+
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_stdb_gradient_decays_with_the_time_since_the_last_spike(step_mode) -> None:
+    # theta = 0.5, inputs 0.6, 0.2, 0.6 (soft reset): v = 0.6 -> spike (no earlier spike,
+    # dt = NEVER_SPIKED), v = 0.1 + 0.2 = 0.3 -> none (dt = 1), v = 0.9 -> spike (dt = 2).
+    # d spike_t / d v_t = alpha * exp(-beta * dt) / theta; the reset is detached, so
+    # d spike_t / d x_k = that for every k <= t.
+    alpha, beta, theta = 0.3, 0.01, 0.5
+    node = STDBIFNode(theta, alpha, beta, step_mode)
+    x = torch.tensor([[0.6], [0.2], [0.6]], requires_grad=True)
+    spikes = node(x) if step_mode == "m" else torch.stack([node(x_t) for x_t in x])
+    assert spikes.flatten().tolist() == [1.0, 0.0, 1.0]
+    spikes.sum().backward()
+    g = [alpha * math.exp(-beta * dt) / theta for dt in (NEVER_SPIKED, 1.0, 2.0)]
+    expected = [g[0] + g[1] + g[2], g[1] + g[2], g[2]]
+    torch.testing.assert_close(x.grad.flatten(), torch.tensor(expected))
+    functional.reset_net(node)
+    assert node.since_spike == NEVER_SPIKED
+
+
+def test_demo_preset_with_hybrid_finishes_and_reloads_as_plain_if(tmp_path) -> None:
+    args = ["run", "--preset", "demo", "--set", "rule.name=hybrid", "--quiet"]
+    tiny = ["data.train_limit=150", "data.test_limit=40", "train.epochs=1",
+            "sim.eval_timesteps=6", "rule.reference_samples=64", "rule.combo=com3",
+            "train.clean_twin=false"]  # fmt: skip
+    for item in tiny:
+        args += ["--set", item]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    for key in ("acc", "asr", "ann_acc", "ann_asr", "mr", "converted_acc", "converted_mr"):
+        assert key in metrics
+    assert metrics["seconds"]["backdoored"]["snn_training"] > 0
+    ckpt = load_checkpoint(tmp_path / "run" / "model.pt")
+    net = network_from_checkpoint(ckpt)
+    layers = [m for m in net.modules() if is_spiking_layer(m)]
+    assert all(type(m) is neuron.IFNode and m.v_reset is None for m in layers)
+    assert [m.v_threshold for m in layers] == ckpt.header["thresholds"]
