@@ -41,6 +41,21 @@ from snnstudio.gui.form_fields import (
 )
 
 MAX_SAMPLES = 10_000_000
+CONVERTING_RULES = {"conversion", "hybrid"}
+# Fields that apply to some learning rules only (shown only for those). A converted SNN is
+# always IF with soft reset and balanced thresholds, and LR_H trains with the STDB surrogate,
+# so the neuron options are LR_B's.
+BPTT_ONLY = {"bptt"}
+RULE_SPECIFIC: dict[str, set[str]] = {
+    "model.neuron": BPTT_ONLY, "model.tau": BPTT_ONLY, "model.v_threshold": BPTT_ONLY,
+    "model.reset": BPTT_ONLY, "model.surrogate": BPTT_ONLY,
+    "rule.norm": CONVERTING_RULES, "rule.scale": CONVERTING_RULES,
+    "rule.percentile": CONVERTING_RULES, "rule.reference": {"conversion"},
+    "rule.reference_samples": CONVERTING_RULES, "rule.combo": {"hybrid"},
+    "rule.ann_epochs": CONVERTING_RULES, "rule.ann_lr": CONVERTING_RULES,
+    "rule.ann_optimizer": CONVERTING_RULES, "rule.stdb_alpha": {"hybrid"},
+    "rule.stdb_beta": {"hybrid"}, "sim.eval_timesteps": CONVERTING_RULES,
+}  # fmt: skip
 EVENT_FRAMING_KEYS = {"data.frames_by", "data.frame_side", "sim.timesteps"}  # reframe events
 
 
@@ -108,6 +123,21 @@ class SetupPanel(QWidget):
             ("reset", "model.reset", combo(config_io.RESETS)),
             ("surrogate", "model.surrogate", combo(config_io.SURROGATES)),
         ])  # fmt: skip
+        conversion = self._group("Conversion and hybrid (LR_C, LR_H)", [
+            ("threshold balancing", "rule.norm", combo(config_io.CONVERSION_NORMS)),
+            ("threshold scale", "rule.scale", float_spin(0.001, 1.0, 0.05, 3)),
+            ("percentile (robust)", "rule.percentile", float_spin(0.001, 100.0, 0.1, 3)),
+            ("calibration reference", "rule.reference", combo(config_io.REFERENCES)),
+            ("reference samples (0 = all)", "rule.reference_samples", int_spin(0, MAX_SAMPLES)),
+            ("combination (Table 8)", "rule.combo", combo(config_io.HYBRID_COMBOS)),
+            ("ANN epochs (0 = epochs)", "rule.ann_epochs", int_spin(0, 100_000)),
+            ("ANN learning rate", "rule.ann_lr", float_spin(1e-6, 10.0, 1e-3, 6)),
+            ("ANN optimizer", "rule.ann_optimizer", combo(("sgd", "adam"))),
+            ("STDB alpha", "rule.stdb_alpha", float_spin(1e-4, 100.0, 0.05, 4)),
+            ("STDB beta", "rule.stdb_beta", float_spin(0.0, 100.0, 0.005, 4)),
+            ("ACC/ASR curve up to T (0 = T)", "sim.eval_timesteps", int_spin(0, 100_000)),
+        ])  # fmt: skip
+        self.conversion_box = conversion
         training = self._group("Simulation and training", [
             ("timesteps T", "sim.timesteps", int_spin(1, 10_000)),
             ("encoder", "sim.encoder", combo(config_io.ENCODERS)),
@@ -128,6 +158,7 @@ class SetupPanel(QWidget):
         left.addWidget(poison)
         left.addStretch(1)
         right.addWidget(model)
+        right.addWidget(conversion)
         right.addWidget(training)
         right.addStretch(1)
         columns.addLayout(left, 1)
@@ -140,6 +171,8 @@ class SetupPanel(QWidget):
         self.dataset.currentTextChanged.connect(self._on_dataset_edited)
         self.root.editingFinished.connect(self._on_dataset_edited)
         self.neuron.currentTextChanged.connect(self._update_enabled)
+        self.rule.currentTextChanged.connect(self._update_enabled)
+        self._widget("rule.norm").currentTextChanged.connect(self._update_enabled)
         self.set_classes([str(i) for i in range(10)])
         self.set_config(config_io.ExperimentConfig())
 
@@ -241,6 +274,15 @@ class SetupPanel(QWidget):
         for key in ("data.frames_by", "data.frame_side"):
             self.show_field(key, dataset in EVENT_DATASETS)
         self.tau.setEnabled(self.neuron.currentText() == "lif")
+        rule = self.rule.currentText()
+        for key, rules in RULE_SPECIFIC.items():
+            self.show_field(key, rule in rules)
+        if rule in CONVERTING_RULES:
+            self.show_field("rule.percentile", self._widget("rule.norm").currentText() == "robust")
+        self.conversion_box.setVisible(rule in CONVERTING_RULES)
+
+    def _widget(self, key: str) -> QWidget:
+        return self._rows[key][1]
 
     def _on_edited(self) -> None:
         if self._loading:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import click, set_small_demo
+from helpers import click, field_widget, set_small_demo
 
 from snnstudio.core.events import BatchDone, RunFinished
 
@@ -25,8 +25,6 @@ def test_demo_run_by_clicks_draws_acc_and_asr(window, qtbot, messages):
         lambda: curves.point_count("epoch", "acc") >= 2 and curves.point_count("epoch", "asr") >= 2,
         timeout=60_000,
     )
-    with qtbot.waitSignal(window.runner.finished, timeout=60_000, raising=False):
-        pass
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60_000)
     finished = [e for e in events if isinstance(e, RunFinished)]
     assert finished and finished[0].status == "completed"
@@ -77,3 +75,16 @@ def test_core_error_appears_as_a_dialog(window, qtbot, messages, tmp_path):
     errors = messages.texts("critical")
     assert len(errors) == 1 and "MNIST file" in errors[0]
     assert window.isVisible()  # no crash
+
+
+def test_conversion_run_draws_the_timestep_curve(window, qtbot):
+    set_small_demo(window, epochs=1, train=200, test=60)
+    window.setup.rule.setCurrentText("conversion")
+    field_widget(window, "sim.eval_timesteps").setValue(8)
+    field_widget(window, "rule.reference_samples").setValue(100)
+    click(qtbot, window.run_panel.start_button)
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=90_000)
+    curves = window.run_panel.curves
+    curves.refresh()
+    assert curves.point_count("timestep", "acc") == 8
+    assert curves.point_count("timestep", "asr") == 8

@@ -57,7 +57,7 @@ def test_unknown_fields_survive_the_form(window):
     assert config_io.to_dict(window.config()) == config_io.to_dict(cfg)
 
 
-def test_export_plots_and_table(window, tmp_path):
+def test_export_plots_and_table(window, tmp_path, monkeypatch):
     curves = window.run_panel.curves
     curves.add_epoch_row("backdoored", 1, 0.5, 0.9)
     curves.refresh()
@@ -67,6 +67,12 @@ def test_export_plots_and_table(window, tmp_path):
     table = export_table_csv(window.results.table, tmp_path / "runs.csv")
     header = next(csv.reader(table.open()))
     assert header[:3] == ["run", "dataset", "rule"]
+
+    window.tabs.setCurrentWidget(window.defense.detection)  # File > Export follows the tab
+    scores = tmp_path / "scores.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(scores), ""))
+    window.export_table_dialog()
+    assert next(csv.reader(scores.open())) == ["score", "value"]
 
 
 def test_worker_turns_core_errors_into_signals(qtbot):
@@ -102,3 +108,26 @@ def test_one_job_at_a_time(qtbot):
         runner.start(slow_job)
     with qtbot.waitSignal(runner.finished, timeout=5000):
         runner.cancel()
+
+
+def row_visible(window, key: str) -> bool:
+    form, widget = window.setup._rows[key]
+    return form.isRowVisible(widget)
+
+
+def test_rule_specific_options_only_where_they_apply(window):
+    setup = window.setup
+    assert not setup.conversion_box.isVisibleTo(window) and row_visible(window, "model.surrogate")
+    setup.rule.setCurrentText("conversion")
+    assert setup.conversion_box.isVisibleTo(window)
+    assert row_visible(window, "rule.norm") and row_visible(window, "rule.reference")
+    assert not row_visible(window, "rule.combo") and not row_visible(window, "model.surrogate")
+    assert not row_visible(window, "rule.percentile")
+    field_widget(window, "rule.norm").setCurrentText("robust")
+    assert row_visible(window, "rule.percentile")
+    setup.rule.setCurrentText("hybrid")
+    assert row_visible(window, "rule.combo") and row_visible(window, "rule.stdb_alpha")
+    assert not row_visible(window, "rule.reference")
+    field_widget(window, "model.arch").setCurrentText("resnet18")  # not convertible: explained
+    assert "rule.name = 'hybrid' needs" in setup.problems.text()
+    assert not window.run_panel.start_button.isEnabled()
