@@ -32,10 +32,14 @@ def add_defense_commands(commands: Any) -> None:
     add_common_arguments(detect)
 
     eliminate = commands.add_parser(
-        "eliminate", help="remove a backdoor by fine-tuning or fine-pruning on clean data"
+        "eliminate",
+        help="remove a backdoor with clean data: fine-tuning, fine-pruning, or clean "
+        "re-conversion + STDB (conversion/hybrid models)",
     )
     eliminate.add_argument("checkpoint", type=Path, help="the backdoored model (.pt)")
-    eliminate.add_argument("--method", required=True, choices=["finetune", "fineprune"])
+    eliminate.add_argument(
+        "--method", required=True, choices=["finetune", "fineprune", "reconvert"]
+    )
     eliminate.add_argument("--clean-fraction", type=float, default=0.1)
     eliminate.add_argument("--epochs", type=int, help="fine-tuning epochs (method default)")
     eliminate.add_argument("--lr", type=float, help="fine-tuning learning rate (method default)")

@@ -7,9 +7,12 @@ import torch
 
 from snnstudio.cli import main
 from snnstudio.core.checkpoint import load_checkpoint, network_from_checkpoint
+from snnstudio.core.config import load_preset, with_overrides
 from snnstudio.core.defense.elimination import EliminationSettings, run_elimination
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import EpochDone, RunFinished
+from snnstudio.core.runner import prepare_data, run_experiment
+from snnstudio.core.training import evaluate
 from tests.core.backdoored_models import tiny_backdoored_run
 
 
@@ -91,3 +94,29 @@ def test_cli_exit_codes(tmp_path, capsys) -> None:
            "--quiet", "--set", "data.test_limit=80"]  # fmt: skip
     assert main(det) == 0
     assert json.loads((tmp_path / "det" / "report.json").read_text())["sample_level"]["auroc"] > 0.5
+
+
+TINY_HYBRID = [
+    "data.train_limit=400", "data.test_limit=120", "rule.name=hybrid", "rule.ann_epochs=3",
+    "train.epochs=1", "rule.reference_samples=200", "train.clean_twin=false",
+]  # fmt: skip
+
+
+def test_reconversion_of_a_hybrid_model(tmp_path) -> None:
+    cfg = with_overrides(load_preset("demo"), TINY_HYBRID)
+    for _ in run_experiment(cfg, tmp_path / "hybrid"):
+        pass
+    source = tmp_path / "hybrid" / "model.pt"
+    settings = EliminationSettings("reconvert", clean_fraction=0.2, epochs=1)
+    events, metrics = _run(source, tmp_path / "rc", settings)
+    assert {"acc_reconverted", "asr_reconverted", "acc", "asr"} <= set(metrics)
+    assert any(isinstance(e, EpochDone) and e.stage == "reconvert-stdb" for e in events)
+    old, new = load_checkpoint(source), load_checkpoint(tmp_path / "rc" / "reconvert.pt")
+    assert new.config.model.neuron == "if" and new.config.model.reset == "soft"
+    assert new.header["thresholds"] != old.header["thresholds"]  # balanced on clean data
+    net = network_from_checkpoint(new)
+    data = prepare_data(new.config)
+    scores = evaluate(net, data.sets, new.config.sim.timesteps, "repeat", torch.device("cpu"))
+    assert (scores["acc"], scores["asr"]) == (metrics["acc"], metrics["asr"])
+    with pytest.raises(ConfigError, match="method 'reconvert' needs a model made by"):
+        next(run_elimination(tiny_backdoored_run().backdoored, None, settings))

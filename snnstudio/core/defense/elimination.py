@@ -2,6 +2,8 @@
 
 - finetune: train the loaded SNN on a clean share of the training data (the paper's
   "Defences": fine-tuning on clean data), reusing the training loop of every rule.
+- reconvert (conversion/hybrid models, the paper's route): clean re-conversion, then
+  clean STDB fine-tuning (`reconversion.py`).
 - fineprune (Liu et al. 2018): cut off the units of a late spiking layer that are least
   active on the clean data, as many as keep the clean-set accuracy within a tolerance,
   then fine-tune as above with the cut units held at zero.
@@ -21,9 +23,11 @@ from typing import Any
 
 from snnstudio.core.batches import batch_count
 from snnstudio.core.checkpoint import save_checkpoint
+from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.defense import pruning
 from snnstudio.core.defense.loading import LoadedModel, clean_fraction_subset, load_data, load_model
+from snnstudio.core.defense.reconversion import reconvert_clean, require_converted
 from snnstudio.core.errors import ConfigError, SnnStudioError
 from snnstudio.core.events import (
     Cancelled,
@@ -39,7 +43,7 @@ from snnstudio.core.probe import record_dataset
 from snnstudio.core.rundir import RunDirectory
 from snnstudio.core.training import TrainSettings, evaluate, train_epochs
 
-METHODS = ("finetune", "fineprune")
+METHODS = ("finetune", "fineprune", "reconvert")
 SETTLE_LR_FACTOR = 0.1
 # Plain fine-tuning must unlearn the trigger's pathway from clean data alone: a large SGD
 # step does it, then a few epochs at a tenth of it let clean accuracy settle. Fine-pruning
@@ -48,6 +52,8 @@ SETTLE_LR_FACTOR = 0.1
 METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
     "finetune": {"optimizer": "sgd", "lr": 0.2, "epochs": 8, "settle_epochs": 4},
     "fineprune": {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "settle_epochs": 0},
+    # conversion/hybrid models: clean re-conversion, then clean STDB with Adam (as LR_H)
+    "reconvert": {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "settle_epochs": 0},
 }
 
 
@@ -107,6 +113,8 @@ def run_elimination(
     settings.check()
     settings = settings.resolved()
     model = load_model(checkpoint_path, overrides)
+    if settings.method == "reconvert":
+        require_converted(model.config)
     rundir = RunDirectory(out_dir, model.config) if out_dir is not None else None
     try:
         for event in _elimination(model, rundir, settings, cancel):
@@ -164,6 +172,17 @@ def _prune(
     return plan, info
 
 
+def _train_settings(
+    settings: EliminationSettings, cfg: ExperimentConfig, lr: float, epochs: int
+) -> TrainSettings:
+    return TrainSettings(
+        epochs=epochs, lr=lr, batch_size=settings.batch_size or cfg.train.batch_size,
+        timesteps=cfg.sim.timesteps, encoder=cfg.sim.encoder,
+        poison_weight=cfg.train.poison_weight, clean_weight=cfg.train.clean_weight,
+        seed=settings.seed, optimizer=settings.optimizer,
+    )  # fmt: skip
+
+
 def _elimination(
     model: LoadedModel,
     rundir: RunDirectory | None,
@@ -195,21 +214,22 @@ def _elimination(
                 f"acc {pruned['acc']:.4f}  asr {pruned['asr']:.4f}"
             )
         after = dict(before) if plan is None else {"acc": pruned["acc"], "asr": pruned["asr"]}
-        phases = [(settings.method, settings.lr, settings.epochs)]
-        if settings.settle_epochs:
-            phases.append((f"{settings.method}-settle", settings.lr * SETTLE_LR_FACTOR,
-                           settings.settle_epochs))  # fmt: skip
-        for stage, lr, epochs in phases:
-            if epochs <= 0:
-                continue
-            train = TrainSettings(
-                epochs=epochs, lr=lr, batch_size=settings.batch_size or cfg.train.batch_size,
-                timesteps=cfg.sim.timesteps, encoder=cfg.sim.encoder,
-                poison_weight=cfg.train.poison_weight, clean_weight=cfg.train.clean_weight,
-                seed=settings.seed, optimizer=settings.optimizer,
-            )  # fmt: skip
-            yield StageStarted(stage, epochs * batch_count(clean, train.batch_size))
-            after = yield from train_epochs(net, clean, data.sets, train, device, stage, cancel)
+        if settings.method == "reconvert":
+            train = _train_settings(settings, cfg, settings.lr, settings.epochs)
+            net, cfg, info = yield from reconvert_clean(model, data, clean, train, cancel)
+            metrics.update(info)
+            after = evaluate(net, data.sets, cfg.sim.timesteps, cfg.sim.encoder, device)
+        else:
+            phases = [(settings.method, settings.lr, settings.epochs)]
+            if settings.settle_epochs:
+                phases.append((f"{settings.method}-settle", settings.lr * SETTLE_LR_FACTOR,
+                               settings.settle_epochs))  # fmt: skip
+            for stage, lr, epochs in phases:
+                if epochs <= 0:
+                    continue
+                train = _train_settings(settings, cfg, lr, epochs)
+                yield StageStarted(stage, epochs * batch_count(clean, train.batch_size))
+                after = yield from train_epochs(net, clean, data.sets, train, device, stage, cancel)
         if plan is not None:
             pruning.make_permanent(plan)
         metrics.update(acc=after["acc"], asr=after["asr"])

@@ -1,0 +1,92 @@
+"""The paper's elimination route for conversion (LR_C) and hybrid (LR_H) models: convert
+again with a clean reference, then STDB fine-tuning on clean data (Table 8's Com3 steps
+applied to a given checkpoint).
+
+A converted SNN keeps the parameter names of its ANN twin and only its thresholds differ,
+so the checkpoint's weights are loaded back into the ANN twin, which `rules.conversion.
+convert` turns into an IF SNN with thresholds balanced on the clean data (rule.norm x
+rule.scale of the checkpoint's config). The STDB step uses the hybrid rule's neurons and
+frozen batch norm. For an LR_H checkpoint the weights are those after its (poisoned) STDB
+step: the original ANN is not stored in a checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from snnstudio.core.batches import batch_count
+from snnstudio.core.config import ExperimentConfig
+from snnstudio.core.data.base import SampleSet
+from snnstudio.core.defense.loading import LoadedModel
+from snnstudio.core.errors import ConfigError
+from snnstudio.core.events import CancelToken, Event, Log, StageStarted
+from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.models.neurons import spiking_neuron
+from snnstudio.core.rules.context import RuleContext
+from snnstudio.core.rules.conversion import convert, converted_config, describe_thresholds
+from snnstudio.core.rules.stdb import freeze_batch_norm, swap_spike_layers, use_stdb_neurons
+from snnstudio.core.runner import PreparedData
+from snnstudio.core.training import TrainSettings, evaluate, train_epochs
+
+CONVERTED_RULES = ("conversion", "hybrid")
+
+
+def require_converted(cfg: ExperimentConfig) -> None:
+    if cfg.rule.name not in CONVERTED_RULES:
+        raise ConfigError(
+            f"method 'reconvert' needs a model made by rule.name = 'conversion' or 'hybrid'; "
+            f"this checkpoint was trained with '{cfg.rule.name}' (use finetune or fineprune)"
+        )
+
+
+def reconvert_clean(
+    model: LoadedModel,
+    data: PreparedData,
+    clean: SampleSet,
+    train: TrainSettings,
+    cancel: CancelToken | None,
+) -> Generator[Event, None, tuple[SpikingNetwork, ExperimentConfig, dict[str, Any]]]:
+    """Clean re-conversion, then `train.epochs` of clean STDB (none when 0).
+
+    Returns the new SNN, the config it runs under and the metrics after re-conversion.
+    """
+    cfg = model.config
+    require_converted(cfg)
+    timesteps = cfg.sim.timesteps
+    ctx = RuleContext(
+        cfg, data.splits, clean, data.sets, model.device, model.network.step_mode, "reconvert",
+        cancel,
+    )  # fmt: skip
+    ann = ctx.build(spiking=False)
+    ann.load_state_dict(model.network.state_dict())
+    snn = convert(ctx, ann, clean, timesteps)
+    yield Log(
+        f"re-converted with {cfg.rule.norm} norm x {cfg.rule.scale:g} on {len(clean)} clean "
+        f"samples, T = {timesteps}: thresholds {describe_thresholds(snn)}"
+    )
+    converted = evaluate(snn, data.sets, timesteps, cfg.sim.encoder, model.device)
+    yield Log(f"after clean re-conversion: acc {converted['acc']:.4f} asr {converted['asr']:.4f}")
+    config = converted_config(cfg, timesteps)
+    if train.epochs > 0:
+        use_stdb_neurons(snn, cfg.rule.stdb_alpha, cfg.rule.stdb_beta)
+        frozen = freeze_batch_norm(snn)
+        try:
+            yield StageStarted(
+                "reconvert-stdb", train.epochs * batch_count(clean, train.batch_size)
+            )
+            yield from train_epochs(
+                snn, clean, data.sets, train, model.device, "reconvert-stdb", cancel
+            )
+        finally:
+            for handle in frozen:
+                handle.remove()
+
+        def plain_if(threshold: float) -> Any:  # the IF layers a checkpoint rebuilds
+            node = spiking_neuron(config.model)
+            node.v_threshold = threshold
+            node.step_mode = snn.step_mode
+            return node
+
+        swap_spike_layers(snn, plain_if)
+    return snn, config, {"acc_reconverted": converted["acc"], "asr_reconverted": converted["asr"]}
