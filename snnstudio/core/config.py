@@ -343,6 +343,13 @@ def conversion_problems(cfg: ExperimentConfig) -> list[str]:
     ):
         if not value >= 0:
             out.append(f"{key} = {value} must be >= 0")
+    from snnstudio.core.data.registry import EVENT_DATASETS
+
+    if r.name in ("conversion", "hybrid") and cfg.data.name in EVENT_DATASETS:
+        out.append(
+            f"rule.name = '{r.name}' converts an ANN trained on static images; "
+            f"data.name = '{cfg.data.name}' is neuromorphic (event) data: use rule.name = 'bptt'"
+        )
     if r.name in ("conversion", "hybrid") and cfg.model.arch not in CONVERTIBLE_ARCHS:
         out.append(
             f"rule.name = '{r.name}' needs a plain layer stack (model.arch = "

@@ -102,6 +102,8 @@ def test_conversion_keys_are_validated() -> None:
     for key in ("rule.norm", "rule.scale", "rule.reference", "rule.combo", "sim.eval_timesteps"):
         assert key in found
     assert "plain layer stack" in found
+    events = config_io.with_overrides(cfg, ["data.name=digits-dvs", "model.arch=csnn"])
+    assert any("neuromorphic" in p for p in config_io.problems(events))
     assert config_io.problems(config_io.load_preset("demo")) == []
 
 

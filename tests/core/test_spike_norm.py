@@ -12,7 +12,11 @@ from snnstudio.core.data.base import SampleSet
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.rules.spike_norm import spike_norm
-from snnstudio.core.rules.threshold_balancing import activation_norms, spike_slots
+from snnstudio.core.rules.threshold_balancing import (
+    activation_norms,
+    ann_state_dict,
+    spike_slots,
+)
 
 W1 = [[1.0, 0.5], [0.25, 0.0]]
 W2 = [[0.5, 2.0], [-1.0, 1.0]]
@@ -49,6 +53,10 @@ def test_spike_norm_matches_hand_computed_thresholds_with_scale_half():
     # each threshold rescales the weights that read that layer's spikes
     torch.testing.assert_close(snn.layers[2].weight, 0.5 * torch.tensor(W2))
     torch.testing.assert_close(snn.layers[4].weight, 0.625 * torch.tensor(W3))
+    # dividing the thresholds back out gives the ANN the SNN was converted from
+    original = two_layer(spiking=False).state_dict()
+    for name, value in ann_state_dict(snn).items():
+        torch.testing.assert_close(value, original[name])
 
 
 def test_spike_norm_scale_one_uses_the_first_layer_current_only_once():

@@ -135,3 +135,17 @@ def activation_norms(
         float(np.percentile(torch.cat(values).numpy(), percentile)) if values else 0.0
         for values in kept
     ]
+
+
+@torch.no_grad()
+def ann_state_dict(snn: SpikingNetwork) -> dict[str, torch.Tensor]:
+    """The state_dict of the ANN twin a converted SNN came from (undoes `set_threshold`).
+
+    A converted SNN's weights are not its ANN's: the layer after each spike layer has its
+    weights multiplied by that layer's threshold. Loading an SNN's state_dict straight into
+    the ANN twin therefore gives a different ANN; this divides the thresholds back out.
+    """
+    state = {name: value.detach().clone() for name, value in snn.state_dict().items()}
+    for slot in spike_slots(snn.layers):
+        state[f"layers.{slot.successor}.weight"] /= float(snn.layers[slot.activation].v_threshold)
+    return state
