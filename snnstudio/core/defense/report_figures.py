@@ -1,25 +1,32 @@
-"""PNG figures of a detection report, drawn with matplotlib's Agg backend (no display)."""
+"""PNG figures of a detection report, drawn with matplotlib's Agg canvas (no display).
+
+`matplotlib.figure.Figure` objects are used directly, not pyplot: no global backend is
+switched and nothing is shared between threads, so the GUI's worker thread can draw them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: the core never opens a window
-
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
 from snnstudio.core.defense.max_margin import MaxMarginResult
 from snnstudio.core.defense.model_comparison import LayerComparison
 
 
-def _save(fig: plt.Figure, path: Path) -> str:
+def _figure(width: float, height: float, columns: int = 1) -> tuple[Figure, list]:
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(1, columns, i + 1) for i in range(columns)]
+    return fig, axes
+
+
+def _save(fig: Figure, path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path.name
 
 
@@ -27,7 +34,7 @@ def sample_scores_figure(
     scores: np.ndarray, is_triggered: np.ndarray, title: str, path: Path
 ) -> str:
     """Score histograms of clean and triggered inputs, and the ROC curve."""
-    fig, (hist, roc) = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig, (hist, roc) = _figure(9, 3.6, 2)
     bins = np.histogram_bin_edges(scores, bins=40)
     hist.hist(scores[~is_triggered], bins=bins, alpha=0.6, label="clean", density=True)
     hist.hist(scores[is_triggered], bins=bins, alpha=0.6, label="triggered", density=True)
@@ -47,7 +54,7 @@ def sample_scores_figure(
 
 def max_margin_figure(result: MaxMarginResult, title: str, path: Path) -> str:
     """Bar chart of the per-class maximum margins, the suspect class highlighted."""
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    fig, (ax,) = _figure(6, 3.4)
     colours = ["tab:gray"] * len(result.margins)
     colours[result.suspect_class] = "tab:red" if result.flagged else "tab:orange"
     ax.bar(np.arange(len(result.margins)), result.margins, color=colours)
@@ -61,7 +68,7 @@ def max_margin_figure(result: MaxMarginResult, title: str, path: Path) -> str:
 
 def model_comparison_figure(comparisons: list[LayerComparison], path: Path) -> str:
     """Trigger effect per layer for both models, and the last layer's per-neuron rate shift."""
-    fig, (effects, neurons) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (effects, neurons) = _figure(10, 3.6, 2)
     x = np.arange(len(comparisons))
     width = 0.2
     for i, (model, feature) in enumerate(
