@@ -26,16 +26,16 @@ METRIC_COLOURS = {"acc": "#1f77b4", "asr": "#d62728", "loss": "#2ca02c", "batch_
 METRIC_LABELS = {"acc": "ACC", "asr": "ASR", "loss": "loss", "batch_acc": "batch acc"}
 FRACTION_RANGE = (-0.03, 1.03)  # ACC/ASR of 0 and 1 stay visible inside the frame
 LEGEND_BRUSH = (255, 255, 255, 210)  # legends over the curves stay readable
-EXTRA_STAGE_STYLES = (Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine, Qt.PenStyle.DashDotDotLine)
 
 
-def stage_pen_style(stage: str, first_stage: str) -> Qt.PenStyle:
-    """The backdoored (first) stage solid, a clean twin dashed, any other stage dotted."""
-    if stage == first_stage:
-        return Qt.PenStyle.SolidLine
-    if stage.startswith("clean"):
-        return Qt.PenStyle.DashLine
-    return EXTRA_STAGE_STYLES[sum(map(ord, stage)) % len(EXTRA_STAGE_STYLES)]
+def stage_pen_style(stage: str) -> Qt.PenStyle:
+    """A clean twin's curves dashed, the backdoored model's solid."""
+    return Qt.PenStyle.DashLine if stage.startswith("clean") else Qt.PenStyle.SolidLine
+
+
+def stage_symbol(stage: str) -> str:
+    """Points of an ANN stage (LR_C, LR_H) are triangles, those of an SNN circles."""
+    return "t" if stage.endswith("ann") else "o"
 
 
 @dataclass
@@ -61,7 +61,6 @@ class LiveCurves(QWidget):
         self._series: dict[tuple[str, str, str], _Series] = defaultdict(_Series)
         self._curves: dict[tuple[str, str, str], pg.PlotDataItem] = {}
         self._ema: dict[tuple[str, str], float] = {}
-        self._first_stage = ""
         self._dirty: set[tuple[str, str, str]] = set()
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -93,7 +92,6 @@ class LiveCurves(QWidget):
         self._curves.clear()
         self._ema.clear()
         self._dirty.clear()
-        self._first_stage = ""
 
     def add_event(self, event: object) -> None:
         """Append what an event carries; drawing happens on the next timer tick."""
@@ -120,8 +118,6 @@ class LiveCurves(QWidget):
         self._append("epoch", stage, "asr", epoch, asr)
 
     def _append(self, plot: str, stage: str, metric: str, x: float, y: float) -> None:
-        if not self._first_stage:
-            self._first_stage = stage
         series = self._series[(plot, stage, metric)]
         series.x.append(float(x))
         series.y.append(float(y))
@@ -150,9 +146,8 @@ class LiveCurves(QWidget):
         return self.plots[name]
 
     def _make_curve(self, plot: str, stage: str, metric: str) -> pg.PlotDataItem:
-        style = stage_pen_style(stage, self._first_stage)
-        pen = pg.mkPen(METRIC_COLOURS[metric], width=2, style=style)
-        symbol = "o" if plot in ("epoch", "timestep") else None
+        pen = pg.mkPen(METRIC_COLOURS[metric], width=2, style=stage_pen_style(stage))
+        symbol = stage_symbol(stage) if plot in ("epoch", "timestep") else None
         return self._plot(plot).plot(
             [], [], pen=pen, name=f"{METRIC_LABELS[metric]} ({stage})", symbol=symbol,
             symbolSize=5, symbolBrush=METRIC_COLOURS[metric], symbolPen=None,

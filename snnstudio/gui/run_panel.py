@@ -103,6 +103,10 @@ class RunPanel(QWidget):
         elif isinstance(event, Log):
             self.append_log(event.message)
         elif isinstance(event, RunFinished):
-            summary = {k: v for k, v in event.metrics.items() if k != "seconds"}
+            summary = {
+                k: round(v, 4) if isinstance(v, float) else v
+                for k, v in event.metrics.items()
+                if k != "seconds"
+            }
             self.append_log(f"run {event.status}: {json.dumps(summary, default=str)}")
             self.status.setText(event.status)
