@@ -31,7 +31,7 @@ from snnstudio.core.events import RunFinished
 from snnstudio.core.runner import run_experiment
 from snnstudio.gui.defense_tabs import DefenseTabs
 from snnstudio.gui.exporting import PLOT_FILTER, TABLE_FILTER, export_graphics, export_table_csv
-from snnstudio.gui.results_table import ResultsTable, read_history
+from snnstudio.gui.results_table import ResultsTable, read_history, read_timestep_curves
 from snnstudio.gui.run_panel import RunPanel
 from snnstudio.gui.setup_panel import SetupPanel
 from snnstudio.gui.trigger_editor import TriggerEditor
@@ -318,6 +318,8 @@ class MainWindow(QMainWindow):
             except (KeyError, ValueError):
                 continue
             self.run_panel.curves.add_epoch_row(row.get("stage", ""), epoch, acc, asr)
+        for curve in read_timestep_curves(path):
+            self.run_panel.curves.add_event(curve)
         self.run_panel.append_log(f"reopened {path}")
         self.tabs.setCurrentWidget(self.run_panel)
 

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from snnstudio.core.events import TimestepCurve
+
 COLUMNS = ["run", "dataset", "rule", "status", "acc", "asr", "clean_acc", "clean_asr",
            "delta_acc", "delta_asr", "mr", "finished"]  # fmt: skip
 
@@ -70,6 +72,21 @@ def read_history(path: Path) -> list[dict[str, str]]:
         return []
     with history.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def read_timestep_curves(path: Path) -> list[TimestepCurve]:
+    """The ACC/ASR-against-T curves a run wrote (curve.csv, <stage>-curve.csv), as events."""
+    curves = []
+    for file in sorted(path.glob("*curve.csv")):
+        stage = "backdoored" if file.name == "curve.csv" else file.name[: -len("-curve.csv")]
+        with file.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        try:
+            acc, asr = [float(r["acc"]) for r in rows], [float(r["asr"]) for r in rows]
+        except (KeyError, ValueError):
+            continue
+        curves.append(TimestepCurve(stage, acc, asr))
+    return curves
 
 
 def scan_runs(folder: Path) -> list[RunRecord]:

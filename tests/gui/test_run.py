@@ -88,3 +88,8 @@ def test_conversion_run_draws_the_timestep_curve(window, qtbot):
     curves.refresh()
     assert curves.point_count("timestep", "acc") == 8
     assert curves.point_count("timestep", "asr") == 8
+
+    curves.clear()  # reopened from the run directory's curve.csv files
+    window.reopen_run(window.last_run_dir)
+    curves.refresh()
+    assert curves.point_count("timestep", "acc") == 8
