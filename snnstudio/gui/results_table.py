@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from snnstudio.core.events import TimestepCurve
 
 COLUMNS = ["run", "dataset", "rule", "status", "acc", "asr", "clean_acc", "clean_asr",
-           "delta_acc", "delta_asr", "mr", "finished"]  # fmt: skip
+           "delta_acc", "delta_asr", "ann_acc", "ann_asr", "mr", "finished"]  # fmt: skip
 
 
 @dataclass
