@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -74,6 +74,10 @@ class LayerRecording:
     @property
     def num_neurons(self) -> int:
         return int(self.voltage.shape[-1])
+
+    def subset(self, keep: np.ndarray) -> LayerRecording:
+        """The recording of the inputs selected by `keep` (an index or mask over N)."""
+        return replace(self, voltage=self.voltage[:, keep], spikes=self.spikes[:, keep])
 
 
 def spiking_layer_names(net: nn.Module) -> list[str]:
@@ -199,6 +203,10 @@ class DatasetRecording:
     @property
     def predictions(self) -> np.ndarray:
         return self.readout.mean(0).argmax(-1)
+
+    def subset(self, keep: np.ndarray) -> DatasetRecording:
+        layers = {name: rec.subset(keep) for name, rec in self.layers.items()}
+        return DatasetRecording(layers, self.readout[:, keep])
 
 
 def record_dataset(

@@ -58,13 +58,9 @@ from snnstudio.core.events import (
     RunFinished,
     check_cancel,
 )
-from snnstudio.core.probe import (
-    DatasetRecording,
-    LayerRecording,
-    record_dataset,
-    spiking_layer_names,
-)
+from snnstudio.core.probe import DatasetRecording, record_dataset, spiking_layer_names
 from snnstudio.core.rundir import RunDirectory, json_safe
+from snnstudio.core.runner import PreparedData
 
 __all__ = ["DetectionSettings", "run_detection"]
 
@@ -137,7 +133,7 @@ class _Pool:
     is_triggered: np.ndarray
 
 
-def _test_pool(data: Any, settings: DetectionSettings) -> _Pool:
+def _test_pool(data: PreparedData, settings: DetectionSettings) -> _Pool:
     clean = seeded_subset(data.sets.test, settings.max_test_samples, settings.seed)
     share = settings.triggered_share
     wanted = round(share / (1.0 - share) * len(clean))
@@ -153,17 +149,6 @@ def _record(model: LoadedModel, samples: SampleSet, batch_size: int) -> DatasetR
         model.network, samples, cfg.sim.timesteps, cfg.sim.encoder, model.device,
         spiking_layer_names(model.network), per_channel=True, batch_size=batch_size,
     )  # fmt: skip
-
-
-def _split(rec: DatasetRecording, keep: np.ndarray) -> DatasetRecording:
-    layers = {
-        name: LayerRecording(
-            name, r.voltage[:, keep], r.spikes[:, keep], r.threshold, r.neuron_shape,
-            r.per_channel,
-        )
-        for name, r in rec.layers.items()
-    }  # fmt: skip
-    return DatasetRecording(layers, rec.readout[:, keep])
 
 
 def _sample_level(
@@ -264,16 +249,16 @@ def _detection(
             reference_rec = _record(reference, pool.samples, settings.batch_size)
             clean_idx, trig_idx = ~pool.is_triggered, pool.is_triggered
             comparisons = compare_models(
-                _split(suspect_rec, clean_idx), _split(suspect_rec, trig_idx),
-                _split(reference_rec, clean_idx), _split(reference_rec, trig_idx),
+                suspect_rec.subset(clean_idx), suspect_rec.subset(trig_idx),
+                reference_rec.subset(clean_idx), reference_rec.subset(trig_idx),
             )  # fmt: skip
             comparison = {
                 "layers": [c.summary() for c in comparisons],
                 "output_voltage_triggered_suspect": output_voltage_by_class(
-                    _split(suspect_rec, trig_idx)
+                    suspect_rec.subset(trig_idx)
                 ).tolist(),
                 "output_voltage_triggered_reference": output_voltage_by_class(
-                    _split(reference_rec, trig_idx)
+                    reference_rec.subset(trig_idx)
                 ).tolist(),
             }
             report["model_comparison"] = comparison
