@@ -33,6 +33,7 @@ from snnstudio.gui.probe_snapshot import ProbeSnapshot, most_changed_neurons
 
 CHECKPOINT_FILTER = "Checkpoints (*.pt)"
 SIDE_PANEL_WIDTH = 440
+SCORE_NAME_WIDTH = 280
 
 
 def flatten(summary: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -111,11 +112,12 @@ class DetectionView(QWidget):
         self.plots = DetectionPlots()
         self.scores = QTableWidget(0, 2)
         self.scores.setHorizontalHeaderLabels(["score", "value"])
-        self.scores.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents
-        )
-        self.scores.horizontalHeader().setStretchLastSection(True)
+        header = self.scores.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, SCORE_NAME_WIDTH)
+        header.setStretchLastSection(True)
         self.scores.setWordWrap(False)
+        self.scores.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # long names keep both ends
         self.snapshot: ProbeSnapshot | None = None
         self._build_layout()
         self.sample.valueChanged.connect(self.redraw)
@@ -213,7 +215,9 @@ class DetectionView(QWidget):
         for key, value in flatten(summary, f"{section}."):
             row = self.scores.rowCount()
             self.scores.insertRow(row)
-            self.scores.setItem(row, 0, QTableWidgetItem(key))
+            name = QTableWidgetItem(key)
+            name.setToolTip(key)
+            self.scores.setItem(row, 0, name)
             self.scores.setItem(row, 1, QTableWidgetItem(value))
 
     def set_running(self, running: bool) -> None:

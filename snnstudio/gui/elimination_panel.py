@@ -53,6 +53,7 @@ class EliminationPanel(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.bars_plot = self.graphics.addPlot(title="ACC and ASR before and after")
         self.bars_plot.setYRange(0, 1.08, padding=0)
+        self.bars_plot.setXRange(-0.7, 4.7, padding=0)  # both groups' ticks, even before a run
         self.bars_plot.getAxis("bottom").setTicks([[(0.5, "ACC"), (3.5, "ASR")]])
         self.bars_plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 210))
         self.bars: list[pg.GraphicsObject] = []

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from snnstudio.core.events import TimestepCurve
 
-COLUMNS = ["run", "dataset", "rule", "status", "acc", "asr", "clean_acc", "clean_asr",
+COLUMNS = ["run", "kind", "dataset", "rule", "status", "acc", "asr", "clean_acc", "clean_asr",
            "delta_acc", "delta_asr", "ann_acc", "ann_asr", "mr", "finished"]  # fmt: skip
 
 
@@ -37,9 +37,20 @@ class RunRecord:
     metrics: dict[str, Any]
     modified: float
 
+    @property
+    def kind(self) -> str:
+        """What wrote the directory: an experiment, `snnstudio detect` or `eliminate`."""
+        if (self.path / "report.json").is_file():
+            return "detection"
+        if "acc_before" in self.metrics:
+            return "elimination"
+        return "experiment"
+
     def cell(self, column: str) -> str:
         if column == "run":
             return self.path.name
+        if column == "kind":
+            return self.kind
         if column == "finished":
             return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
         value = self.metrics.get(column)

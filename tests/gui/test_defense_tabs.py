@@ -58,6 +58,7 @@ def test_detection_scores_from_the_core(window, qtbot, trained_run):
     keys = [view.scores.item(r, 0).text() for r in range(view.scores.rowCount())]
     assert "sample-level.auroc" in keys
     assert any(k.startswith("model-comparison.") for k in keys)
+    assert [r.kind for r in window.results.records] == ["detection"]  # its run directory
 
 
 def test_bad_checkpoint_shows_a_message(window, qtbot, messages, tmp_path):

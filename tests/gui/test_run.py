@@ -32,6 +32,7 @@ def test_demo_run_by_clicks_draws_acc_and_asr(window, qtbot, messages):
     metrics = json.loads((window.last_run_dir / "metrics.json").read_text())
     assert 0 <= metrics["acc"] <= 1 and 0 <= metrics["asr"] <= 1
     assert window.results.table.rowCount() == 1  # the results table read the run directory
+    assert window.results.records[0].kind == "experiment"
     assert window.run_panel.start_button.isEnabled()
     assert messages.calls == []
 

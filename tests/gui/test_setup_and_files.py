@@ -66,7 +66,7 @@ def test_export_plots_and_table(window, tmp_path, monkeypatch):
     assert png.stat().st_size > 1000 and "<svg" in svg.read_text()
     table = export_table_csv(window.results.table, tmp_path / "runs.csv")
     header = next(csv.reader(table.open()))
-    assert header[:3] == ["run", "dataset", "rule"]
+    assert header[:4] == ["run", "kind", "dataset", "rule"]
 
     window.tabs.setCurrentWidget(window.defense.detection)  # File > Export follows the tab
     scores = tmp_path / "scores.csv"
