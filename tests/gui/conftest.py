@@ -24,8 +24,8 @@ from snnstudio.gui.app import configure_pyqtgraph
 @pytest.fixture(autouse=True, scope="module")
 def one_torch_thread():
     """One intra-op thread while the GUI tests train, restored afterwards: on the shared
-    2-core machine under load (1-min load ~6), a 200-sample demo epoch took 27 s in the main
-    thread with torch's two OpenMP threads against 1 s with one."""
+    2-core machine under load (1-min load ~6), a 200-sample demo epoch took about 40 s in the
+    main thread with torch's two OpenMP threads against 0.5-2 s with one."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
