@@ -35,10 +35,23 @@ def application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def no_display() -> bool:
+    """On Linux without X11/Wayland Qt would abort with a core dump; say so instead."""
+    keys = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    return sys.platform.startswith("linux") and not any(os.environ.get(k) for k in keys)
+
+
 def run_gui(argv: list[str] | None = None) -> int:
     """Open the main window and run the qasync event loop until it closes."""
     from snnstudio.gui.main_window import MainWindow
 
+    if no_display():
+        print(
+            "snnstudio: error: no display (DISPLAY and WAYLAND_DISPLAY are unset); run "
+            "experiments headless with `snnstudio run ...`, or try `snnstudio --self-test`",
+            file=sys.stderr,
+        )
+        return 2
     app = application(argv)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
