@@ -2,12 +2,12 @@
 again with a clean reference, then STDB fine-tuning on clean data (Table 8's Com3 steps
 applied to a given checkpoint).
 
-A converted SNN keeps the parameter names of its ANN twin and only its thresholds differ,
-so the checkpoint's weights are loaded back into the ANN twin, which `rules.conversion.
-convert` turns into an IF SNN with thresholds balanced on the clean data (rule.norm x
-rule.scale of the checkpoint's config). The STDB step uses the hybrid rule's neurons and
-frozen batch norm. For an LR_H checkpoint the weights are those after its (poisoned) STDB
-step: the original ANN is not stored in a checkpoint.
+A converted SNN keeps the parameter names of its ANN twin; `threshold_balancing.
+ann_state_dict` divides the thresholds back out of its weights, the ANN twin gets them, and
+`rules.conversion.convert` turns it into an IF SNN with thresholds balanced on the clean
+data (rule.norm x rule.scale of the checkpoint's config). The STDB step uses the hybrid
+rule's neurons and frozen batch norm. For an LR_H checkpoint the weights are those after
+its (poisoned) STDB step: the original ANN is not stored in a checkpoint.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from snnstudio.core.models.neurons import spiking_neuron
 from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import convert, converted_config, describe_thresholds
 from snnstudio.core.rules.stdb import freeze_batch_norm, swap_spike_layers, use_stdb_neurons
+from snnstudio.core.rules.threshold_balancing import ann_state_dict
 from snnstudio.core.runner import PreparedData
 from snnstudio.core.training import TrainSettings, evaluate, train_epochs
 
@@ -59,7 +60,7 @@ def reconvert_clean(
         cancel,
     )  # fmt: skip
     ann = ctx.build(spiking=False)
-    ann.load_state_dict(model.network.state_dict())
+    ann.load_state_dict(ann_state_dict(model.network))  # thresholds divided back out
     snn = convert(ctx, ann, clean, timesteps)
     yield Log(
         f"re-converted with {cfg.rule.norm} norm x {cfg.rule.scale:g} on {len(clean)} clean "
