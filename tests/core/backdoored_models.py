@@ -12,6 +12,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+import torch
+
 from snnstudio.core.config import load_preset, with_overrides
 from snnstudio.core.runner import run_experiment
 
@@ -35,6 +38,17 @@ class TrainedRun:
     @property
     def clean_twin(self) -> Path:
         return self.folder / "clean-twin.pt"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():  # type: ignore[no-untyped-def]
+    """One intra-op thread while a module trains, restored afterwards (as tests/gui does): on
+    the shared 2-core machine under load these tests took 11 min with torch's two threads
+    and 50 s with one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @functools.cache

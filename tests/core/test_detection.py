@@ -19,7 +19,7 @@ from snnstudio.core.defense.sample_scores import (
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import DetectionResult, RunFinished
 from snnstudio.core.models.registry import build_network
-from tests.core.backdoored_models import tiny_backdoored_run
+from tests.core.backdoored_models import one_torch_thread, tiny_backdoored_run  # noqa: F401
 
 QUICK_MARGIN = MaxMarginSettings(starts=4, steps=100, lr=0.1)
 

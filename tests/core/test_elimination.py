@@ -13,7 +13,7 @@ from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import EpochDone, RunFinished
 from snnstudio.core.runner import prepare_data, run_experiment
 from snnstudio.core.training import evaluate
-from tests.core.backdoored_models import tiny_backdoored_run
+from tests.core.backdoored_models import one_torch_thread, tiny_backdoored_run  # noqa: F401
 
 
 def _run(path, out, settings):  # type: ignore[no-untyped-def]

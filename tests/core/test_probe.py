@@ -8,6 +8,7 @@ from snnstudio.core.config import ModelConfig
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.models.registry import build_network
 from snnstudio.core.probe import record_layer, record_layers, spiking_layer_names
+from tests.core.backdoored_models import one_torch_thread  # noqa: F401
 
 
 def _net(step_mode: str = "s", **model):  # type: ignore[no-untyped-def]
