@@ -8,7 +8,8 @@ a user busy (every SWITCH_MS a tab switch and a resize). Throughput is training 
 second of the backdoored stage (the core's own stage timer), headless (the generator driven
 directly) and in each window mode, alternated ROUNDS times; the best round of each is
 compared, the figure least disturbed by other work on a shared machine. The headless run is
-driven from a plain thread, as the window's worker is (see `headless`).
+driven from a plain thread, as the window's worker is, and every mode uses --torch-threads
+intra-op threads (default 1; see --help).
 
     python benchmarks/ui_latency.py [--train 1437] [--epochs 3] [--rounds 2]
 
@@ -29,6 +30,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import qasync
+import torch
 from PySide6.QtCore import QSettings, Qt, QTimer
 
 from snnstudio.core import config as config_io
@@ -56,10 +58,7 @@ def samples_per_second(metrics: dict, cfg: config_io.ExperimentConfig) -> float:
 
 
 def headless(cfg: config_io.ExperimentConfig, out: Path) -> float:
-    """The generator driven without Qt, from a plain background thread like the GUI's worker:
-    on this 2-core machine torch's OpenMP threads behave very differently when the main thread
-    drives them under load (a demo epoch took ~40 s there against ~1 s from a thread at load
-    6), so only the same threading compares the window's cost and nothing else."""
+    """The generator driven without Qt, from a plain background thread like the GUI's worker."""
     finished: list[RunFinished] = []
 
     def drive() -> None:
@@ -72,7 +71,11 @@ def headless(cfg: config_io.ExperimentConfig, out: Path) -> float:
 
 
 def with_window(
-    cfg: config_io.ExperimentConfig, folder: Path, loop: qasync.QEventLoop, busy: bool
+    cfg: config_io.ExperimentConfig,
+    folder: Path,
+    loop: qasync.QEventLoop,
+    busy: bool,
+    tick_ms: int = TICK_MS,
 ) -> tuple[float, list[float], int]:
     """(samples/s, stalls in ms, batches) of one run started by pressing Start."""
     window = MainWindow(
@@ -84,14 +87,14 @@ def with_window(
     finished: list[RunFinished] = []
     batches = [0]
     last = [0.0]
-    tick = QTimer()
+    tick = QTimer(window)
     tick.setTimerType(Qt.TimerType.PreciseTimer)
-    tick.setInterval(TICK_MS)
+    tick.setInterval(tick_ms)
 
     def on_tick() -> None:
         now = time.perf_counter()
         if last[0]:
-            stalls.append(max(0.0, (now - last[0]) * 1000 - TICK_MS))
+            stalls.append(max(0.0, (now - last[0]) * 1000 - tick_ms))
         last[0] = now
 
     def on_event(event: object) -> None:
@@ -100,7 +103,7 @@ def with_window(
         elif isinstance(event, RunFinished):
             finished.append(event)
 
-    switch = QTimer()
+    switch = QTimer(window)
     switch.setInterval(SWITCH_MS)
     sizes = [(1280, 860), (1100, 760)]
 
@@ -126,6 +129,7 @@ def with_window(
 
     loop.run_until_complete(run())
     window.close()
+    window.deleteLater()
     return samples_per_second(finished[0].metrics, cfg), stalls, batches[0]
 
 
@@ -134,12 +138,22 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=1437, help="training samples")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--tick-ms", type=int, default=TICK_MS, help="stall probe interval")
+    parser.add_argument(
+        "--torch-threads", type=int, default=1,
+        help="torch intra-op threads in every mode (default 1: with 2 OpenMP threads on a "
+        "loaded 2-core machine, OpenMP's own contention swamps what the window costs)",
+    )  # fmt: skip
     args = parser.parse_args()
+    torch.set_num_threads(args.torch_threads)
     app = application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     cfg = bench_config(args.train, args.epochs)
-    print(f"load before: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores")
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores, "
+        f"torch threads {torch.get_num_threads()}"
+    )
     modes = {"window open": False, "window, user busy": True}
     plain: list[float] = []
     rates: dict[str, list[float]] = {mode: [] for mode in modes}
@@ -150,7 +164,7 @@ def main() -> None:
             line = f"round {round_ + 1}: headless {plain[-1]:.0f} samples/s"
             for mode, busy in modes.items():
                 folder = Path(tmp) / f"{mode}-{round_}"
-                rate, ticks, count = with_window(cfg, folder, loop, busy)
+                rate, ticks, count = with_window(cfg, folder, loop, busy, args.tick_ms)
                 rates[mode].append(rate)
                 stalls[mode] += ticks
                 line += f", {mode} {rate:.0f} samples/s ({len(ticks)} ticks, {count} batches)"
@@ -159,8 +173,9 @@ def main() -> None:
         values = np.asarray(stalls[mode])
         p50, p99 = np.percentile(values, [50, 99])
         ratio = max(rates[mode]) / max(plain)
-        print(f"{mode}: event-loop stall over {len(values)} ticks of {TICK_MS} ms: p50 {p50:.1f} "
-              f"ms, p99 {p99:.1f} ms, max {values.max():.1f} ms (target p99 <= 50 ms); "
+        print(f"{mode}: event-loop stall over {len(values)} ticks of {args.tick_ms} ms: "
+              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {values.max():.1f} ms "
+              f"(target p99 <= 50 ms); "
               f"throughput {max(rates[mode]):.0f} samples/s = {ratio:.1%} of headless "
               f"{max(plain):.0f} (target >= 95%)")  # fmt: skip
     print(f"load after: {os.getloadavg()[0]:.2f} (1-min average)")

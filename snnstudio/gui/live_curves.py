@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from snnstudio.core.events import BatchDone, EpochDone, TimestepCurve
 
-REFRESH_MS = 250
+REFRESH_MS = 400
 # No grid: pyqtgraph draws every minor grid line on each repaint, which tripled the cost of a
 # frame (33 ms against 10 ms for the four plots at 1300x650, offscreen raster) and that time
 # is taken from the training thread's cores.
@@ -64,7 +65,7 @@ class LiveCurves(QWidget):
         self._dirty: set[tuple[str, str, str]] = set()
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
         self.timer.start()
 
     def _make_plot(
@@ -124,6 +125,14 @@ class LiveCurves(QWidget):
         self._dirty.add((plot, stage, metric))
 
     # ------------------------------------------------------------------ drawing
+
+    def _tick(self) -> None:
+        if self.isVisible():  # hidden curves are drawn when their tab is shown again
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
 
     def refresh(self) -> None:
         """Push changed series to their curves (called by the timer; cheap when idle)."""

@@ -21,6 +21,7 @@ from snnstudio.core.events import BatchDone, EpochDone, Log, RunFinished, StageS
 from snnstudio.gui.live_curves import LiveCurves
 
 LOG_LINES = 5000
+STATUS_SECONDS = 0.4
 
 
 def format_seconds(seconds: float) -> str:
@@ -85,10 +86,10 @@ class RunPanel(QWidget):
             self.progress.setValue(0)
             self.append_log(f"stage {event.stage}: {event.total_steps} steps")
         elif isinstance(event, BatchDone):
-            self.progress.setValue(event.step)
-            now = time.perf_counter()
-            if now - self._last_status > 0.25 or event.step == event.total_steps:
+            now = time.perf_counter()  # progress and ETA a few times a second, not per batch
+            if now - self._last_status > STATUS_SECONDS or event.step == event.total_steps:
                 self._last_status = now
+                self.progress.setValue(event.step)
                 elapsed = now - self._stage_started
                 eta = elapsed / event.step * (event.total_steps - event.step)
                 self.status.setText(
