@@ -7,10 +7,12 @@ import csv
 import json
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from snnstudio.core import config as config_io
+from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import (
     EpochDone,
     Event,
@@ -98,3 +100,20 @@ class RunDirectory:
         self._tensorboard.close()
         self._history_file.close()
         self._log.close()
+
+
+def recorded(events: Iterator[Event], rundir: RunDirectory | None) -> Iterator[Event]:
+    """Pass a job's events through, recording each into `rundir` (when given), logging a user
+    error before it propagates, and closing the directory however the job ends."""
+    try:
+        for event in events:
+            if rundir is not None:
+                rundir.record(event)
+            yield event
+    except SnnStudioError as exc:
+        if rundir is not None:
+            rundir.record(Log(f"error: {exc}"))
+        raise
+    finally:
+        if rundir is not None:
+            rundir.close()

@@ -20,7 +20,7 @@ from snnstudio.core.checkpoint import save_checkpoint
 from snnstudio.core.config import ExperimentConfig, validate
 from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.data.registry import load_dataset
-from snnstudio.core.errors import ConfigError, SnnStudioError
+from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import (
     Cancelled,
     CancelToken,
@@ -31,7 +31,7 @@ from snnstudio.core.events import (
 )
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
-from snnstudio.core.rundir import RunDirectory
+from snnstudio.core.rundir import RunDirectory, recorded
 from snnstudio.core.training import EvalSets
 
 
@@ -86,18 +86,7 @@ def run_experiment(
     """
     validate(cfg)
     rundir = RunDirectory(out_dir, cfg) if out_dir is not None else None
-    try:
-        for event in _experiment(cfg, rundir, cancel):
-            if rundir is not None:
-                rundir.record(event)
-            yield event
-    except SnnStudioError as exc:
-        if rundir is not None:
-            rundir.record(Log(f"error: {exc}"))
-        raise
-    finally:
-        if rundir is not None:
-            rundir.close()
+    yield from recorded(_experiment(cfg, rundir, cancel), rundir)
 
 
 def _experiment(

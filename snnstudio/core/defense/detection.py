@@ -48,7 +48,7 @@ from snnstudio.core.defense.sample_scores import (
     layer_features,
     sample_scores,
 )
-from snnstudio.core.errors import ConfigError, SnnStudioError
+from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import (
     Cancelled,
     CancelToken,
@@ -59,7 +59,7 @@ from snnstudio.core.events import (
     check_cancel,
 )
 from snnstudio.core.probe import DatasetRecording, record_dataset, spiking_layer_names
-from snnstudio.core.rundir import RunDirectory, json_safe
+from snnstudio.core.rundir import RunDirectory, json_safe, recorded
 from snnstudio.core.runner import PreparedData
 
 __all__ = ["DetectionSettings", "run_detection"]
@@ -111,18 +111,7 @@ def run_detection(
     settings.check()
     suspect = load_model(suspect_path, overrides)
     rundir = RunDirectory(out_dir, suspect.config) if out_dir is not None else None
-    try:
-        for event in _detection(suspect, reference_path, rundir, settings, cancel):
-            if rundir is not None:
-                rundir.record(event)
-            yield event
-    except SnnStudioError as exc:
-        if rundir is not None:
-            rundir.record(Log(f"error: {exc}"))
-        raise
-    finally:
-        if rundir is not None:
-            rundir.close()
+    yield from recorded(_detection(suspect, reference_path, rundir, settings, cancel), rundir)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from snnstudio.core.data.base import SampleSet
 from snnstudio.core.defense import pruning
 from snnstudio.core.defense.loading import LoadedModel, clean_fraction_subset, load_data, load_model
 from snnstudio.core.defense.reconversion import reconvert_clean, require_converted
-from snnstudio.core.errors import ConfigError, SnnStudioError
+from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import (
     Cancelled,
     CancelToken,
@@ -40,7 +40,7 @@ from snnstudio.core.events import (
 )
 from snnstudio.core.metrics import accuracy, predict
 from snnstudio.core.probe import record_dataset
-from snnstudio.core.rundir import RunDirectory
+from snnstudio.core.rundir import RunDirectory, recorded
 from snnstudio.core.training import TrainSettings, evaluate, train_epochs
 
 METHODS = ("finetune", "fineprune", "reconvert")
@@ -116,18 +116,7 @@ def run_elimination(
     if settings.method == "reconvert":
         require_converted(model.config)
     rundir = RunDirectory(out_dir, model.config) if out_dir is not None else None
-    try:
-        for event in _elimination(model, rundir, settings, cancel):
-            if rundir is not None:
-                rundir.record(event)
-            yield event
-    except SnnStudioError as exc:
-        if rundir is not None:
-            rundir.record(Log(f"error: {exc}"))
-        raise
-    finally:
-        if rundir is not None:
-            rundir.close()
+    yield from recorded(_elimination(model, rundir, settings, cancel), rundir)
 
 
 def _prune(
