@@ -82,13 +82,14 @@ class TimestepScores:
     acc: np.ndarray
     asr: np.ndarray
 
-    def summary(self) -> dict[str, float]:
-        """Values at T_max and at the t with the best ACC (the first such t)."""
+    def summary(self, at: int | None = None) -> dict[str, float]:
+        """Values at t = `at` (default T_max) and at the t with the best ACC (the first one)."""
+        at = len(self.acc) if at is None else at
         best = int(np.argmax(self.acc))
         return {
-            "acc": float(self.acc[-1]),
-            "asr": float(self.asr[-1]),
-            "eval_timesteps": len(self.acc),
+            "acc": float(self.acc[at - 1]),
+            "asr": float(self.asr[at - 1]),
+            "eval_timesteps": at,
             "best_t": best + 1,
             "best_t_acc": float(self.acc[best]),
             "best_t_asr": float(self.asr[best]),

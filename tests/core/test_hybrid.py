@@ -46,6 +46,10 @@ def test_demo_preset_with_hybrid_finishes_and_reloads_as_plain_if(tmp_path) -> N
     for key in ("acc", "asr", "ann_acc", "ann_asr", "mr", "converted_acc", "converted_mr"):
         assert key in metrics
     assert metrics["seconds"]["backdoored"]["snn_training"] > 0
+    # scored at the trained T (the demo's sim.timesteps = 4); the curve runs on to T_max = 6
+    assert metrics["eval_timesteps"] == 4
+    curve = (tmp_path / "run" / "curve.csv").read_text().splitlines()
+    assert len(curve) == 1 + 6 and curve[4].startswith("4,")
     ckpt = load_checkpoint(tmp_path / "run" / "model.pt")
     net = network_from_checkpoint(ckpt)
     layers = [m for m in net.modules() if is_spiking_layer(m)]

@@ -104,15 +104,16 @@ def convert(
 
 
 def score_curve(
-    ctx: RuleContext, snn: SpikingNetwork, timesteps: int
+    ctx: RuleContext, snn: SpikingNetwork, timesteps: int, at: int | None = None
 ) -> Generator[Event, None, dict[str, float]]:
-    """ACC/ASR after every t = 1..timesteps in one pass: a TimestepCurve event and a summary."""
+    """ACC/ASR after every t = 1..timesteps in one pass: a TimestepCurve event and a summary
+    with acc/asr at t = `at` (default: timesteps)."""
     scores = timestep_scores(
         snn, ctx.sets.test, ctx.sets.triggered_test, ctx.sets.target, timesteps,
         ctx.cfg.sim.encoder, ctx.device, ctx.cancel,
     )  # fmt: skip
     yield TimestepCurve(ctx.stage, scores.acc.tolist(), scores.asr.tolist())
-    return scores.summary()
+    return scores.summary(at)
 
 
 def describe_thresholds(snn: SpikingNetwork) -> str:

@@ -15,6 +15,8 @@ rule.combo picks which steps see poisoned data (the paper's Table 8):
     com4   poisoned   poisoned              poisoned
 
 "poisoned" is the stage's training set, so a clean twin (PR = 0) is clean throughout.
+acc/asr in the metrics are read at t = sim.timesteps (the T the SNN was trained for); the
+curve (curve.csv) runs to max(sim.eval_timesteps, sim.timesteps).
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     swap_spike_layers(snn, lambda th: _plain_if(config, th, snn.step_mode))
     fine_tuned = time.perf_counter()
 
-    metrics = yield from score_curve(ctx, snn, eval_timesteps(ctx.cfg))
+    # scored at the T it was trained for; the curve runs on to T_max when that is longer
+    curve_length = max(eval_timesteps(ctx.cfg), sim.timesteps)
+    metrics = yield from score_curve(ctx, snn, curve_length, at=sim.timesteps)
     metrics.update(
         ann_acc=ann_metrics["acc"],
         ann_asr=ann_metrics["asr"],
