@@ -50,7 +50,7 @@ class DetectionPlots(QWidget):
         self.traces.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=(255, 255, 255, 210))
         self.threshold = pg.InfiniteLine(
             angle=0, pen=pg.mkPen("#b00020", width=2, style=Qt.PenStyle.DashLine),
-            label="threshold {value:.2f}", labelOpts={"position": 0.1, "color": "#b00020"},
+            label="threshold {value:.2f}", labelOpts={"position": 0.25, "color": "#b00020"},
         )  # fmt: skip
         self.traces.addItem(self.threshold)
         self.histogram = self._plot(
