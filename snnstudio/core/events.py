@@ -100,6 +100,4 @@ class RunFinished:
     out_dir: str | None = None
 
 
-Event = (
-    Log | StageStarted | BatchDone | EpochDone | TimestepCurve | DetectionResult | RunFinished
-)
+Event = Log | StageStarted | BatchDone | EpochDone | TimestepCurve | DetectionResult | RunFinished

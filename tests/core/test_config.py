@@ -19,7 +19,10 @@ def test_toml_round_trip_keeps_every_field(tmp_path) -> None:
     assert again.poison.rate == 0.05
     assert again.data.root == "/some/where"
     assert again.train.clean_twin is True
-    assert again.trigger.pattern[0][0] == 1.0 and again.trigger.pattern[0][1] != again.trigger.pattern[0][1]
+    assert (
+        again.trigger.pattern[0][0] == 1.0
+        and again.trigger.pattern[0][1] != again.trigger.pattern[0][1]
+    )
     assert config_io.dumps(again) == config_io.dumps(cfg)
 
 
@@ -35,7 +38,8 @@ def test_contract_keys_exist_under_their_names() -> None:
 
 def test_overrides_are_typed() -> None:
     cfg = config_io.with_overrides(
-        ExperimentConfig(), ["poison.target=3", "train.lr=1e-4", "data.root=2024", "sim.timesteps=8"]
+        ExperimentConfig(),
+        ["poison.target=3", "train.lr=1e-4", "data.root=2024", "sim.timesteps=8"],
     )
     assert cfg.poison.target == 3 and cfg.train.lr == 1e-4 and cfg.sim.timesteps == 8
     assert cfg.data.root == "2024"  # a string field keeps the text even when it looks like a number
@@ -80,7 +84,7 @@ def test_out_of_range_values_are_reported(assignment: str, message: str) -> None
 def test_unknown_key_in_a_file_names_the_key(tmp_path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[poison]\nrate = 0.1\ntargett = 2\n")
-    with pytest.raises(ConfigError, match="poison.targett"):
+    with pytest.raises(ConfigError, match=r"poison.targett"):
         config_io.load(path)
 
 

@@ -20,8 +20,10 @@ from snnstudio.core.errors import DatasetError
 
 def idx_bytes(array: np.ndarray) -> bytes:
     magic = 0x0800 | array.ndim
-    return struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape) + (
-        array.astype(np.uint8).tobytes()
+    return (
+        struct.pack(">I", magic)
+        + b"".join(struct.pack(">I", d) for d in array.shape)
+        + (array.astype(np.uint8).tobytes())
     )
 
 
@@ -46,7 +48,7 @@ def test_digits_is_embedded_stratified_and_mnist_shaped() -> None:
     splits = load_digits_dataset()
     assert len(splits.train) + len(splits.test) == 1797
     assert splits.image_shape == (1, 28, 28)
-    assert 0.0 <= splits.train.x.min() and splits.train.x.max() <= 1.0
+    assert splits.train.x.min() >= 0.0 and splits.train.x.max() <= 1.0
     counts = np.bincount(splits.test.y, minlength=10)
     assert counts.min() >= 35 and counts.max() <= 37  # stratified 20% split
     again = load_digits_dataset()
@@ -72,7 +74,7 @@ def test_mnist_errors_name_the_file(tmp_path) -> None:
         load_mnist("")
     with pytest.raises(DatasetError, match="folder not found"):
         load_mnist(tmp_path / "nope")
-    with pytest.raises(DatasetError, match="'train-images-idx3-ubyte'.*not found"):
+    with pytest.raises(DatasetError, match=r"'train-images-idx3-ubyte'.*not found"):
         load_mnist(tmp_path)
     write_mnist(tmp_path, gz=False)
     labels = tmp_path / "train-labels-idx1-ubyte"
@@ -82,11 +84,11 @@ def test_mnist_errors_name_the_file(tmp_path) -> None:
         load_mnist(tmp_path)
     write_mnist(tmp_path, gz=False)
     images.write_bytes(images.read_bytes()[:-100])
-    with pytest.raises(DatasetError, match="train-images-idx3-ubyte: expected .*truncated"):
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte: expected .*truncated"):
         load_mnist(tmp_path)
     os.remove(images)
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
-    with pytest.raises(DatasetError, match="train-images-idx3-ubyte.gz: cannot read"):
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte.gz: cannot read"):
         load_mnist(tmp_path)
 
 
@@ -143,10 +145,10 @@ def test_cifar10_corrupt_files(tmp_path) -> None:
     folder = tmp_path / "cifar-10-batches-bin"
     write_cifar_binary(folder)
     (folder / "test_batch.bin").write_bytes(b"\x00" * 100)
-    with pytest.raises(DatasetError, match="test_batch.bin: size 100 is not a multiple"):
+    with pytest.raises(DatasetError, match=r"test_batch.bin: size 100 is not a multiple"):
         load_cifar10(tmp_path)
     os.remove(folder / "data_batch_2.bin")
-    with pytest.raises(DatasetError, match="data_batch_2.bin"):
+    with pytest.raises(DatasetError, match=r"data_batch_2.bin"):
         load_cifar10(tmp_path)
 
 

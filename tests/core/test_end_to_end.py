@@ -27,7 +27,14 @@ def test_run_writes_the_run_directory(tmp_path) -> None:
     finished = events[-1]
     assert isinstance(finished, RunFinished) and finished.status == "completed"
     run = tmp_path / "run"
-    for name in ("config.toml", "metrics.json", "history.csv", "log.txt", "model.pt", "clean-twin.pt"):
+    for name in (
+        "config.toml",
+        "metrics.json",
+        "history.csv",
+        "log.txt",
+        "model.pt",
+        "clean-twin.pt",
+    ):
         assert (run / name).is_file(), name
     assert any((run / "tensorboard").iterdir())
     metrics = json.loads((run / "metrics.json").read_text())
@@ -47,7 +54,11 @@ def test_same_seed_same_metrics() -> None:
     cfg = fast_demo("train.clean_twin=false", "train.epochs=1")
     first = list(run_experiment(cfg))[-1].metrics
     second = list(run_experiment(cfg))[-1].metrics
-    assert (first["acc"], first["asr"], first["loss"]) == (second["acc"], second["asr"], second["loss"])
+    assert (first["acc"], first["asr"], first["loss"]) == (
+        second["acc"],
+        second["asr"],
+        second["loss"],
+    )
 
 
 def test_cancel_between_batches_keeps_the_files(tmp_path) -> None:
@@ -66,13 +77,25 @@ def test_cancel_between_batches_keeps_the_files(tmp_path) -> None:
 
 def test_cli_run_and_its_errors(tmp_path, capsys) -> None:
     out = tmp_path / "cli"
-    args = ["run", "--preset", "demo", "--out", str(out), "--quiet", "--set", "train.clean_twin=false"]
+    args = [
+        "run",
+        "--preset",
+        "demo",
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        "train.clean_twin=false",
+    ]
     assert main([*args, *(f"--set={s}" for s in FAST)]) == 0
     assert json.loads((out / "metrics.json").read_text())["status"] == "completed"
     capsys.readouterr()
     assert main([*args]) == 2  # the folder already holds a run
     assert "already holds a run" in capsys.readouterr().err
-    assert main(["run", "--preset", "demo", "--set", "poison.rate=2", "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(["run", "--preset", "demo", "--set", "poison.rate=2", "--out", str(tmp_path / "x")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("snnstudio: error: poison.rate = 2.0 must be in [0, 1]")
     assert len(err.strip().splitlines()) == 1

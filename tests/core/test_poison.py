@@ -63,4 +63,6 @@ def test_asr_excludes_the_target_class_unless_asked() -> None:
     original = np.array([0, 0, 1, 2, 3])
     predictions = np.array([0, 0, 0, 5, 5])
     assert attack_success_rate(predictions, original, target=0) == pytest.approx(1 / 3)
-    assert attack_success_rate(predictions, original, 0, include_target=True) == pytest.approx(3 / 5)
+    assert attack_success_rate(predictions, original, 0, include_target=True) == pytest.approx(
+        3 / 5
+    )
