@@ -53,15 +53,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def resolve_step_mode(name: str) -> str:
-    """spikingjelly's step mode; `auto` is multi-step on every device.
-
-    benchmarks/train_cost.py on the 2-core CPU (load 1.5): multi-step 13% faster than the
-    single-step loop at T = 4, 10% at T = 8, even at T = 16; multi-step is also the mode
-    with fused GPU kernels.
-    """
+def resolve_step_mode(name: str, device: torch.device) -> str:
+    """spikingjelly's step mode: single-step was faster on CPU, multi-step on GPU
+    (benchmarks/train_cost.py measures both)."""
     if name == "auto":
-        return "m"
+        return "m" if device.type == "cuda" else "s"
     return {"single": "s", "multi": "m"}[name]
 
 
@@ -119,7 +115,7 @@ def _experiment(
             f"{metrics['triggered_test_samples']} triggered test samples"
         )
         device = resolve_device(cfg.train.device)
-        step_mode = resolve_step_mode(cfg.train.step_mode)
+        step_mode = resolve_step_mode(cfg.train.step_mode, device)
         yield Log(f"device {device}, spikingjelly step mode '{step_mode}'")
         stages = [("backdoored", data.poisoned_train)]
         if cfg.train.clean_twin:

@@ -37,7 +37,7 @@ def load_model(path: str | Path, overrides: list[str] | None = None) -> LoadedMo
     if not ckpt.header.get("spiking", True):
         raise CheckpointError(f"{path}: holds an ANN, not a spiking network")
     device = resolve_device(cfg.train.device)
-    net = network_from_checkpoint(ckpt, resolve_step_mode(cfg.train.step_mode))
+    net = network_from_checkpoint(ckpt, resolve_step_mode(cfg.train.step_mode, device))
     return LoadedModel(Path(path), ckpt, cfg, net.to(device).eval(), device)
 
 
