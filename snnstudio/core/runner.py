@@ -54,8 +54,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_step_mode(name: str, device: torch.device) -> str:
-    """spikingjelly's step mode: single-step was faster on CPU, multi-step on GPU
-    (benchmarks/train_cost.py measures both)."""
+    """spikingjelly's step mode for `auto`: single-step on CPU, multi-step on GPU.
+
+    benchmarks/train_cost.py on the 2-core CPU found multi-step only 0-13% faster, and in
+    multi-step mode batch norm updates its running statistics once per batch instead of
+    T times: after a short run (20 steps) they were still far from the data's and the
+    evaluated network went silent. Multi-step is the mode with fused GPU kernels.
+    """
     if name == "auto":
         return "m" if device.type == "cuda" else "s"
     return {"single": "s", "multi": "m"}[name]
