@@ -26,21 +26,13 @@ from pathlib import Path
 import torch
 
 from snnstudio.core import config as config_io
+from snnstudio.core.events import run_to_end
 from snnstudio.core.metrics import predict, timestep_scores
 from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import convert, reference_set, train_ann
 from snnstudio.core.runner import prepare_data
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def drain(generator):  # type: ignore[no-untyped-def]
-    """Run an event generator to its end and return its value."""
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
 
 
 def main() -> None:
@@ -62,7 +54,7 @@ def main() -> None:
     device = torch.device("cpu")
     torch.manual_seed(0)
     ctx = RuleContext(cfg, data.splits, data.poisoned_train, data.sets, device, "s", "bench")
-    ann, _ = drain(train_ann(ctx, ctx.train_set))
+    ann, _ = run_to_end(train_ann(ctx, ctx.train_set))
     snn = convert(ctx, ann, reference_set(ctx, "poisoned"), args.timesteps)
     sets, steps = data.sets, args.timesteps
 

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from snnstudio.core import config as config_io
+from snnstudio.core.events import run_to_end
 from snnstudio.core.metrics import migration_rate, timestep_scores
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import is_spiking_layer
@@ -30,14 +31,6 @@ from snnstudio.core.rules.hybrid import run_hybrid
 from snnstudio.core.runner import prepare_data
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def drain(generator):  # type: ignore[no-untyped-def]
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
 
 
 def pool_before_spike(snn: SpikingNetwork) -> None:
@@ -83,7 +76,7 @@ def main() -> None:
     ctx = RuleContext(cfg, data.splits, data.poisoned_train, data.sets, cpu, "s", "backdoored")
     torch.manual_seed(0)
     started = time.perf_counter()
-    ann, ann_metrics = drain(train_ann(ctx, ctx.train_set))
+    ann, ann_metrics = run_to_end(train_ann(ctx, ctx.train_set))
     took = time.perf_counter() - started
     print(
         f"ANN (poisoned D^, {args.ann_epochs} epochs SGD 0.01, {took:.0f} s)"
@@ -128,7 +121,7 @@ def main() -> None:
     for combo in ("com1", "com2", "com3", "com4"):
         cfg.rule.combo = combo
         torch.manual_seed(0)
-        result = drain(run_hybrid(ctx))
+        result = run_to_end(run_hybrid(ctx))
         m, sec = result.metrics, result.seconds
         print(
             f"{combo}   {m['ann_acc']:.4f}   {m['ann_asr']:.4f}   {m['converted_acc']:.4f}    "

@@ -7,8 +7,11 @@ directly, the CLI prints it, and the GUI relays it from one worker thread.
 from __future__ import annotations
 
 import threading
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class CancelToken:
@@ -27,6 +30,15 @@ class CancelToken:
 
 class Cancelled(Exception):
     """Raised inside a job when its token was cancelled; runners turn it into a final event."""
+
+
+def run_to_end(job: Generator[Any, None, T]) -> T:
+    """Drive a job generator to its end without looking at its events; return its value."""
+    while True:
+        try:
+            next(job)
+        except StopIteration as stop:
+            return stop.value
 
 
 def check_cancel(token: CancelToken | None) -> None:
