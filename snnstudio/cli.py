@@ -65,7 +65,7 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from snnstudio.cli_progress import ProgressPrinter
+    from snnstudio.cli_progress import print_events
     from snnstudio.core.runner import run_experiment
 
     cfg = resolve_config(args)
@@ -74,18 +74,7 @@ def command_run(args: argparse.Namespace) -> int:
         from snnstudio.core.errors import ConfigError
 
         raise ConfigError(f"{out} already holds a run; choose another --out or pass --overwrite")
-    printer = ProgressPrinter(quiet=args.quiet)
-    events = run_experiment(cfg, out)
-    try:
-        for event in events:
-            printer.show(event)
-    except KeyboardInterrupt:
-        events.close()
-        printer.close()
-        print(f"interrupted; the partial run is kept in {out}", file=sys.stderr)
-        return 130
-    printer.close()
-    return 0 if printer.status == "completed" else 1
+    return print_events(run_experiment(cfg, out), out, args.quiet)
 
 
 def command_config(args: argparse.Namespace) -> int:

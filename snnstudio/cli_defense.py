@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,23 +72,8 @@ def _out_dir(args: argparse.Namespace, result_file: str) -> Path:
     return out
 
 
-def _drive(events: Iterator[Any], quiet: bool, out: Path) -> int:
-    from snnstudio.cli_progress import ProgressPrinter
-
-    printer = ProgressPrinter(quiet=quiet)
-    try:
-        for event in events:
-            printer.show(event)
-    except KeyboardInterrupt:
-        events.close()  # type: ignore[attr-defined]
-        printer.close()
-        print(f"interrupted; files written so far are kept in {out}", file=sys.stderr)
-        return 130
-    printer.close()
-    return 0 if printer.status == "completed" else 1
-
-
 def command_detect(args: argparse.Namespace) -> int:
+    from snnstudio.cli_progress import print_events
     from snnstudio.core.defense.detection import DetectionSettings, run_detection
     from snnstudio.core.defense.max_margin import MaxMarginSettings
 
@@ -104,10 +87,11 @@ def command_detect(args: argparse.Namespace) -> int:
     )  # fmt: skip
     out = _out_dir(args, "report.json")
     events = run_detection(args.checkpoint, args.reference, out, settings, args.overrides)
-    return _drive(events, args.quiet, out)
+    return print_events(events, out, args.quiet)
 
 
 def command_eliminate(args: argparse.Namespace) -> int:
+    from snnstudio.cli_progress import print_events
     from snnstudio.core.defense.elimination import EliminationSettings, run_elimination
 
     settings = EliminationSettings(
@@ -118,4 +102,4 @@ def command_eliminate(args: argparse.Namespace) -> int:
     )  # fmt: skip
     out = _out_dir(args, "metrics.json")
     events = run_elimination(args.checkpoint, out, settings, args.overrides)
-    return _drive(events, args.quiet, out)
+    return print_events(events, out, args.quiet)

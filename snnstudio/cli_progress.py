@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -49,3 +53,19 @@ class ProgressPrinter:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def print_events(events: Generator[Any, None, Any], out: Path, quiet: bool = False) -> int:
+    """Print a job's events until it ends; the exit code: 0 completed, 1 cancelled, 130 on
+    Ctrl-C (the job is closed and the files it wrote so far stay in `out`)."""
+    printer = ProgressPrinter(quiet=quiet)
+    try:
+        for event in events:
+            printer.show(event)
+    except KeyboardInterrupt:
+        events.close()
+        printer.close()
+        print(f"interrupted; files written so far are kept in {out}", file=sys.stderr)
+        return 130
+    printer.close()
+    return 0 if printer.status == "completed" else 1
