@@ -52,6 +52,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from snnstudio.core import config as config_io
+    from snnstudio.core import validation
 
     if args.config and args.preset:
         raise config_io.ConfigError("give a config file or --preset, not both")
@@ -61,7 +62,7 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         cfg = config_io.load_preset(args.preset)
     else:
         cfg = config_io.ExperimentConfig()
-    return config_io.validate(config_io.with_overrides(cfg, args.overrides))
+    return validation.validate(config_io.with_overrides(cfg, args.overrides))
 
 
 def command_run(args: argparse.Namespace) -> int:

@@ -1,4 +1,7 @@
-"""One experiment as dataclasses: TOML in and out, dotted-key overrides, validation.
+"""One experiment as dataclasses: TOML in and out, dotted-key overrides, presets.
+
+A leaf module: it imports nothing of snnstudio's but the errors, so every other module can
+import it. Checking a config against the datasets, models and rules is `validation.py`'s.
 
 A config file is the single description of an experiment: the GUI edits one, `snnstudio run`
 takes one, and every run directory holds the resolved one so the run can be repeated.
@@ -7,7 +10,6 @@ takes one, and every run directory holds the resolved one so the run can be repe
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,7 +32,6 @@ ENCODERS = ("repeat", "poisson")
 CONVERSION_NORMS = ("max", "robust", "spike")
 REFERENCES = ("poisoned", "clean")
 HYBRID_COMBOS = ("com1", "com2", "com3", "com4")
-CONVERTIBLE_ARCHS = ("csnn", "vgg11")
 
 
 @dataclass
@@ -255,112 +256,3 @@ def with_overrides(cfg: ExperimentConfig, assignments: list[str]) -> ExperimentC
             value = assignment.partition("=")[2].strip()  # e.g. data.root=2024 stays a path
         node[parts[-1]] = value
     return from_dict(data)
-
-
-# ---------------------------------------------------------------- validation
-
-
-def problems(cfg: ExperimentConfig) -> list[str]:
-    """Every range and choice error of a config, as readable sentences (empty when valid)."""
-    from snnstudio.core.data.registry import dataset_names, event_problems
-    from snnstudio.core.models.registry import arch_names
-    from snnstudio.core.rules.registry import rule_names
-
-    out: list[str] = []
-
-    def choice(key: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
-        if value not in allowed:
-            out.append(f"{key} = '{value}' is not one of: {', '.join(allowed)}")
-
-    def at_least(key: str, value: float, low: float) -> None:
-        if not value >= low:
-            out.append(f"{key} = {value} must be >= {low}")
-
-    choice("data.name", cfg.data.name, dataset_names())
-    at_least("data.train_limit", cfg.data.train_limit, 0)
-    at_least("data.test_limit", cfg.data.test_limit, 0)
-    out += event_problems(cfg)
-    choice("trigger.kind", cfg.trigger.kind, TRIGGER_KINDS)
-    choice("trigger.position", cfg.trigger.position, POSITIONS)
-    at_least("trigger.size", cfg.trigger.size, 0)
-    if cfg.trigger.kind == "image" and not cfg.trigger.path:
-        out.append("trigger.kind = 'image' needs trigger.path (a PNG or NPY file)")
-    if cfg.trigger.kind == "array" and not cfg.trigger.pattern:
-        out.append("trigger.kind = 'array' needs trigger.pattern (rows of pixel values)")
-    if not (0.0 <= cfg.poison.rate <= 1.0):
-        out.append(f"poison.rate = {cfg.poison.rate} must be in [0, 1]")
-    at_least("poison.target", cfg.poison.target, 0)
-    choice("model.arch", cfg.model.arch, arch_names())
-    choice("model.neuron", cfg.model.neuron, NEURONS)
-    choice("model.reset", cfg.model.reset, RESETS)
-    choice("model.surrogate", cfg.model.surrogate, SURROGATES)
-    if not cfg.model.tau > 1.0:
-        out.append(f"model.tau = {cfg.model.tau} must be > 1 (spikingjelly's LIF decay is 1/tau)")
-    if not cfg.model.v_threshold > 0:
-        out.append(f"model.v_threshold = {cfg.model.v_threshold} must be > 0")
-    at_least("sim.timesteps", cfg.sim.timesteps, 1)
-    choice("sim.encoder", cfg.sim.encoder, ENCODERS)
-    at_least("train.epochs", cfg.train.epochs, 1)
-    at_least("train.batch_size", cfg.train.batch_size, 1)
-    if not (cfg.train.lr > 0 and math.isfinite(cfg.train.lr)):
-        out.append(f"train.lr = {cfg.train.lr} must be a positive number")
-    choice("train.device", cfg.train.device, DEVICES)
-    choice("train.step_mode", cfg.train.step_mode, STEP_MODES)
-    at_least("train.poison_weight", cfg.train.poison_weight, 0)
-    at_least("train.clean_weight", cfg.train.clean_weight, 0)
-    if cfg.train.poison_weight + cfg.train.clean_weight <= 0:
-        out.append("train.poison_weight + train.clean_weight must be > 0")
-    choice("rule.name", cfg.rule.name, rule_names())
-    out.extend(conversion_problems(cfg))
-    return out
-
-
-def conversion_problems(cfg: ExperimentConfig) -> list[str]:
-    """Range and choice errors of the LR_C / LR_H keys (rule.*, sim.eval_timesteps)."""
-    r = cfg.rule
-    out: list[str] = []
-    for key, value, allowed in (
-        ("rule.norm", r.norm, CONVERSION_NORMS),
-        ("rule.reference", r.reference, REFERENCES),
-        ("rule.combo", r.combo, HYBRID_COMBOS),
-        ("rule.ann_optimizer", r.ann_optimizer, ("sgd", "adam")),
-    ):
-        if value not in allowed:
-            out.append(f"{key} = '{value}' is not one of: {', '.join(allowed)}")
-    if not 0 < r.scale <= 1:
-        out.append(f"rule.scale = {r.scale} must be in (0, 1]")
-    if not 0 < r.percentile <= 100:
-        out.append(f"rule.percentile = {r.percentile} must be in (0, 100]")
-    if not (r.ann_lr > 0 and math.isfinite(r.ann_lr)):
-        out.append(f"rule.ann_lr = {r.ann_lr} must be a positive number")
-    if not r.stdb_alpha > 0:
-        out.append(f"rule.stdb_alpha = {r.stdb_alpha} must be > 0")
-    for key, value in (
-        ("rule.ann_epochs", r.ann_epochs),
-        ("rule.reference_samples", r.reference_samples),
-        ("rule.stdb_beta", r.stdb_beta),
-        ("sim.eval_timesteps", cfg.sim.eval_timesteps),
-    ):
-        if not value >= 0:
-            out.append(f"{key} = {value} must be >= 0")
-    from snnstudio.core.data.registry import EVENT_DATASETS
-
-    if r.name in ("conversion", "hybrid") and cfg.data.name in EVENT_DATASETS:
-        out.append(
-            f"rule.name = '{r.name}' converts an ANN trained on static images; "
-            f"data.name = '{cfg.data.name}' is neuromorphic (event) data: use rule.name = 'bptt'"
-        )
-    if r.name in ("conversion", "hybrid") and cfg.model.arch not in CONVERTIBLE_ARCHS:
-        out.append(
-            f"rule.name = '{r.name}' needs a plain layer stack (model.arch = "
-            f"{' or '.join(CONVERTIBLE_ARCHS)}): threshold balancing rescales the layer after "
-            f"each spike layer, which {cfg.model.arch}'s identity shortcuts do not have"
-        )
-    return out
-
-
-def validate(cfg: ExperimentConfig) -> ExperimentConfig:
-    found = problems(cfg)
-    if found:
-        raise ConfigError("; ".join(found))
-    return cfg

@@ -17,7 +17,7 @@ import torch
 from snnstudio.core.attack.poison import poison_training_set, triggered_test_set
 from snnstudio.core.attack.trigger import PlacedTrigger, placed_trigger_from_config
 from snnstudio.core.checkpoint import save_checkpoint
-from snnstudio.core.config import ExperimentConfig, validate
+from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import ConfigError
@@ -33,6 +33,7 @@ from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
 from snnstudio.core.rundir import RunDirectory, recorded
 from snnstudio.core.training import EvalSets
+from snnstudio.core.validation import validate
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _experiment(
             ctx = RuleContext(
                 cfg, data.splits, train_set, data.sets, device, step_mode, stage, cancel
             )
-            result: RuleResult = yield from RULES[cfg.rule.name](ctx)
+            result: RuleResult = yield from RULES[cfg.rule.name].run(ctx)
             prefix = "" if stage == "backdoored" else "clean_"
             metrics.update({f"{prefix}{k}": v for k, v in result.metrics.items()})
             seconds[stage] = result.seconds

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from snnstudio.core import config as config_io
+from snnstudio.core import validation
 from snnstudio.core.data.base import DatasetSplits
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import SnnStudioError
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
 
     def open_config(self, path: Path) -> bool:
         try:
-            cfg = config_io.validate(config_io.load(path))
+            cfg = validation.validate(config_io.load(path))
         except SnnStudioError as exc:
             QMessageBox.warning(self, "Cannot open experiment", str(exc))
             return False
@@ -199,7 +200,7 @@ class MainWindow(QMainWindow):
 
     def _on_config_edited(self) -> None:
         self._update_title()
-        problems = config_io.problems(self.config())
+        problems = validation.problems(self.config())
         idle = not self.runner.running
         self.run_panel.start_button.setEnabled(idle and not problems)
         self.start_action.setEnabled(idle and not problems)
@@ -242,7 +243,7 @@ class MainWindow(QMainWindow):
         if self.runner.running:
             return
         cfg = self.config()
-        problems = config_io.problems(cfg)
+        problems = validation.problems(cfg)
         if problems:
             QMessageBox.warning(self, "Experiment not valid", "\n".join(problems))
             return

@@ -2,7 +2,7 @@
 
 Every choice comes from the core (registries and config.py's tuples); the form edits a copy
 of an ExperimentConfig and keeps any field it does not show, so a TOML file opened and saved
-again loses nothing. Problems are the core's own `config.problems()` sentences.
+again loses nothing. Problems are the core's own `validation.problems()` sentences.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from snnstudio.core import config as config_io
+from snnstudio.core import validation
 from snnstudio.core.data.events import FRAMES_BY
-from snnstudio.core.data.registry import EVENT_DATASETS, NEEDS_ROOT, dataset_names
+from snnstudio.core.data.registry import dataset_names, is_event_dataset, needs_root
 from snnstudio.core.models.registry import arch_names
-from snnstudio.core.rules.registry import rule_names
+from snnstudio.core.rules.registry import converting_rule_names, rule_names
 from snnstudio.gui.form_fields import (
     BoundField,
     bind,
@@ -41,7 +42,7 @@ from snnstudio.gui.form_fields import (
 )
 
 MAX_SAMPLES = 10_000_000
-CONVERTING_RULES = {"conversion", "hybrid"}
+CONVERTING_RULES = set(converting_rule_names())
 # Fields that apply to some learning rules only (shown only for those). A converted SNN is
 # always IF with soft reset and balanced thresholds, and LR_H trains with the STDB surrogate,
 # so the neuron options are LR_B's.
@@ -224,7 +225,7 @@ class SetupPanel(QWidget):
         self.dataset_changed.emit()
 
     def problems_now(self) -> list[str]:
-        return config_io.problems(self.config())
+        return validation.problems(self.config())
 
     # ------------------------------------------------------------------ classes, dataset
 
@@ -263,16 +264,16 @@ class SetupPanel(QWidget):
             self.dataset_changed.emit()
 
     def _on_framing_edited(self) -> None:
-        if self.dataset.currentText() in EVENT_DATASETS:
+        if is_event_dataset(self.dataset.currentText()):
             self._on_dataset_edited()
 
     def _update_enabled(self) -> None:
         dataset = self.dataset.currentText()
-        needs_root = dataset in NEEDS_ROOT
-        self.root.setEnabled(needs_root)
-        self.browse.setEnabled(needs_root)
+        has_root = needs_root(dataset)
+        self.root.setEnabled(has_root)
+        self.browse.setEnabled(has_root)
         for key in ("data.frames_by", "data.frame_side"):
-            self.show_field(key, dataset in EVENT_DATASETS)
+            self.show_field(key, is_event_dataset(dataset))
         self.tau.setEnabled(self.neuron.currentText() == "lif")
         rule = self.rule.currentText()
         for key, rules in RULE_SPECIFIC.items():

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from snnstudio.core import config as config_io
+from snnstudio.core import validation
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.errors import ConfigError
 
@@ -77,7 +78,7 @@ def test_bad_overrides_are_clear_errors(assignment: str, message: str) -> None:
 def test_out_of_range_values_are_reported(assignment: str, message: str) -> None:
     cfg = config_io.with_overrides(ExperimentConfig(), [assignment])
     with pytest.raises(ConfigError) as err:
-        config_io.validate(cfg)
+        validation.validate(cfg)
     assert message in str(err.value)
 
 
@@ -98,7 +99,7 @@ def test_invalid_toml_and_missing_file(tmp_path) -> None:
 
 
 def test_demo_preset_is_the_contract() -> None:
-    cfg = config_io.validate(config_io.load_preset("demo"))
+    cfg = validation.validate(config_io.load_preset("demo"))
     assert (cfg.data.name, cfg.rule.name, cfg.model.arch) == ("digits", "bptt", "csnn")
     assert (cfg.poison.rate, cfg.poison.target) == (0.1, 0)
     with pytest.raises(ConfigError, match="unknown preset"):

@@ -11,6 +11,7 @@ import torch
 
 from snnstudio.cli import main
 from snnstudio.core import config as config_io
+from snnstudio.core import validation
 from snnstudio.core.checkpoint import load_checkpoint, network_from_checkpoint
 from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.errors import ConfigError
@@ -98,13 +99,13 @@ def test_conversion_keys_are_validated() -> None:
         ["rule.name=conversion", "rule.norm=l2", "rule.scale=0", "rule.reference=test",
          "rule.combo=com5", "sim.eval_timesteps=-1", "model.arch=resnet18"],
     )  # fmt: skip
-    found = " | ".join(config_io.problems(cfg))
+    found = " | ".join(validation.problems(cfg))
     for key in ("rule.norm", "rule.scale", "rule.reference", "rule.combo", "sim.eval_timesteps"):
         assert key in found
     assert "plain layer stack" in found
     events = config_io.with_overrides(cfg, ["data.name=digits-dvs", "model.arch=csnn"])
-    assert any("neuromorphic" in p for p in config_io.problems(events))
-    assert config_io.problems(config_io.load_preset("demo")) == []
+    assert any("neuromorphic" in p for p in validation.problems(events))
+    assert validation.problems(config_io.load_preset("demo")) == []
 
 
 def test_demo_preset_with_conversion_finishes(tmp_path, capsys) -> None:

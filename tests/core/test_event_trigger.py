@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from snnstudio.core import config as config_io
+from snnstudio.core import validation
 from snnstudio.core.attack.trigger import (
     default_event_trigger_side,
     placed_trigger_from_config,
@@ -78,10 +79,10 @@ def test_config_checks_the_event_keys() -> None:
         ["data.name=digits-dvs", "trigger.polarity=3", "trigger.frame_start=2",
          "trigger.frame_stop=6", "sim.encoder=poisson", "data.frames_by=space"],
     )  # fmt: skip
-    found = " | ".join(config_io.problems(cfg))
+    found = " | ".join(validation.problems(cfg))
     assert "trigger.polarity = 3" in found
     assert "leave the 4 frames" in found
     assert "sim.encoder = 'poisson'" in found
     assert "data.frames_by = 'space'" in found
     backwards = config_io.with_overrides(cfg, ["trigger.frame_start=3", "trigger.frame_stop=2"])
-    assert "must be > trigger.frame_start" in " ".join(config_io.problems(backwards))
+    assert "must be > trigger.frame_start" in " ".join(validation.problems(backwards))

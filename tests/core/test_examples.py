@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from snnstudio.core import config as config_io
+from snnstudio.core import validation
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "resources" / "examples").glob("*.toml"))
 
@@ -17,5 +18,5 @@ def test_there_are_examples() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_config_is_valid(path: Path) -> None:
-    cfg = config_io.validate(config_io.load(path))
+    cfg = validation.validate(config_io.load(path))
     assert cfg.name.replace("-", "_") == path.stem

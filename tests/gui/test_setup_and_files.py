@@ -9,6 +9,7 @@ from helpers import click, field_widget
 from PySide6.QtWidgets import QFileDialog
 
 from snnstudio.core import config as config_io
+from snnstudio.core import validation
 from snnstudio.core.errors import DatasetError
 from snnstudio.core.events import CancelToken, Log
 from snnstudio.gui.exporting import export_graphics, export_table_csv
@@ -35,7 +36,7 @@ def test_save_and_open_toml_with_recent_files(window, tmp_path, messages):
     path = tmp_path / "exp.toml"
     window.write_config(path)
     saved = config_io.load(path)  # the file `snnstudio run` takes
-    assert config_io.problems(saved) == []
+    assert validation.problems(saved) == []
     assert (saved.poison.rate, saved.train.epochs, saved.poison.target) == (0.05, 3, 7)
 
     window.new_config()

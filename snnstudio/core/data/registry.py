@@ -1,18 +1,19 @@
-"""Dataset names -> loaders. The one place that turns `data.*` config into arrays."""
+"""Dataset names -> loaders and capabilities. The one place that turns `data.*` config into
+arrays and says which datasets are event data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from snnstudio.core.config import DataConfig, ExperimentConfig, SimConfig
+from snnstudio.core.config import DataConfig, SimConfig
 from snnstudio.core.data.base import DatasetSplits, seeded_subset
 from snnstudio.core.data.cifar10 import load_cifar10
 from snnstudio.core.data.cifar10dvs import load_cifar10dvs
 from snnstudio.core.data.digits import load_digits_dataset
 from snnstudio.core.data.digits_dvs import load_digits_dvs
 from snnstudio.core.data.dvsgesture import load_dvsgesture
-from snnstudio.core.data.events import FRAMES_BY, EventLoadOptions, resolve_cache_dir
+from snnstudio.core.data.events import EventLoadOptions, resolve_cache_dir
 from snnstudio.core.data.mnist import load_mnist
 from snnstudio.core.data.nmnist import load_nmnist
 from snnstudio.core.errors import DatasetError
@@ -36,22 +37,56 @@ def event_options(cfg: DataConfig, request: LoadRequest) -> EventLoadOptions:
 
 Loader = Callable[[DataConfig, LoadRequest], DatasetSplits]
 
-LOADERS: dict[str, Loader] = {
-    "digits": lambda cfg, req: load_digits_dataset(),
-    "mnist": lambda cfg, req: load_mnist(cfg.root),
-    "cifar10": lambda cfg, req: load_cifar10(cfg.root),
-    "digits-dvs": lambda cfg, req: load_digits_dvs(event_options(cfg, req)),
-    "nmnist": lambda cfg, req: load_nmnist(cfg.root, event_options(cfg, req)),
-    "cifar10dvs": lambda cfg, req: load_cifar10dvs(cfg.root, event_options(cfg, req)),
-    "dvsgesture": lambda cfg, req: load_dvsgesture(cfg.root, event_options(cfg, req)),
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset's loader and what it is: the one place other modules ask about a dataset.
+
+    Attributes
+    ----------
+    load : builds the splits from `data.*` and the run's seed and T.
+    needs_root : the files live in `data.root` (False for the embedded datasets).
+    is_event : samples are event frames (N, T, 2, H, W) with T = sim.timesteps, not images.
+    """
+
+    load: Loader
+    needs_root: bool
+    is_event: bool
+
+
+DATASETS: dict[str, DatasetEntry] = {
+    "digits": DatasetEntry(lambda cfg, req: load_digits_dataset(), False, False),
+    "mnist": DatasetEntry(lambda cfg, req: load_mnist(cfg.root), True, False),
+    "cifar10": DatasetEntry(lambda cfg, req: load_cifar10(cfg.root), True, False),
+    "digits-dvs": DatasetEntry(
+        lambda cfg, req: load_digits_dvs(event_options(cfg, req)), False, True
+    ),
+    "nmnist": DatasetEntry(
+        lambda cfg, req: load_nmnist(cfg.root, event_options(cfg, req)), True, True
+    ),
+    "cifar10dvs": DatasetEntry(
+        lambda cfg, req: load_cifar10dvs(cfg.root, event_options(cfg, req)), True, True
+    ),
+    "dvsgesture": DatasetEntry(
+        lambda cfg, req: load_dvsgesture(cfg.root, event_options(cfg, req)), True, True
+    ),
 }
-NEEDS_ROOT = {"mnist", "cifar10", "nmnist", "cifar10dvs", "dvsgesture"}
-# Event datasets: samples are frames (N, T, 2, H, W) with T = sim.timesteps.
-EVENT_DATASETS = {"digits-dvs", "nmnist", "cifar10dvs", "dvsgesture"}
 
 
 def dataset_names() -> list[str]:
-    return list(LOADERS)
+    return list(DATASETS)
+
+
+def is_event_dataset(name: str) -> bool:
+    """True for a known dataset of event frames (False for images and unknown names)."""
+    entry = DATASETS.get(name)
+    return entry is not None and entry.is_event
+
+
+def needs_root(name: str) -> bool:
+    """True for a known dataset whose files live in data.root."""
+    entry = DATASETS.get(name)
+    return entry is not None and entry.needs_root
 
 
 def load_dataset(
@@ -61,7 +96,7 @@ def load_dataset(
 
     Event datasets are framed into `timesteps` frames (pass the run's sim.timesteps).
     """
-    splits = LOADERS[cfg.name](cfg, LoadRequest(seed, timesteps))
+    splits = DATASETS[cfg.name].load(cfg, LoadRequest(seed, timesteps))
     if splits.is_event and splits.train.x.shape[1] != timesteps:
         raise DatasetError(
             f"{cfg.name}: frames carry {splits.train.x.shape[1]} timesteps, the run asks for "
@@ -70,34 +105,3 @@ def load_dataset(
     splits.train = seeded_subset(splits.train, cfg.train_limit, seed)
     splits.test = seeded_subset(splits.test, cfg.test_limit, seed + 1)
     return splits
-
-
-def event_problems(cfg: ExperimentConfig) -> list[str]:
-    """Config errors of the event-data keys (data.frames_by ..., trigger.polarity/frames)."""
-    out: list[str] = []
-    data, trig, steps = cfg.data, cfg.trigger, cfg.sim.timesteps
-    if data.frames_by not in FRAMES_BY:
-        out.append(f"data.frames_by = '{data.frames_by}' is not one of: {', '.join(FRAMES_BY)}")
-    if data.frame_side < 0:
-        out.append(f"data.frame_side = {data.frame_side} must be >= 0 (0 = sensor size)")
-    if trig.polarity not in (0, 1, 2):
-        out.append(f"trigger.polarity = {trig.polarity} is not one of: 0, 1, 2")
-    if trig.frame_start < 0 or trig.frame_stop < 0:
-        out.append("trigger.frame_start and trigger.frame_stop must be >= 0")
-    elif trig.frame_stop and trig.frame_stop <= trig.frame_start:
-        out.append(
-            f"trigger.frame_stop = {trig.frame_stop} must be > trigger.frame_start = "
-            f"{trig.frame_start} (or 0 = to the last frame)"
-        )
-    if cfg.data.name in EVENT_DATASETS:
-        if trig.frame_start >= steps or trig.frame_stop > steps:
-            out.append(
-                f"trigger frames {trig.frame_start}..{trig.frame_stop} leave the {steps} frames "
-                "of each sample (sim.timesteps)"
-            )
-        if cfg.sim.encoder != "repeat":
-            out.append(
-                f"sim.encoder = '{cfg.sim.encoder}' applies to static images only; "
-                f"{cfg.data.name} samples are already event frames (use 'repeat')"
-            )
-    return out

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from snnstudio.core import config as config_io
+from snnstudio.core import validation
 from snnstudio.core.checkpoint import Checkpoint, load_checkpoint, network_from_checkpoint
 from snnstudio.core.data.base import SampleSet, seeded_subset
 from snnstudio.core.errors import CheckpointError, ConfigError
@@ -31,7 +32,7 @@ def load_model(path: str | Path, overrides: list[str] | None = None) -> LoadedMo
     """Load `path`; `overrides` (`key=value`) adjust its stored config, e.g. a moved data.root."""
     ckpt = load_checkpoint(path)
     try:
-        cfg = config_io.validate(config_io.with_overrides(ckpt.config, list(overrides or [])))
+        cfg = validation.validate(config_io.with_overrides(ckpt.config, list(overrides or [])))
     except KeyError as exc:
         raise CheckpointError(f"{path}: the checkpoint header lacks {exc}") from None
     if not ckpt.header.get("spiking", True):

@@ -25,16 +25,15 @@ from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import spiking_neuron
 from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import convert, converted_config, describe_thresholds
+from snnstudio.core.rules.registry import converts_ann
 from snnstudio.core.rules.stdb import freeze_batch_norm, swap_spike_layers, use_stdb_neurons
 from snnstudio.core.rules.threshold_balancing import ann_state_dict
 from snnstudio.core.runner import PreparedData
 from snnstudio.core.training import TrainSettings, evaluate, train_epochs
 
-CONVERTED_RULES = ("conversion", "hybrid")
-
 
 def require_converted(cfg: ExperimentConfig) -> None:
-    if cfg.rule.name not in CONVERTED_RULES:
+    if not converts_ann(cfg.rule.name):
         raise ConfigError(
             f"method 'reconvert' needs a model made by rule.name = 'conversion' or 'hybrid'; "
             f"this checkpoint was trained with '{cfg.rule.name}' (use finetune or fineprune)"

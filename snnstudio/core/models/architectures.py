@@ -117,10 +117,3 @@ def resnet18(in_channels: int, side: int, num_classes: int, act: Act) -> nn.Sequ
         layer.Linear(channels, num_classes, bias=False),
     ]
     return nn.Sequential(*layers)
-
-
-ARCHITECTURES: dict[str, Callable[[int, int, int, Act], nn.Sequential]] = {
-    "csnn": csnn,
-    "vgg11": vgg11,
-    "resnet18": resnet18,
-}

@@ -1,15 +1,47 @@
-"""Architecture names -> built networks."""
+"""Architecture names -> built networks, and what each architecture supports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
 from snnstudio.core.config import ModelConfig
-from snnstudio.core.models.architectures import ARCHITECTURES
+from snnstudio.core.models.architectures import Act, csnn, resnet18, vgg11
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import activation_factory
 
 
+@dataclass(frozen=True)
+class ArchEntry:
+    """An architecture's layer builder and its capabilities.
+
+    Attributes
+    ----------
+    layers : (in_channels, side, num_classes, activation) -> the layer stack.
+    convertible : ANN -> SNN conversion applies (LR_C, LR_H): a plain layer stack whose
+        threshold balancing can rescale the layer after each spike layer.
+    """
+
+    layers: Callable[[int, int, int, Act], nn.Sequential]
+    convertible: bool
+
+
+ARCHS: dict[str, ArchEntry] = {
+    "csnn": ArchEntry(csnn, convertible=True),
+    "vgg11": ArchEntry(vgg11, convertible=True),
+    "resnet18": ArchEntry(resnet18, convertible=False),
+}
+
+
 def arch_names() -> list[str]:
-    return list(ARCHITECTURES)
+    return list(ARCHS)
+
+
+def convertible_arch_names() -> list[str]:
+    """The architectures ANN -> SNN conversion applies to."""
+    return [name for name, entry in ARCHS.items() if entry.convertible]
 
 
 def build_network(
@@ -22,5 +54,5 @@ def build_network(
     """The architecture `cfg.arch` for images of shape (C, H, W): the SNN, or its ANN twin."""
     channels, height, width = image_shape
     act = activation_factory(cfg, "snn" if spiking else "ann")
-    layers = ARCHITECTURES[cfg.arch](channels, min(height, width), num_classes, act)
+    layers = ARCHS[cfg.arch].layers(channels, min(height, width), num_classes, act)
     return SpikingNetwork(layers, spiking=spiking, step_mode=step_mode if spiking else "s")

@@ -1,14 +1,52 @@
-"""Rule names (`rule.name`) -> rule generators."""
+"""Rule names (`rule.name`) -> rule generators, and what each rule needs."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from snnstudio.core.rules.bptt import run_bptt
 from snnstudio.core.rules.context import Rule
 from snnstudio.core.rules.conversion import run_conversion
 from snnstudio.core.rules.hybrid import run_hybrid
 
-RULES: dict[str, Rule] = {"bptt": run_bptt, "conversion": run_conversion, "hybrid": run_hybrid}
+
+@dataclass(frozen=True)
+class RuleEntry:
+    """A learning rule and its capabilities.
+
+    Attributes
+    ----------
+    run : the rule's generator (RuleContext -> events, returns a RuleResult).
+    converts_ann : trains an ANN twin and converts it to an SNN (needs a convertible arch).
+    needs_static_images : cannot train on event (neuromorphic) data.
+    """
+
+    run: Rule
+    converts_ann: bool
+    needs_static_images: bool
+
+
+RULES: dict[str, RuleEntry] = {
+    "bptt": RuleEntry(run_bptt, converts_ann=False, needs_static_images=False),
+    "conversion": RuleEntry(run_conversion, converts_ann=True, needs_static_images=True),
+    "hybrid": RuleEntry(run_hybrid, converts_ann=True, needs_static_images=True),
+}
 
 
 def rule_names() -> list[str]:
     return list(RULES)
+
+
+def converting_rule_names() -> list[str]:
+    """The rules that convert an ANN twin (LR_C, LR_H)."""
+    return [name for name, entry in RULES.items() if entry.converts_ann]
+
+
+def converts_ann(name: str) -> bool:
+    entry = RULES.get(name)
+    return entry is not None and entry.converts_ann
+
+
+def needs_static_images(name: str) -> bool:
+    entry = RULES.get(name)
+    return entry is not None and entry.needs_static_images
