@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run one experiment headless")
     add_config_arguments(run)
-    run.add_argument("--out", type=Path, help="run directory (default runs/NAME-TIMESTAMP)")
+    run.add_argument("--out", type=Path, help="run directory (default: a new runs/NAME-TIMESTAMP)")
     run.add_argument(
         "--overwrite", action="store_true", help="reuse a run directory that holds a run"
     )
@@ -67,14 +66,11 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def command_run(args: argparse.Namespace) -> int:
     from snnstudio.cli_progress import print_events
+    from snnstudio.core.rundir import output_dir
     from snnstudio.core.runner import run_experiment
 
     cfg = resolve_config(args)
-    out = args.out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if not args.overwrite and any((out / name).exists() for name in ("metrics.json", "model.pt")):
-        from snnstudio.core.errors import ConfigError
-
-        raise ConfigError(f"{out} already holds a run; choose another --out or pass --overwrite")
+    out = output_dir(args.out, cfg.name, args.overwrite)
     return print_events(run_experiment(cfg, out), out, args.quiet)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,9 @@ def add_defense_commands(commands: Any) -> None:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, help="run directory (default runs/COMMAND-TIMESTAMP)")
+    parser.add_argument(
+        "--out", type=Path, help="run directory (default: a new runs/COMMAND-TIMESTAMP)"
+    )
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a field of the checkpoint's stored config, e.g. data.root=DIR",
@@ -63,19 +64,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
 
 
-def _out_dir(args: argparse.Namespace, result_file: str) -> Path:
-    from snnstudio.core.errors import ConfigError
-
-    out = args.out or Path("runs") / f"{args.command}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if not args.overwrite and (out / result_file).exists():
-        raise ConfigError(f"{out} already holds results; choose another --out or pass --overwrite")
-    return out
-
-
 def command_detect(args: argparse.Namespace) -> int:
     from snnstudio.cli_progress import print_events
     from snnstudio.core.defense.detection import DetectionSettings, run_detection
     from snnstudio.core.defense.max_margin import MaxMarginSettings
+    from snnstudio.core.rundir import output_dir
 
     settings = DetectionSettings(
         layer=args.layer, feature=args.feature, method=args.method,
@@ -85,7 +78,7 @@ def command_detect(args: argparse.Namespace) -> int:
         ),
         seed=args.seed,
     )  # fmt: skip
-    out = _out_dir(args, "report.json")
+    out = output_dir(args.out, args.command, args.overwrite, holds="results")
     events = run_detection(args.checkpoint, args.reference, out, settings, args.overrides)
     return print_events(events, out, args.quiet)
 
@@ -93,6 +86,7 @@ def command_detect(args: argparse.Namespace) -> int:
 def command_eliminate(args: argparse.Namespace) -> int:
     from snnstudio.cli_progress import print_events
     from snnstudio.core.defense.elimination import EliminationSettings, run_elimination
+    from snnstudio.core.rundir import output_dir
 
     settings = EliminationSettings(
         method=args.method, clean_fraction=args.clean_fraction, epochs=args.epochs,
@@ -100,6 +94,6 @@ def command_eliminate(args: argparse.Namespace) -> int:
         layer=args.layer, prune_max_fraction=args.prune_max_fraction,
         prune_acc_tolerance=args.prune_tolerance, seed=args.seed,
     )  # fmt: skip
-    out = _out_dir(args, "metrics.json")
+    out = output_dir(args.out, args.command, args.overwrite, holds="results")
     events = run_elimination(args.checkpoint, out, settings, args.overrides)
     return print_events(events, out, args.quiet)

@@ -21,6 +21,7 @@ from snnstudio.core.errors import CheckpointError
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.models.registry import build_network
+from snnstudio.core.rundir import atomic_path
 
 FORMAT = "snnstudio-checkpoint/1"
 
@@ -61,7 +62,8 @@ def save_checkpoint(
         **(extra or {}),
     }
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    torch.save({"header": header, "state_dict": state}, Path(path))
+    with atomic_path(path) as temporary:
+        torch.save({"header": header, "state_dict": state}, temporary)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

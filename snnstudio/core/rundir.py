@@ -1,16 +1,33 @@
-"""The run directory contract (DESIGN.md): config.toml, metrics.json, history.csv, log.txt,
-checkpoints and TensorBoard scalars, written as the events of a run arrive."""
+"""The run-directory format (DESIGN.md): names, kinds, files, writing and reading.
+
+A run directory holds `run.json` (its kind, written when the folder is made), `config.toml`,
+`metrics.json`, `history.csv`, `log.txt`, checkpoints, curve files, TensorBoard scalars and,
+for a detection, `report.json`. This module is the only one that knows those names: jobs
+write through `RunDirectory`, the GUI, CLI and sweeps read through `open_run`.
+
+Every file but the streamed log and history is written atomically (a temporary file in the
+same folder, flushed and fsynced, then `os.replace`), so a crash or a power cut leaves the
+old file or the new one, never half of one.
+"""
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
+import os
+import re
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from snnstudio import __version__
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import (
@@ -22,7 +39,164 @@ from snnstudio.core.events import (
     TimestepCurve,
 )
 
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.toml"
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+LOG_FILE = "log.txt"
+REPORT_FILE = "report.json"
+TENSORBOARD_DIR = "tensorboard"
+MODEL_STAGE = "backdoored"  # the stage whose checkpoint is model.pt and curve curve.csv
+CLEAN_TWIN_STAGE = "clean-twin"
+MODEL_FILE = "model.pt"
+CLEAN_TWIN_FILE = "clean-twin.pt"
+CURVE_FILE = "curve.csv"
+CURVE_SUFFIX = "-curve.csv"
 HISTORY_COLUMNS = ["stage", "epoch", "acc", "asr", "loss", "seconds"]
+CURVE_COLUMNS = ["t", "acc", "asr"]
+FORMAT = 1
+# Files whose presence means a folder holds results that a new run would overwrite.
+RESULT_FILES = (METRICS_FILE, REPORT_FILE, MODEL_FILE)
+
+
+class RunKind(StrEnum):
+    """What made a run directory; recorded in run.json when the folder is made."""
+
+    EXPERIMENT = "experiment"
+    DETECTION = "detection"
+    ELIMINATION = "elimination"
+    SWEEP = "sweep"
+
+
+class RunDirError(SnnStudioError):
+    """A folder is not a readable run directory, or cannot be used for a new run."""
+
+
+# ---------------------------------------------------------------- names
+
+
+def checkpoint_name(stage: str) -> str:
+    """model.pt for the backdoored model, <stage>.pt for every other stage."""
+    return MODEL_FILE if stage == MODEL_STAGE else f"{stage}.pt"
+
+
+def curve_name(stage: str) -> str:
+    """curve.csv for the backdoored model, <stage>-curve.csv for the others."""
+    return CURVE_FILE if stage == MODEL_STAGE else f"{stage}{CURVE_SUFFIX}"
+
+
+def curve_stage(file_name: str) -> str | None:
+    """The stage a curve file belongs to, or None when the name is not a curve file's."""
+    if file_name == CURVE_FILE:
+        return MODEL_STAGE
+    if file_name.endswith(CURVE_SUFFIX) and len(file_name) > len(CURVE_SUFFIX):
+        return file_name[: -len(CURVE_SUFFIX)]
+    return None
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_name(name: str) -> str:
+    """`name` as one folder name that stays inside its parent.
+
+    Path separators split the name into parts; parts that are empty or only dots ('.', '..')
+    are dropped and the rest joined with '-'; control characters are removed and leading
+    dots and spaces stripped (no hidden folders). An empty result is 'run'.
+    `safe_name('../../escape') == 'escape'`, `safe_name('a/b') == 'a-b'`.
+    """
+    parts = [p for p in re.split(r"[\\/]+", _UNSAFE.sub("", name)) if p.strip(". ")]
+    joined = "-".join(p.strip() for p in parts).lstrip(". ")
+    return joined or "run"
+
+
+def new_run_dir(parent: str | Path, name: str, stamp: bool = True) -> Path:
+    """Make and return a new, empty run folder directly inside `parent`.
+
+    The folder is `safe_name(name)`, followed by `-YYYYmmdd-HHMMSS` when `stamp`; when that
+    is taken, `~2`, `~3`, ... is appended. Creating it is the test of being free, so two
+    callers never get the same folder.
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    base = safe_name(name) + (f"-{time.strftime('%Y%m%d-%H%M%S')}" if stamp else "")
+    for number in itertools.count(1):
+        path = parent / (base if number == 1 else f"{base}~{number}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")  # itertools.count never ends
+
+
+def has_results(path: str | Path) -> bool:
+    """True when `path` holds a run's results (metrics, a report or a model)."""
+    return any((Path(path) / name).exists() for name in RESULT_FILES)
+
+
+def output_dir(
+    out: str | Path | None,
+    name: str,
+    overwrite: bool = False,
+    parent: str | Path = "runs",
+    holds: str = "a run",
+) -> Path:
+    """Where a command writes its run: `out` as the user gave it (`--out`; refused when it
+    holds results, unless `overwrite`), else `new_run_dir(parent, name)`. `holds` names what
+    the refusal says the folder holds ('a run', 'results')."""
+    if out is None:
+        return new_run_dir(parent, name)
+    out = Path(out)
+    if not overwrite and has_results(out):
+        raise RunDirError(f"{out} already holds {holds}; choose another --out or pass --overwrite")
+    return out
+
+
+# ---------------------------------------------------------------- atomic writes
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write to; on success it replaces `path` atomically.
+
+    The temporary name keeps `path`'s suffix (writers such as savefig and np.savez go by it).
+    On an exception the temporary file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    handle, name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}"
+    )
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        with temporary.open("rb+") as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable where the platform allows it (not on Windows)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 def json_safe(value: Any) -> Any:
@@ -36,35 +210,65 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-class RunDirectory:
-    """Writes one run's files into `path`, creating it."""
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(json_safe(data), indent=2, sort_keys=True) + "\n")
 
-    def __init__(self, path: str | Path, cfg: config_io.ExperimentConfig) -> None:
+
+def write_curve(path: str | Path, acc: list[float], asr: list[float]) -> None:
+    """An ACC/ASR-against-t curve as CSV (t counts from 1)."""
+    with atomic_path(path) as temporary, temporary.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(CURVE_COLUMNS)
+        for t, (a, s) in enumerate(zip(acc, asr, strict=True), start=1):
+            writer.writerow([t, a, s])
+
+
+def mark_run_dir(path: str | Path, kind: RunKind) -> None:
+    """Record in run.json that `path` is a run directory of `kind` (creating the folder)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    info = {
+        "kind": str(kind),
+        "format": FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "snnstudio": __version__,
+    }
+    write_json_atomic(path / RUN_FILE, info)
+
+
+# ---------------------------------------------------------------- writing a job's run
+
+
+class RunDirectory:
+    """Writes one job's files into `path`, creating it and recording its kind."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        cfg: config_io.ExperimentConfig,
+        kind: RunKind = RunKind.EXPERIMENT,
+    ) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
-        config_io.save(cfg, self.path / "config.toml")
-        self._log = (self.path / "log.txt").open("a", encoding="utf-8")
-        history_file = self.path / "history.csv"
-        self._history_file = history_file.open("w", newline="", encoding="utf-8")
+        self.kind = kind
+        mark_run_dir(self.path, kind)
+        write_text_atomic(self.path / CONFIG_FILE, config_io.dumps(cfg))
+        self._log = (self.path / LOG_FILE).open("a", encoding="utf-8")
+        self._history_file = (self.path / HISTORY_FILE).open("w", newline="", encoding="utf-8")
         self._history = csv.writer(self._history_file)
         self._history.writerow(HISTORY_COLUMNS)
         from torch.utils.tensorboard import SummaryWriter  # imported here: it is slow to load
 
-        self._tensorboard = SummaryWriter(str(self.path / "tensorboard"))
+        self._tensorboard = SummaryWriter(str(self.path / TENSORBOARD_DIR))
+
+    def file(self, name: str) -> Path:
+        """The path of a file of this run (report.json, a figure, ...)."""
+        return self.path / name
 
     def checkpoint_path(self, stage: str) -> Path:
-        return self.path / ("model.pt" if stage == "backdoored" else f"{stage}.pt")
+        return self.path / checkpoint_name(stage)
 
     def curve_path(self, stage: str) -> Path:
-        """curve.csv for the backdoored model, <stage>-curve.csv for the others."""
-        return self.path / ("curve.csv" if stage == "backdoored" else f"{stage}-curve.csv")
-
-    def write_curve(self, event: TimestepCurve) -> None:
-        with self.curve_path(event.stage).open("w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(["t", "acc", "asr"])
-            for t, (acc, asr) in enumerate(zip(event.acc, event.asr, strict=True), start=1):
-                writer.writerow([t, acc, asr])
+        return self.path / curve_name(stage)
 
     def record(self, event: Event) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -85,7 +289,7 @@ class RunDirectory:
                 f"asr {event.asr:.4f} loss {event.loss:.4f} ({event.seconds:.1f} s)\n"
             )
         elif isinstance(event, TimestepCurve):
-            self.write_curve(event)
+            write_curve(self.curve_path(event.stage), event.acc, event.asr)
             self._log.write(f"{stamp} {event.stage}: wrote {self.curve_path(event.stage).name}\n")
         elif isinstance(event, RunFinished):
             self.write_metrics(event.metrics)
@@ -93,8 +297,7 @@ class RunDirectory:
         self._log.flush()
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:
-        text = json.dumps(json_safe(metrics), indent=2, sort_keys=True)
-        (self.path / "metrics.json").write_text(text + "\n", encoding="utf-8")
+        write_json_atomic(self.path / METRICS_FILE, metrics)
 
     def close(self) -> None:
         self._tensorboard.close()
@@ -117,3 +320,109 @@ def recorded(events: Iterator[Event], rundir: RunDirectory | None) -> Iterator[E
     finally:
         if rundir is not None:
             rundir.close()
+
+
+# ---------------------------------------------------------------- reading a run
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run directory as `open_run` found it: its path, kind and when it was made."""
+
+    path: Path
+    kind: RunKind
+    created: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def modified(self) -> float:
+        """When the run last changed: its metrics.json, else its run.json."""
+        metrics = self.path / METRICS_FILE
+        return (metrics if metrics.is_file() else self.path / RUN_FILE).stat().st_mtime
+
+    def has_metrics(self) -> bool:
+        return (self.path / METRICS_FILE).is_file()
+
+    def config(self) -> config_io.ExperimentConfig:
+        """The resolved config the run was made with (ConfigError when it cannot be read)."""
+        return config_io.load(self.path / CONFIG_FILE)
+
+    def metrics(self) -> dict[str, Any]:
+        """metrics.json; empty while the job runs or when it stopped before writing it."""
+        return self._json(METRICS_FILE)
+
+    def report(self) -> dict[str, Any]:
+        """report.json of a detection (empty for other kinds)."""
+        return self._json(REPORT_FILE)
+
+    def _json(self, name: str) -> dict[str, Any]:
+        path = self.path / name
+        if not path.is_file():
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RunDirError(f"{path}: unreadable ({exc})") from None
+        if not isinstance(data, dict):
+            raise RunDirError(f"{path}: not a JSON object")
+        return data
+
+    def checkpoint(self, stage: str = MODEL_STAGE) -> Path | None:
+        """The checkpoint of `stage` (model.pt, clean-twin.pt, <method>.pt), or None."""
+        path = self.path / checkpoint_name(stage)
+        return path if path.is_file() else None
+
+    def history(self) -> list[dict[str, str]]:
+        """The rows of history.csv (empty when it has none)."""
+        path = self.path / HISTORY_FILE
+        if not path.is_file():
+            return []
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    def timestep_curves(self) -> list[TimestepCurve]:
+        """The ACC/ASR-against-T curves the run wrote, as events; unreadable files skipped."""
+        curves = []
+        for file in sorted(self.path.glob(f"*{CURVE_FILE}")):
+            stage = curve_stage(file.name)
+            if stage is None:
+                continue
+            with file.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.DictReader(handle))
+            try:
+                acc, asr = [float(r["acc"]) for r in rows], [float(r["asr"]) for r in rows]
+            except (KeyError, TypeError, ValueError):
+                continue
+            curves.append(TimestepCurve(stage, acc, asr))
+        return curves
+
+
+def open_run(path: str | Path) -> RunRecord:
+    """The run directory at `path`; RunDirError when it has no readable run.json."""
+    path = Path(path)
+    info_file = path / RUN_FILE
+    if not info_file.is_file():
+        raise RunDirError(f"{path} is not a run directory (it has no {RUN_FILE})")
+    try:
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+        kind = RunKind(info["kind"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunDirError(f"{info_file}: unreadable ({exc})") from None
+    return RunRecord(path, kind, str(info.get("created", "")))
+
+
+def list_runs(folder: str | Path) -> list[RunRecord]:
+    """Every run directory directly inside `folder`, newest first (others are skipped)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    records = []
+    for child in folder.iterdir():
+        try:
+            records.append(open_run(child))
+        except (RunDirError, OSError):
+            continue
+    return sorted(records, key=lambda r: r.modified, reverse=True)

@@ -31,7 +31,7 @@ from snnstudio.core.events import (
 )
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
-from snnstudio.core.rundir import RunDirectory, recorded
+from snnstudio.core.rundir import RunDirectory, RunKind, recorded
 from snnstudio.core.training import EvalSets
 from snnstudio.core.validation import validate
 
@@ -91,7 +91,7 @@ def run_experiment(
     with RunFinished(status='cancelled') and keeps every file written so far.
     """
     validate(cfg)
-    rundir = RunDirectory(out_dir, cfg) if out_dir is not None else None
+    rundir = RunDirectory(out_dir, cfg, RunKind.EXPERIMENT) if out_dir is not None else None
     yield from recorded(_experiment(cfg, rundir, cancel), rundir)
 
 

@@ -5,7 +5,6 @@ as jobs on the window's one worker."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -16,6 +15,13 @@ from snnstudio.core.defense.detection import run_detection
 from snnstudio.core.defense.elimination import run_elimination
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import BatchDone, DetectionResult, Log, RunFinished, StageStarted
+from snnstudio.core.rundir import (
+    CLEAN_TWIN_STAGE,
+    MODEL_STAGE,
+    RunDirError,
+    new_run_dir,
+    open_run,
+)
 from snnstudio.gui.detection_view import DetectionView
 from snnstudio.gui.elimination_panel import EliminationPanel
 from snnstudio.gui.probe_snapshot import LoadedCheckpoints, load_checkpoints, record_snapshot
@@ -63,10 +69,20 @@ class DefenseTabs:
         if self.last_run is None:
             QMessageBox.information(self.parent, "No run yet", "run an experiment first")
             return
-        model = self.last_run / "model.pt"
-        twin = self.last_run / "clean-twin.pt"
+        try:
+            run = open_run(self.last_run)
+        except RunDirError as exc:
+            QMessageBox.warning(self.parent, "Cannot open the last run", str(exc))
+            return
+        model = run.checkpoint(MODEL_STAGE)
+        if model is None:
+            QMessageBox.information(
+                self.parent, "No model", f"{run.path} holds no trained model (stopped early?)"
+            )
+            return
+        twin = run.checkpoint(CLEAN_TWIN_STAGE)
         self.detection.suspect.edit.setText(str(model))
-        self.detection.reference.edit.setText(str(twin) if twin.is_file() else "")
+        self.detection.reference.edit.setText("" if twin is None else str(twin))
         self.elimination.checkpoint.edit.setText(str(model))
 
     async def load(self) -> bool:
@@ -115,13 +131,22 @@ class DefenseTabs:
 
     # ------------------------------------------------------------------ jobs
 
+    def _new_run_dir(self, name: str) -> Path | None:
+        try:
+            return new_run_dir(self.runs_folder(), name)
+        except OSError as exc:
+            self._error("Cannot make the run folder", exc)
+            return None
+
     def start_detection(self) -> None:
         suspect, reference = self.detection.suspect.path(), self.detection.reference.path()
         if suspect is None:
             self._error("No checkpoint", SnnStudioError("choose the suspect checkpoint first"))
             return
         settings = self.detection.settings()
-        out = self.runs_folder() / f"detect-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = self._new_run_dir("detect")
+        if out is None:
+            return
         self.detection.clear_scores()
         job = lambda cancel: run_detection(suspect, reference, out, settings, None, cancel)  # noqa: E731
         if self.start_job("detection", job):
@@ -133,7 +158,9 @@ class DefenseTabs:
             self._error("No checkpoint", SnnStudioError("choose the checkpoint to clean first"))
             return
         settings = self.elimination.settings()
-        out = self.runs_folder() / f"eliminate-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = self._new_run_dir("eliminate")
+        if out is None:
+            return
         job = lambda cancel: run_elimination(path, out, settings, None, cancel)  # noqa: E731
         if self.start_job("elimination", job):
             self.elimination.set_running(True)

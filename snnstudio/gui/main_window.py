@@ -8,7 +8,6 @@ on the qasync loop so the window never freezes. It holds no science.
 from __future__ import annotations
 
 import asyncio
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,10 +28,11 @@ from snnstudio.core.data.base import DatasetSplits
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import RunFinished
+from snnstudio.core.rundir import new_run_dir, open_run
 from snnstudio.core.runner import run_experiment
 from snnstudio.gui.defense_tabs import DefenseTabs
 from snnstudio.gui.exporting import PLOT_FILTER, TABLE_FILTER, export_graphics, export_table_csv
-from snnstudio.gui.results_table import ResultsTable, read_history, read_timestep_curves
+from snnstudio.gui.results_table import ResultsTable
 from snnstudio.gui.run_panel import RunPanel
 from snnstudio.gui.setup_panel import SetupPanel
 from snnstudio.gui.trigger_editor import TriggerEditor
@@ -247,11 +247,11 @@ class MainWindow(QMainWindow):
         if problems:
             QMessageBox.warning(self, "Experiment not valid", "\n".join(problems))
             return
-        out_dir = self.runs_folder / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        suffix = 1
-        while out_dir.exists():
-            suffix += 1
-            out_dir = out_dir.with_name(f"{out_dir.name.split('~')[0]}~{suffix}")
+        try:
+            out_dir = new_run_dir(self.runs_folder, cfg.name)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot make the run folder", str(exc))
+            return
         self.last_run_dir = out_dir
         self.run_panel.begin(cfg.name, str(out_dir))
         self.start_job("experiment", lambda cancel: run_experiment(cfg, out_dir, cancel))
@@ -306,20 +306,22 @@ class MainWindow(QMainWindow):
     def reopen_run(self, path: Path) -> None:
         """Show a past run's epoch curves and load its config into the form."""
         try:
-            cfg = config_io.load(path / "config.toml")
-        except SnnStudioError as exc:
+            record = open_run(path)
+            cfg = record.config()
+            history, curves = record.history(), record.timestep_curves()
+        except (SnnStudioError, OSError) as exc:
             QMessageBox.warning(self, "Cannot reopen run", str(exc))
             return
         self.config_path = None
         self.set_config(cfg)
         self.run_panel.curves.clear()
-        for row in read_history(path):
+        for row in history:
             try:
                 epoch, acc, asr = int(row["epoch"]), float(row["acc"]), float(row["asr"])
             except (KeyError, ValueError):
                 continue
             self.run_panel.curves.add_epoch_row(row.get("stage", ""), epoch, acc, asr)
-        for curve in read_timestep_curves(path):
+        for curve in curves:
             self.run_panel.curves.add_event(curve)
         self.run_panel.append_log(f"reopened {path}")
         self.tabs.setCurrentWidget(self.run_panel)

@@ -1,9 +1,7 @@
-"""Past runs, read from their run directories (config.toml, metrics.json, history.csv)."""
+"""Past runs, read from their run directories through `core.rundir.open_run`."""
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,89 +21,50 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from snnstudio.core.events import TimestepCurve
+from snnstudio.core.rundir import RunDirError, RunKind, RunRecord, list_runs
 
 COLUMNS = ["run", "kind", "dataset", "rule", "status", "acc", "asr", "clean_acc", "clean_asr",
            "delta_acc", "delta_asr", "ann_acc", "ann_asr", "mr", "finished"]  # fmt: skip
 
 
 @dataclass
-class RunRecord:
-    """What the table knows of one run directory."""
+class RunRow:
+    """One row of the table: a run directory as `open_run` read it, and its metrics."""
 
-    path: Path
+    record: RunRecord
     metrics: dict[str, Any]
-    modified: float
 
     @property
-    def kind(self) -> str:
-        """What wrote the directory: an experiment, `snnstudio detect` or `eliminate`."""
-        if (self.path / "report.json").is_file():
-            return "detection"
-        if "acc_before" in self.metrics:
-            return "elimination"
-        return "experiment"
+    def kind(self) -> RunKind:
+        return self.record.kind
 
     def cell(self, column: str) -> str:
         if column == "run":
-            return self.path.name
+            return self.record.name
         if column == "kind":
-            return self.kind
+            return str(self.record.kind)
         if column == "finished":
-            return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
+            return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.record.modified))
         value = self.metrics.get(column)
         if isinstance(value, float):
             return f"{value:.4f}"
         return "" if value is None else str(value)
 
 
-def read_run(path: Path) -> RunRecord | None:
-    """A run directory's record, or None when `path` holds no readable run."""
-    if not (path / "config.toml").is_file():
-        return None
-    metrics: dict[str, Any] = {}
-    metrics_file = path / "metrics.json"
-    if metrics_file.is_file():
-        try:
-            metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            metrics = {"status": "unreadable metrics.json"}
-    else:
-        metrics = {"status": "no metrics (running or stopped early)"}
-    stamp = (metrics_file if metrics_file.is_file() else path / "config.toml").stat().st_mtime
-    return RunRecord(path, metrics, stamp)
+def run_row(record: RunRecord) -> RunRow:
+    """The row of a run, with a status that says why metrics are missing or unreadable."""
+    try:
+        metrics = record.metrics()
+    except RunDirError:
+        return RunRow(record, {"status": "unreadable metrics.json"})
+    if not record.has_metrics():
+        return RunRow(record, {"status": "no metrics (running or stopped early)"})
+    return RunRow(record, metrics)
 
 
-def read_history(path: Path) -> list[dict[str, str]]:
-    """The rows of a run's history.csv (empty when it has none)."""
-    history = path / "history.csv"
-    if not history.is_file():
-        return []
-    with history.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def read_timestep_curves(path: Path) -> list[TimestepCurve]:
-    """The ACC/ASR-against-T curves a run wrote (curve.csv, <stage>-curve.csv), as events."""
-    curves = []
-    for file in sorted(path.glob("*curve.csv")):
-        stage = "backdoored" if file.name == "curve.csv" else file.name[: -len("-curve.csv")]
-        with file.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        try:
-            acc, asr = [float(r["acc"]) for r in rows], [float(r["asr"]) for r in rows]
-        except (KeyError, ValueError):
-            continue
-        curves.append(TimestepCurve(stage, acc, asr))
-    return curves
-
-
-def scan_runs(folder: Path) -> list[RunRecord]:
-    """Every run directory directly inside `folder`, newest first."""
-    if not folder.is_dir():
-        return []
-    records = [read_run(child) for child in folder.iterdir() if child.is_dir()]
-    return sorted((r for r in records if r is not None), key=lambda r: r.modified, reverse=True)
+def scan_runs(folder: Path) -> list[RunRow]:
+    """A row for every run directory directly inside `folder`, newest first."""
+    return [run_row(record) for record in list_runs(folder)]
 
 
 class ResultsTable(QWidget):
@@ -116,7 +75,7 @@ class ResultsTable(QWidget):
     def __init__(self, runs_folder: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runs_folder = runs_folder
-        self.records: list[RunRecord] = []
+        self.records: list[RunRow] = []
         self.folder_label = QLabel()
         self.choose = QPushButton("Runs folder…")
         self.refresh_button = QPushButton("Refresh")
@@ -159,7 +118,7 @@ class ResultsTable(QWidget):
         for row, record in enumerate(self.records):
             for col, column in enumerate(COLUMNS):
                 item = QTableWidgetItem(record.cell(column))
-                item.setData(Qt.ItemDataRole.UserRole, str(record.path))
+                item.setData(Qt.ItemDataRole.UserRole, str(record.record.path))
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)
 

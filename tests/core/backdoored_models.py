@@ -7,7 +7,6 @@ trained once however many test files ask for them.
 from __future__ import annotations
 
 import functools
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 import torch
 
 from snnstudio.core.config import load_preset, with_overrides
+from snnstudio.core.rundir import CLEAN_TWIN_STAGE, MODEL_STAGE, RunRecord, open_run
 from snnstudio.core.runner import run_experiment
 
 TINY_OVERRIDES = [
@@ -28,16 +28,24 @@ TINY_OVERRIDES = [
 
 @dataclass(frozen=True)
 class TrainedRun:
-    folder: Path
+    record: RunRecord
     metrics: dict
 
     @property
+    def folder(self) -> Path:
+        return self.record.path
+
+    @property
     def backdoored(self) -> Path:
-        return self.folder / "model.pt"
+        path = self.record.checkpoint(MODEL_STAGE)
+        assert path is not None
+        return path
 
     @property
     def clean_twin(self) -> Path:
-        return self.folder / "clean-twin.pt"
+        path = self.record.checkpoint(CLEAN_TWIN_STAGE)
+        assert path is not None
+        return path
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -57,4 +65,5 @@ def tiny_backdoored_run() -> TrainedRun:
     cfg = with_overrides(load_preset("demo"), TINY_OVERRIDES)
     for _ in run_experiment(cfg, folder):
         pass
-    return TrainedRun(folder, json.loads((folder / "metrics.json").read_text()))
+    record = open_run(folder)
+    return TrainedRun(record, record.metrics())

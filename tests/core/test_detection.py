@@ -19,6 +19,7 @@ from snnstudio.core.defense.sample_scores import (
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import DetectionResult, RunFinished
 from snnstudio.core.models.registry import build_network
+from snnstudio.core.rundir import RunKind, open_run
 from tests.core.backdoored_models import one_torch_thread, tiny_backdoored_run  # noqa: F401
 
 QUICK_MARGIN = MaxMarginSettings(starts=4, steps=100, lr=0.1)
@@ -74,6 +75,8 @@ def test_detection_on_a_backdoored_model(tmp_path) -> None:
         assert (tmp_path / "det" / name).stat().st_size > 1000 and name in report["figures"]
     metrics = json.loads((tmp_path / "det" / "metrics.json").read_text())
     assert metrics["sample_auroc"] == sample["auroc"]
+    assert metrics["seconds"]["total"] > 0 and report["seconds"] == metrics["seconds"]
+    assert open_run(tmp_path / "det").kind is RunKind.DETECTION
 
 
 def test_a_model_against_itself_has_no_separation() -> None:

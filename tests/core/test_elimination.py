@@ -11,6 +11,7 @@ from snnstudio.core.config import load_preset, with_overrides
 from snnstudio.core.defense.elimination import EliminationSettings, run_elimination
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import EpochDone, RunFinished
+from snnstudio.core.rundir import RunKind, open_run
 from snnstudio.core.runner import prepare_data, run_experiment
 from snnstudio.core.training import evaluate
 from tests.core.backdoored_models import one_torch_thread, tiny_backdoored_run  # noqa: F401
@@ -32,6 +33,8 @@ def test_fine_tuning_on_clean_data_lowers_the_asr(tmp_path) -> None:
     assert stages == {"finetune", "finetune-settle"}
     saved = json.loads((tmp_path / "ft" / "metrics.json").read_text())
     assert saved["asr"] == metrics["asr"] and saved["acc_before"] == metrics["acc_before"]
+    assert saved["seconds"]["total"] > 0
+    assert open_run(tmp_path / "ft").kind is RunKind.ELIMINATION
     history = (tmp_path / "ft" / "history.csv").read_text().splitlines()
     assert len(history) == 1 + 8 + 4
     ckpt = load_checkpoint(tmp_path / "ft" / "finetune.pt")

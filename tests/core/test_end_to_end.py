@@ -11,6 +11,7 @@ from snnstudio.cli import main
 from snnstudio.core import config as config_io
 from snnstudio.core.checkpoint import load_checkpoint
 from snnstudio.core.events import BatchDone, CancelToken, EpochDone, RunFinished, StageStarted
+from snnstudio.core.rundir import RunKind, open_run
 from snnstudio.core.runner import run_experiment
 
 FAST = ["data.train_limit=400", "data.test_limit=100", "train.epochs=2", "sim.timesteps=2"]
@@ -48,6 +49,8 @@ def test_run_writes_the_run_directory(tmp_path) -> None:
     ]  # fmt: skip
     assert config_io.load(run / "config.toml") == fast_demo()
     assert load_checkpoint(run / "model.pt").header["stage"] == "backdoored"
+    record = open_run(run)
+    assert record.kind is RunKind.EXPERIMENT and record.checkpoint("clean-twin") is not None
 
 
 def test_same_seed_same_metrics() -> None:

@@ -16,7 +16,6 @@ the model was trained with); only the evaluation uses them, never the sample sco
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
@@ -59,7 +58,14 @@ from snnstudio.core.events import (
     check_cancel,
 )
 from snnstudio.core.probe import DatasetRecording, record_dataset, spiking_layer_names
-from snnstudio.core.rundir import RunDirectory, json_safe, recorded
+from snnstudio.core.rundir import (
+    REPORT_FILE,
+    RunDirectory,
+    RunKind,
+    atomic_path,
+    recorded,
+    write_json_atomic,
+)
 from snnstudio.core.runner import PreparedData
 
 __all__ = ["DetectionSettings", "run_detection"]
@@ -110,7 +116,9 @@ def run_detection(
     settings = settings or DetectionSettings()
     settings.check()
     suspect = load_model(suspect_path, overrides)
-    rundir = RunDirectory(out_dir, suspect.config) if out_dir is not None else None
+    rundir = (
+        RunDirectory(out_dir, suspect.config, RunKind.DETECTION) if out_dir is not None else None
+    )
     yield from recorded(_detection(suspect, reference_path, rundir, settings, cancel), rundir)
 
 
@@ -228,7 +236,7 @@ def _detection(
         report["sample_level"] = summary
         if rundir is not None:
             title = f"{settings.method} on {layer} ({settings.feature})"
-            path = rundir.path / "sample_scores.png"
+            path = rundir.file("sample_scores.png")
             figures.append(sample_scores_figure(scores, pool.is_triggered, title, path))
         yield Log(f"sample level: AUROC {summary['auroc']:.4f} ({settings.method}, {layer})")
         yield DetectionResult("sample-level", summary)
@@ -252,12 +260,13 @@ def _detection(
             }
             report["model_comparison"] = comparison
             if rundir is not None:
-                path = rundir.path / "model_comparison.png"
+                path = rundir.file("model_comparison.png")
                 figures.append(model_comparison_figure(comparisons, path))
                 arrays = {
                     f"{c.layer}/{key}": getattr(c, key) for c in comparisons for key in NEURON_DIFFS
                 }
-                np.savez_compressed(rundir.path / "neuron_differences.npz", **arrays)
+                with atomic_path(rundir.file("neuron_differences.npz")) as temporary:
+                    np.savez_compressed(temporary, **arrays)
             last = comparisons[-1]
             yield Log(
                 f"model level vs reference: separation on {last.layer} "
@@ -276,7 +285,7 @@ def _detection(
                 )
                 verdicts[role] = result.to_dict()
                 if rundir is not None:
-                    path = rundir.path / f"max_margin_{role}.png"
+                    path = rundir.file(f"max_margin_{role}.png")
                     figures.append(max_margin_figure(result, role, path))
                 yield Log(
                     f"{role}: {'FLAGGED' if result.flagged else 'not flagged'}, suspect class "
@@ -288,11 +297,10 @@ def _detection(
         status = "cancelled"
         yield Log("detection cancelled; parts finished so far are kept")
     report["figures"] = figures
-    report["seconds"] = time.perf_counter() - started
+    report["seconds"] = {"total": time.perf_counter() - started}
     metrics = _headline(report)
     if rundir is not None:
-        text = json.dumps(json_safe(report), indent=2, sort_keys=True)
-        (rundir.path / "report.json").write_text(text + "\n", encoding="utf-8")
+        write_json_atomic(rundir.file(REPORT_FILE), report)
     yield RunFinished(status, metrics, str(rundir.path) if rundir is not None else None)
 
 

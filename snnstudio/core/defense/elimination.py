@@ -40,7 +40,7 @@ from snnstudio.core.events import (
 )
 from snnstudio.core.metrics import accuracy, predict
 from snnstudio.core.probe import record_dataset
-from snnstudio.core.rundir import RunDirectory, recorded
+from snnstudio.core.rundir import RunDirectory, RunKind, recorded
 from snnstudio.core.training import TrainSettings, evaluate, train_epochs
 
 METHODS = ("finetune", "fineprune", "reconvert")
@@ -115,7 +115,9 @@ def run_elimination(
     model = load_model(checkpoint_path, overrides)
     if settings.method == "reconvert":
         require_converted(model.config)
-    rundir = RunDirectory(out_dir, model.config) if out_dir is not None else None
+    rundir = (
+        RunDirectory(out_dir, model.config, RunKind.ELIMINATION) if out_dir is not None else None
+    )
     yield from recorded(_elimination(model, rundir, settings, cancel), rundir)
 
 
@@ -237,6 +239,6 @@ def _elimination(
         if plan is not None:
             pruning.make_permanent(plan)
         yield Log("elimination cancelled; files written so far are kept")
-    metrics["seconds"] = time.perf_counter() - started
+    metrics["seconds"] = {"total": time.perf_counter() - started}
     metrics["status"] = status
     yield RunFinished(status, metrics, str(rundir.path) if rundir is not None else None)

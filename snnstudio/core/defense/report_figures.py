@@ -15,6 +15,7 @@ from sklearn.metrics import roc_curve
 
 from snnstudio.core.defense.max_margin import MaxMarginResult
 from snnstudio.core.defense.model_comparison import LayerComparison
+from snnstudio.core.rundir import atomic_path
 
 
 def _figure(width: float, height: float, columns: int = 1) -> tuple[Figure, list]:
@@ -26,7 +27,8 @@ def _figure(width: float, height: float, columns: int = 1) -> tuple[Figure, list
 
 def _save(fig: Figure, path: Path) -> str:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=110)
     return path.name
 
 
