@@ -306,16 +306,17 @@ class RunDirectory:
 
 
 def recorded(events: Iterator[Event], rundir: RunDirectory | None) -> Iterator[Event]:
-    """Pass a job's events through, recording each into `rundir` (when given), logging a user
-    error before it propagates, and closing the directory however the job ends."""
+    """Pass a job's events through, recording each into `rundir` (when given), logging the
+    error of a failed job before it propagates, and closing the directory however it ends."""
     try:
         for event in events:
             if rundir is not None:
                 rundir.record(event)
             yield event
-    except SnnStudioError as exc:
+    except Exception as exc:
         if rundir is not None:
-            rundir.record(Log(f"error: {exc}"))
+            text = str(exc) if isinstance(exc, SnnStudioError) else f"{type(exc).__name__}: {exc}"
+            rundir.record(Log(f"error: {text}"))
         raise
     finally:
         if rundir is not None:

@@ -6,11 +6,10 @@ checkpoints. The CLI prints these events, the GUI draws them, tests read them.
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -21,17 +20,11 @@ from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.events import (
-    Cancelled,
-    CancelToken,
-    Event,
-    Log,
-    RunFinished,
-    check_cancel,
-)
+from snnstudio.core.events import CancelToken, Event, Log, check_cancel
+from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
-from snnstudio.core.rundir import RunDirectory, RunKind, recorded
+from snnstudio.core.rundir import CLEAN_TWIN_STAGE, MODEL_STAGE, RunKind
 from snnstudio.core.training import EvalSets
 from snnstudio.core.validation import validate
 
@@ -91,65 +84,52 @@ def run_experiment(
     with RunFinished(status='cancelled') and keeps every file written so far.
     """
     validate(cfg)
-    rundir = RunDirectory(out_dir, cfg, RunKind.EXPERIMENT) if out_dir is not None else None
-    yield from recorded(_experiment(cfg, rundir, cancel), rundir)
+    metrics = {"dataset": cfg.data.name, "rule": cfg.rule.name}
+    body = functools.partial(_experiment, cfg)
+    yield from run_job(body, "run", out_dir, cfg, RunKind.EXPERIMENT, cancel, metrics)
 
 
-def _experiment(
-    cfg: ExperimentConfig, rundir: RunDirectory | None, cancel: CancelToken | None
-) -> Generator[Event, None, None]:
-    started = time.perf_counter()
-    seconds: dict[str, Any] = {}
-    metrics: dict[str, Any] = {"dataset": cfg.data.name, "rule": cfg.rule.name}
-    status = "completed"
-    try:
-        yield Log(f"loading dataset '{cfg.data.name}'")
-        data = prepare_data(cfg)
-        for note in data.splits.notes:
-            yield Log(note)
-        seconds["data"] = time.perf_counter() - started
-        check_cancel(cancel)
-        metrics.update(
-            train_samples=len(data.poisoned_train),
-            poisoned_samples=int(data.poisoned_train.is_poison.sum()),
-            test_samples=len(data.sets.test),
-            triggered_test_samples=len(data.sets.triggered_test),
-        )
-        yield Log(
-            f"{metrics['poisoned_samples']} of {metrics['train_samples']} training samples "
-            f"poisoned (target {cfg.poison.target}); {metrics['test_samples']} clean and "
-            f"{metrics['triggered_test_samples']} triggered test samples"
-        )
-        device = resolve_device(cfg.train.device)
-        step_mode = resolve_step_mode(cfg.train.step_mode, device)
-        yield Log(f"device {device}, spikingjelly step mode '{step_mode}'")
-        stages = [("backdoored", data.poisoned_train)]
-        if cfg.train.clean_twin:
-            stages.append(("clean-twin", data.splits.train))
-        for stage, train_set in stages:
-            torch.manual_seed(cfg.train.seed)  # the twin starts from the same weights
-            ctx = RuleContext(
-                cfg, data.splits, train_set, data.sets, device, step_mode, stage, cancel
-            )
-            result: RuleResult = yield from RULES[cfg.rule.name].run(ctx)
-            prefix = "" if stage == "backdoored" else "clean_"
-            metrics.update({f"{prefix}{k}": v for k, v in result.metrics.items()})
-            seconds[stage] = result.seconds
-            if rundir is not None:
-                save_checkpoint(
-                    rundir.checkpoint_path(stage), result.network, result.config or cfg,
-                    data.splits.image_shape, data.splits.classes, {"stage": stage},
-                )  # fmt: skip
-        if cfg.train.clean_twin:
-            metrics["delta_acc"] = metrics["clean_acc"] - metrics["acc"]
-            metrics["delta_asr"] = metrics["asr"] - metrics["clean_asr"]
-            if "ann_acc" in metrics and "clean_ann_acc" in metrics:  # Table 1's ANN columns
-                metrics["delta_ann_acc"] = metrics["clean_ann_acc"] - metrics["ann_acc"]
-                metrics["delta_ann_asr"] = metrics["ann_asr"] - metrics["clean_ann_asr"]
-    except Cancelled:
-        status = "cancelled"
-        yield Log("run cancelled; files written so far are kept")
-    seconds["total"] = time.perf_counter() - started
-    metrics["seconds"] = seconds
-    metrics["status"] = status
-    yield RunFinished(status, metrics, str(rundir.path) if rundir is not None else None)
+def _experiment(cfg: ExperimentConfig, job: Job) -> Generator[Event, None, None]:
+    metrics, seconds, cancel = job.metrics, job.seconds, job.cancel
+    yield Log(f"loading dataset '{cfg.data.name}'")
+    data = prepare_data(cfg)
+    for note in data.splits.notes:
+        yield Log(note)
+    job.lap("data")
+    check_cancel(cancel)
+    metrics.update(
+        train_samples=len(data.poisoned_train),
+        poisoned_samples=int(data.poisoned_train.is_poison.sum()),
+        test_samples=len(data.sets.test),
+        triggered_test_samples=len(data.sets.triggered_test),
+    )
+    yield Log(
+        f"{metrics['poisoned_samples']} of {metrics['train_samples']} training samples "
+        f"poisoned (target {cfg.poison.target}); {metrics['test_samples']} clean and "
+        f"{metrics['triggered_test_samples']} triggered test samples"
+    )
+    device = resolve_device(cfg.train.device)
+    step_mode = resolve_step_mode(cfg.train.step_mode, device)
+    yield Log(f"device {device}, spikingjelly step mode '{step_mode}'")
+    stages = [(MODEL_STAGE, data.poisoned_train)]
+    if cfg.train.clean_twin:
+        stages.append((CLEAN_TWIN_STAGE, data.splits.train))
+    for stage, train_set in stages:
+        torch.manual_seed(cfg.train.seed)  # the twin starts from the same weights
+        ctx = RuleContext(cfg, data.splits, train_set, data.sets, device, step_mode, stage, cancel)
+        result: RuleResult = yield from RULES[cfg.rule.name].run(ctx)
+        prefix = "" if stage == MODEL_STAGE else "clean_"
+        metrics.update({f"{prefix}{k}": v for k, v in result.metrics.items()})
+        seconds[stage] = result.seconds
+        if job.rundir is not None:
+            save_checkpoint(
+                job.rundir.checkpoint_path(stage), result.network, result.config or cfg,
+                data.splits.image_shape, data.splits.classes, {"stage": stage},
+            )  # fmt: skip
+        job.restart_lap()
+    if cfg.train.clean_twin:
+        metrics["delta_acc"] = metrics["clean_acc"] - metrics["acc"]
+        metrics["delta_asr"] = metrics["asr"] - metrics["clean_asr"]
+        if "ann_acc" in metrics and "clean_ann_acc" in metrics:  # Table 1's ANN columns
+            metrics["delta_ann_acc"] = metrics["clean_ann_acc"] - metrics["ann_acc"]
+            metrics["delta_ann_asr"] = metrics["ann_asr"] - metrics["clean_ann_asr"]

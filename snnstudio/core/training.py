@@ -13,7 +13,14 @@ import torch.nn.functional as F
 from snnstudio.core.attack.encoding import encode_batch
 from snnstudio.core.batches import batch_count, iterate_batches
 from snnstudio.core.data.base import SampleSet
-from snnstudio.core.events import BatchDone, CancelToken, EpochDone, Event, check_cancel
+from snnstudio.core.events import (
+    BatchDone,
+    CancelToken,
+    EpochDone,
+    Event,
+    StageStarted,
+    check_cancel,
+)
 from snnstudio.core.metrics import accuracy, attack_success_rate, predict
 from snnstudio.core.models.network import SpikingNetwork
 
@@ -90,7 +97,8 @@ def train_epochs(
     stage: str,
     cancel: CancelToken | None,
 ) -> Generator[Event, None, dict[str, float]]:
-    """Train `net` in place, yielding a BatchDone per step and an EpochDone per epoch.
+    """Train `net` in place as the stage `stage`: StageStarted with its total steps, then a
+    BatchDone per step and an EpochDone per epoch.
 
     Returns the last epoch's metrics. An SNN sees the encoded sequence [T, N, ...]; an ANN
     twin sees each static image once (T = 1).
@@ -99,6 +107,7 @@ def train_epochs(
     rng = np.random.default_rng(settings.seed)
     steps_per_epoch = batch_count(train_set, settings.batch_size)
     total = settings.epochs * steps_per_epoch
+    yield StageStarted(stage, total)
     timesteps = settings.timesteps if net.spiking else 1
     metrics: dict[str, float] = {}
     step = 0

@@ -16,7 +16,7 @@ the model was trained with); only the evaluation uses them, never the sample sco
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,23 +49,15 @@ from snnstudio.core.defense.sample_scores import (
 )
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import (
-    Cancelled,
     CancelToken,
     DetectionResult,
     Event,
     Log,
-    RunFinished,
     check_cancel,
 )
+from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.probe import DatasetRecording, record_dataset, spiking_layer_names
-from snnstudio.core.rundir import (
-    REPORT_FILE,
-    RunDirectory,
-    RunKind,
-    atomic_path,
-    recorded,
-    write_json_atomic,
-)
+from snnstudio.core.rundir import REPORT_FILE, RunKind, atomic_path, write_json_atomic
 from snnstudio.core.runner import PreparedData
 
 __all__ = ["DetectionSettings", "run_detection"]
@@ -116,10 +108,18 @@ def run_detection(
     settings = settings or DetectionSettings()
     settings.check()
     suspect = load_model(suspect_path, overrides)
-    rundir = (
-        RunDirectory(out_dir, suspect.config, RunKind.DETECTION) if out_dir is not None else None
+    report: dict[str, Any] = {
+        "suspect": str(suspect.path),
+        "reference": str(reference_path) if reference_path else None,
+        "settings": asdict(settings),
+        "target": suspect.config.poison.target,
+    }
+    figures: list[str] = []
+    body = functools.partial(_detection, suspect, reference_path, settings, report, figures)
+    finish = functools.partial(_write_report, report, figures)
+    yield from run_job(
+        body, "detection", out_dir, suspect.config, RunKind.DETECTION, cancel, finish=finish
     )
-    yield from recorded(_detection(suspect, reference_path, rundir, settings, cancel), rundir)
 
 
 @dataclass
@@ -204,104 +204,99 @@ def _reference_free(
 def _detection(
     suspect: LoadedModel,
     reference_path: str | Path | None,
-    rundir: RunDirectory | None,
     settings: DetectionSettings,
-    cancel: CancelToken | None,
+    report: dict[str, Any],
+    figures: list[str],
+    job: Job,
 ) -> Generator[Event, None, None]:
-    started = time.perf_counter()
-    report: dict[str, Any] = {
-        "suspect": str(suspect.path),
-        "reference": str(reference_path) if reference_path else None,
-        "settings": asdict(settings),
-        "target": suspect.config.poison.target,
-    }
-    figures: list[str] = []
-    status = "completed"
-    try:
-        reference = load_reference(reference_path, suspect) if reference_path else None
-        yield Log(f"loading dataset '{suspect.config.data.name}' and the checkpoint's trigger")
-        data = load_data(suspect)
-        pool = _test_pool(data, settings)
-        clean_set = clean_fraction_subset(data.splits.train, settings.clean_fraction, settings.seed)
-        yield Log(
-            f"recording {len(pool.samples)} test inputs ({int(pool.is_triggered.sum())} "
-            f"triggered) and {len(clean_set)} trusted clean training samples"
-        )
-        check_cancel(cancel)
-        suspect_rec = _record(suspect, pool.samples, settings.batch_size)
-        clean_rec = _record(suspect, clean_set, settings.batch_size)
-        check_cancel(cancel)
+    reference = load_reference(reference_path, suspect) if reference_path else None
+    yield Log(f"loading dataset '{suspect.config.data.name}' and the checkpoint's trigger")
+    data = load_data(suspect)
+    pool = _test_pool(data, settings)
+    clean_set = clean_fraction_subset(data.splits.train, settings.clean_fraction, settings.seed)
+    job.lap("data")
+    yield Log(
+        f"recording {len(pool.samples)} test inputs ({int(pool.is_triggered.sum())} "
+        f"triggered) and {len(clean_set)} trusted clean training samples"
+    )
+    check_cancel(job.cancel)
+    suspect_rec = _record(suspect, pool.samples, settings.batch_size)
+    clean_rec = _record(suspect, clean_set, settings.batch_size)
+    check_cancel(job.cancel)
 
-        summary, scores, layer = _sample_level(pool, suspect_rec, clean_rec, clean_set.y, settings)
-        report["sample_level"] = summary
-        if rundir is not None:
-            title = f"{settings.method} on {layer} ({settings.feature})"
-            path = rundir.file("sample_scores.png")
-            figures.append(sample_scores_figure(scores, pool.is_triggered, title, path))
-        yield Log(f"sample level: AUROC {summary['auroc']:.4f} ({settings.method}, {layer})")
-        yield DetectionResult("sample-level", summary)
+    summary, scores, layer = _sample_level(pool, suspect_rec, clean_rec, clean_set.y, settings)
+    report["sample_level"] = summary
+    if job.rundir is not None:
+        title = f"{settings.method} on {layer} ({settings.feature})"
+        path = job.rundir.file("sample_scores.png")
+        figures.append(sample_scores_figure(scores, pool.is_triggered, title, path))
+    yield Log(f"sample level: AUROC {summary['auroc']:.4f} ({settings.method}, {layer})")
+    yield DetectionResult("sample-level", summary)
+    job.lap("sample-level")
 
-        if reference is not None:
-            check_cancel(cancel)
-            reference_rec = _record(reference, pool.samples, settings.batch_size)
-            clean_idx, trig_idx = ~pool.is_triggered, pool.is_triggered
-            comparisons = compare_models(
-                suspect_rec.subset(clean_idx), suspect_rec.subset(trig_idx),
-                reference_rec.subset(clean_idx), reference_rec.subset(trig_idx),
-            )  # fmt: skip
-            comparison = {
-                "layers": [c.summary() for c in comparisons],
-                "output_voltage_triggered_suspect": output_voltage_by_class(
-                    suspect_rec.subset(trig_idx)
-                ).tolist(),
-                "output_voltage_triggered_reference": output_voltage_by_class(
-                    reference_rec.subset(trig_idx)
-                ).tolist(),
+    if reference is not None:
+        check_cancel(job.cancel)
+        reference_rec = _record(reference, pool.samples, settings.batch_size)
+        clean_idx, trig_idx = ~pool.is_triggered, pool.is_triggered
+        comparisons = compare_models(
+            suspect_rec.subset(clean_idx), suspect_rec.subset(trig_idx),
+            reference_rec.subset(clean_idx), reference_rec.subset(trig_idx),
+        )  # fmt: skip
+        comparison = {
+            "layers": [c.summary() for c in comparisons],
+            "output_voltage_triggered_suspect": output_voltage_by_class(
+                suspect_rec.subset(trig_idx)
+            ).tolist(),
+            "output_voltage_triggered_reference": output_voltage_by_class(
+                reference_rec.subset(trig_idx)
+            ).tolist(),
+        }
+        report["model_comparison"] = comparison
+        if job.rundir is not None:
+            path = job.rundir.file("model_comparison.png")
+            figures.append(model_comparison_figure(comparisons, path))
+            arrays = {
+                f"{c.layer}/{key}": getattr(c, key) for c in comparisons for key in NEURON_DIFFS
             }
-            report["model_comparison"] = comparison
-            if rundir is not None:
-                path = rundir.file("model_comparison.png")
-                figures.append(model_comparison_figure(comparisons, path))
-                arrays = {
-                    f"{c.layer}/{key}": getattr(c, key) for c in comparisons for key in NEURON_DIFFS
-                }
-                with atomic_path(rundir.file("neuron_differences.npz")) as temporary:
-                    np.savez_compressed(temporary, **arrays)
-            last = comparisons[-1]
-            yield Log(
-                f"model level vs reference: separation on {last.layer} "
-                f"spikes {last.separation['spikes']:.3f}, voltage {last.separation['voltage']:.3f}"
-            )
-            yield DetectionResult("model-comparison", comparison)
+            with atomic_path(job.rundir.file("neuron_differences.npz")) as temporary:
+                np.savez_compressed(temporary, **arrays)
+        last = comparisons[-1]
+        yield Log(
+            f"model level vs reference: separation on {last.layer} "
+            f"spikes {last.separation['spikes']:.3f}, voltage {last.separation['voltage']:.3f}"
+        )
+        yield DetectionResult("model-comparison", comparison)
+        job.lap("model-comparison")
 
-        if settings.reference_free:
-            shape = tuple(data.splits.sample_shape)
-            models = [("suspect", suspect)] + ([("reference", reference)] if reference else [])
-            verdicts = {}
-            for role, model in models:
-                yield Log(f"reference-free max-margin test on the {role} model")
-                result = yield from _reference_free(
-                    model, shape, data.splits.num_classes, settings, cancel, f"max-margin {role}"
-                )
-                verdicts[role] = result.to_dict()
-                if rundir is not None:
-                    path = rundir.file(f"max_margin_{role}.png")
-                    figures.append(max_margin_figure(result, role, path))
-                yield Log(
-                    f"{role}: {'FLAGGED' if result.flagged else 'not flagged'}, suspect class "
-                    f"{result.suspect_class}, p = {result.p_value:.3g}"
-                )
-            report["reference_free"] = verdicts
-            yield DetectionResult("reference-free", verdicts)
-    except Cancelled:
-        status = "cancelled"
-        yield Log("detection cancelled; parts finished so far are kept")
+    if settings.reference_free:
+        shape = tuple(data.splits.sample_shape)
+        models = [("suspect", suspect)] + ([("reference", reference)] if reference else [])
+        verdicts = {}
+        for role, model in models:
+            yield Log(f"reference-free max-margin test on the {role} model")
+            result = yield from _reference_free(
+                model, shape, data.splits.num_classes, settings, job.cancel, f"max-margin {role}"
+            )
+            verdicts[role] = result.to_dict()
+            if job.rundir is not None:
+                path = job.rundir.file(f"max_margin_{role}.png")
+                figures.append(max_margin_figure(result, role, path))
+            yield Log(
+                f"{role}: {'FLAGGED' if result.flagged else 'not flagged'}, suspect class "
+                f"{result.suspect_class}, p = {result.p_value:.3g}"
+            )
+        report["reference_free"] = verdicts
+        yield DetectionResult("reference-free", verdicts)
+        job.lap("reference-free")
+
+
+def _write_report(report: dict[str, Any], figures: list[str], job: Job, status: str) -> None:
+    """report.json and the headline metrics from what the detection got done."""
     report["figures"] = figures
-    report["seconds"] = {"total": time.perf_counter() - started}
-    metrics = _headline(report)
-    if rundir is not None:
-        write_json_atomic(rundir.file(REPORT_FILE), report)
-    yield RunFinished(status, metrics, str(rundir.path) if rundir is not None else None)
+    report["seconds"] = job.seconds
+    job.metrics.update(_headline(report))
+    if job.rundir is not None:
+        write_json_atomic(job.rundir.file(REPORT_FILE), report)
 
 
 def _headline(report: dict[str, Any]) -> dict[str, Any]:

@@ -15,13 +15,12 @@ config.toml and log.txt.
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from snnstudio.core.batches import batch_count
 from snnstudio.core.checkpoint import save_checkpoint
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import SampleSet
@@ -30,17 +29,15 @@ from snnstudio.core.defense.loading import LoadedModel, clean_fraction_subset, l
 from snnstudio.core.defense.reconversion import reconvert_clean, require_converted
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import (
-    Cancelled,
     CancelToken,
     Event,
     Log,
-    RunFinished,
-    StageStarted,
     check_cancel,
 )
+from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.metrics import accuracy, predict
 from snnstudio.core.probe import record_dataset
-from snnstudio.core.rundir import RunDirectory, RunKind, recorded
+from snnstudio.core.rundir import RunKind
 from snnstudio.core.training import TrainSettings, evaluate, train_epochs
 
 METHODS = ("finetune", "fineprune", "reconvert")
@@ -115,10 +112,11 @@ def run_elimination(
     model = load_model(checkpoint_path, overrides)
     if settings.method == "reconvert":
         require_converted(model.config)
-    rundir = (
-        RunDirectory(out_dir, model.config, RunKind.ELIMINATION) if out_dir is not None else None
+    metrics = {"method": settings.method, "settings": asdict(settings)}
+    body = functools.partial(_elimination, model, settings)
+    yield from run_job(
+        body, "elimination", out_dir, model.config, RunKind.ELIMINATION, cancel, metrics
     )
-    yield from recorded(_elimination(model, rundir, settings, cancel), rundir)
 
 
 def _prune(
@@ -175,25 +173,21 @@ def _train_settings(
 
 
 def _elimination(
-    model: LoadedModel,
-    rundir: RunDirectory | None,
-    settings: EliminationSettings,
-    cancel: CancelToken | None,
+    model: LoadedModel, settings: EliminationSettings, job: Job
 ) -> Generator[Event, None, None]:
-    started = time.perf_counter()
-    cfg, net, device = model.config, model.network, model.device
-    metrics: dict[str, Any] = {"method": settings.method, "settings": asdict(settings)}
-    status = "completed"
+    cfg, net, device, metrics = model.config, model.network, model.device, job.metrics
+    yield Log(f"loading dataset '{cfg.data.name}' and the checkpoint's trigger")
+    data = load_data(model)
+    clean = clean_fraction_subset(data.splits.train, settings.clean_fraction, settings.seed)
+    metrics["clean_samples"] = len(clean)
+    job.lap("data")
+    before = evaluate(net, data.sets, cfg.sim.timesteps, cfg.sim.encoder, device)
+    metrics.update(acc_before=before["acc"], asr_before=before["asr"])
+    yield Log(f"before: acc {before['acc']:.4f}  asr {before['asr']:.4f}")
+    job.lap("evaluation-before")
+    check_cancel(job.cancel)
     plan = None
-    try:
-        yield Log(f"loading dataset '{cfg.data.name}' and the checkpoint's trigger")
-        data = load_data(model)
-        clean = clean_fraction_subset(data.splits.train, settings.clean_fraction, settings.seed)
-        metrics["clean_samples"] = len(clean)
-        before = evaluate(net, data.sets, cfg.sim.timesteps, cfg.sim.encoder, device)
-        metrics.update(acc_before=before["acc"], asr_before=before["asr"])
-        yield Log(f"before: acc {before['acc']:.4f}  asr {before['asr']:.4f}")
-        check_cancel(cancel)
+    try:  # the pruned units stay cut however the job ends
         if settings.method == "fineprune":
             plan, info = yield from _prune(model, clean, settings)
             pruned = evaluate(net, data.sets, cfg.sim.timesteps, cfg.sim.encoder, device)
@@ -204,10 +198,11 @@ def _elimination(
                 f"({info['silent_units']} silent on clean data): "
                 f"acc {pruned['acc']:.4f}  asr {pruned['asr']:.4f}"
             )
+            job.lap("pruning")
         after = dict(before) if plan is None else {"acc": pruned["acc"], "asr": pruned["asr"]}
         if settings.method == "reconvert":
             train = _train_settings(settings, cfg, settings.lr, settings.epochs)
-            net, cfg, info = yield from reconvert_clean(model, data, clean, train, cancel)
+            net, cfg, info = yield from reconvert_clean(model, data, clean, train, job.cancel)
             metrics.update(info)
             after = evaluate(net, data.sets, cfg.sim.timesteps, cfg.sim.encoder, device)
         else:
@@ -219,26 +214,21 @@ def _elimination(
                 if epochs <= 0:
                     continue
                 train = _train_settings(settings, cfg, lr, epochs)
-                yield StageStarted(stage, epochs * batch_count(clean, train.batch_size))
-                after = yield from train_epochs(net, clean, data.sets, train, device, stage, cancel)
+                after = yield from train_epochs(
+                    net, clean, data.sets, train, device, stage, job.cancel
+                )
+        job.lap(settings.method)
+    finally:
         if plan is not None:
             pruning.make_permanent(plan)
-        metrics.update(acc=after["acc"], asr=after["asr"])
-        metrics["acc_drop"] = before["acc"] - after["acc"]
-        metrics["asr_drop"] = before["asr"] - after["asr"]
-        if rundir is not None:
-            path = rundir.checkpoint_path(settings.method)
-            save_checkpoint(
-                path, net, cfg, data.splits.image_shape, data.splits.classes,
-                {"stage": settings.method, "source": str(model.path)},
-            )  # fmt: skip
-            metrics["checkpoint"] = path.name
-        yield Log(f"after {settings.method}: acc {after['acc']:.4f}  asr {after['asr']:.4f}")
-    except Cancelled:
-        status = "cancelled"
-        if plan is not None:
-            pruning.make_permanent(plan)
-        yield Log("elimination cancelled; files written so far are kept")
-    metrics["seconds"] = {"total": time.perf_counter() - started}
-    metrics["status"] = status
-    yield RunFinished(status, metrics, str(rundir.path) if rundir is not None else None)
+    metrics.update(acc=after["acc"], asr=after["asr"])
+    metrics["acc_drop"] = before["acc"] - after["acc"]
+    metrics["asr_drop"] = before["asr"] - after["asr"]
+    if job.rundir is not None:
+        path = job.rundir.checkpoint_path(settings.method)
+        save_checkpoint(
+            path, net, cfg, data.splits.image_shape, data.splits.classes,
+            {"stage": settings.method, "source": str(model.path)},
+        )  # fmt: skip
+        metrics["checkpoint"] = path.name
+    yield Log(f"after {settings.method}: acc {after['acc']:.4f}  asr {after['asr']:.4f}")

@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from snnstudio.core.batches import batch_count
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.defense.loading import LoadedModel
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.events import CancelToken, Event, Log, StageStarted
+from snnstudio.core.events import CancelToken, Event, Log
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import spiking_neuron
 from snnstudio.core.rules.context import RuleContext
@@ -72,9 +71,6 @@ def reconvert_clean(
         use_stdb_neurons(snn, cfg.rule.stdb_alpha, cfg.rule.stdb_beta)
         frozen = freeze_batch_norm(snn)
         try:
-            yield StageStarted(
-                "reconvert-stdb", train.epochs * batch_count(clean, train.batch_size)
-            )
             yield from train_epochs(
                 snn, clean, data.sets, train, model.device, "reconvert-stdb", cancel
             )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 
-from snnstudio.core.batches import batch_count
-from snnstudio.core.events import Event, StageStarted
+from snnstudio.core.events import Event
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.training import train_epochs
 
@@ -14,7 +13,6 @@ from snnstudio.core.training import train_epochs
 def run_bptt(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     settings = ctx.settings()
     net = ctx.build(spiking=True)
-    yield StageStarted(ctx.stage, settings.epochs * batch_count(ctx.train_set, settings.batch_size))
     started = time.perf_counter()
     metrics = yield from train_epochs(
         net, ctx.train_set, ctx.sets, settings, ctx.device, ctx.stage, ctx.cancel

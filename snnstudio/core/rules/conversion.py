@@ -18,11 +18,10 @@ import dataclasses
 import time
 from collections.abc import Generator
 
-from snnstudio.core.batches import batch_count
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import SampleSet, seeded_subset
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.events import Event, Log, StageStarted, TimestepCurve
+from snnstudio.core.events import Event, Log, TimestepCurve
 from snnstudio.core.metrics import migration_rate, timestep_scores
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
@@ -74,7 +73,6 @@ def train_ann(
     )  # fmt: skip
     ann = ctx.build(spiking=False)
     stage = f"{ctx.stage}-ann"
-    yield StageStarted(stage, settings.epochs * batch_count(train_set, settings.batch_size))
     metrics = yield from train_epochs(
         ann, train_set, ctx.sets, settings, ctx.device, stage, ctx.cancel
     )

@@ -26,9 +26,8 @@ from collections.abc import Generator
 
 from torch import nn
 
-from snnstudio.core.batches import batch_count
 from snnstudio.core.config import ExperimentConfig
-from snnstudio.core.events import Event, Log, StageStarted
+from snnstudio.core.events import Event, Log
 from snnstudio.core.metrics import migration_rate
 from snnstudio.core.models.neurons import spiking_neuron
 from snnstudio.core.rules.context import RuleContext, RuleResult
@@ -78,7 +77,6 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     use_stdb_neurons(snn, rule.stdb_alpha, rule.stdb_beta)
     frozen = freeze_batch_norm(snn)
     try:
-        yield StageStarted(ctx.stage, settings.epochs * batch_count(snn_set, settings.batch_size))
         yield from train_epochs(snn, snn_set, ctx.sets, settings, ctx.device, ctx.stage, ctx.cancel)
     finally:
         for handle in frozen:
