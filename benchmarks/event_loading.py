@@ -32,7 +32,7 @@ import numpy as np
 
 from snnstudio.core.config import DataConfig
 from snnstudio.core.data.cifar10dvs import DVS128_SENSOR, read_aedat2_dvs128
-from snnstudio.core.data.events import FramingSpec, events_to_frames
+from snnstudio.core.data.event_frames import FramingSpec, events_to_frames
 from snnstudio.core.data.nmnist import NMNIST_SENSOR, read_nmnist_events
 from snnstudio.core.data.registry import load_dataset
 

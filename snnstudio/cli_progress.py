@@ -10,7 +10,16 @@ from typing import Any
 
 from tqdm import tqdm
 
-from snnstudio.core.events import BatchDone, EpochDone, Event, Log, RunFinished, StageStarted
+from snnstudio.core.events import (
+    BatchDone,
+    EpochDone,
+    Event,
+    Log,
+    RunFinished,
+    StageStarted,
+    describe,
+    result_summary,
+)
 
 
 class ProgressPrinter:
@@ -27,19 +36,13 @@ class ProgressPrinter:
         elif isinstance(event, BatchDone) and self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{event.loss:.3f}", refresh=False)
-        elif isinstance(event, EpochDone):
-            self.write(
-                f"{event.stage} epoch {event.epoch}: acc {event.acc:.4f}  asr {event.asr:.4f}  "
-                f"loss {event.loss:.4f}  ({event.seconds:.1f} s)"
-            )
-        elif isinstance(event, Log):
-            self.write(event.message)
+        elif isinstance(event, EpochDone | Log):
+            self.write(describe(event) or "")
         elif isinstance(event, RunFinished):
             self.close()
             self.status = event.status
-            summary = {k: v for k, v in event.metrics.items() if k != "seconds"}
-            print(json.dumps(summary, indent=None, default=str))
-            print(f"run {event.status}: {event.out_dir}")
+            print(json.dumps(result_summary(event.metrics), indent=None, default=str))
+            print(f"{describe(event)}: {event.out_dir}")
 
     def write(self, line: str) -> None:
         if self.quiet:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -46,6 +47,27 @@ def check_cancel(token: CancelToken | None) -> None:
         raise Cancelled
 
 
+class NetworkKind(StrEnum):
+    """Which network a stage trains or measures."""
+
+    SNN = "snn"
+    ANN = "ann"  # the ANN twin of a conversion rule (LR_C, LR_H)
+
+
+@dataclass(frozen=True)
+class StageRole:
+    """What a stage's numbers are of, typed (views style curves by it, never by stage names).
+
+    Attributes
+    ----------
+    network : the SNN or its ANN twin.
+    clean_twin : the model trained with PR = 0 beside the backdoored one (Table 1's deltas).
+    """
+
+    network: NetworkKind = NetworkKind.SNN
+    clean_twin: bool = False
+
+
 @dataclass(frozen=True)
 class Log:
     """A line for the log pane and log.txt."""
@@ -54,18 +76,25 @@ class Log:
 
 
 @dataclass(frozen=True)
-class StageStarted:
-    """A stage of an experiment begins (for example 'backdoored' or 'clean-twin')."""
+class StageEvent:
+    """An event of one stage of a job: its name ('backdoored', 'clean-twin', 'finetune', ...)
+    and, keyword-only, its typed role."""
 
     stage: str
+    role: StageRole = field(default=StageRole(), kw_only=True)
+
+
+@dataclass(frozen=True)
+class StageStarted(StageEvent):
+    """A stage of an experiment begins (for example 'backdoored' or 'clean-twin')."""
+
     total_steps: int
 
 
 @dataclass(frozen=True)
-class BatchDone:
+class BatchDone(StageEvent):
     """One optimisation step finished; `step` counts from 1 to the stage's total_steps."""
 
-    stage: str
     epoch: int
     step: int
     total_steps: int
@@ -74,10 +103,9 @@ class BatchDone:
 
 
 @dataclass(frozen=True)
-class EpochDone:
+class EpochDone(StageEvent):
     """Metrics after one epoch of one stage."""
 
-    stage: str
     epoch: int
     acc: float
     asr: float
@@ -86,10 +114,9 @@ class EpochDone:
 
 
 @dataclass(frozen=True)
-class TimestepCurve:
+class TimestepCurve(StageEvent):
     """ACC and ASR of a model read out after every timestep t = 1..len(acc)."""
 
-    stage: str
     acc: list[float]
     asr: list[float]
 
@@ -113,3 +140,29 @@ class RunFinished:
 
 
 Event = Log | StageStarted | BatchDone | EpochDone | TimestepCurve | DetectionResult | RunFinished
+
+
+def describe(event: Event) -> str | None:
+    """The one line a log shows for `event` (log.txt, the terminal, the GUI's log pane);
+    None for events that only move a progress bar."""
+    if isinstance(event, Log):
+        return event.message
+    if isinstance(event, StageStarted):
+        return f"stage {event.stage}: {event.total_steps} steps"
+    if isinstance(event, EpochDone):
+        return (
+            f"{event.stage} epoch {event.epoch}: acc {event.acc:.4f}  asr {event.asr:.4f}  "
+            f"loss {event.loss:.4f}  ({event.seconds:.1f} s)"
+        )
+    if isinstance(event, RunFinished):
+        return f"run {event.status}"
+    return None
+
+
+def result_summary(metrics: dict[str, Any], digits: int | None = None) -> dict[str, Any]:
+    """A finished job's metrics without the per-stage seconds, floats rounded to `digits`."""
+    return {
+        k: round(v, digits) if digits is not None and isinstance(v, float) else v
+        for k, v in metrics.items()
+        if k != "seconds"
+    }

@@ -34,9 +34,11 @@ from snnstudio.core.events import (
     EpochDone,
     Event,
     Log,
+    NetworkKind,
     RunFinished,
-    StageStarted,
+    StageRole,
     TimestepCurve,
+    describe,
 )
 
 RUN_FILE = "run.json"
@@ -52,7 +54,9 @@ MODEL_FILE = "model.pt"
 CLEAN_TWIN_FILE = "clean-twin.pt"
 CURVE_FILE = "curve.csv"
 CURVE_SUFFIX = "-curve.csv"
-HISTORY_COLUMNS = ["stage", "epoch", "acc", "asr", "loss", "seconds"]
+HISTORY_COLUMNS = [
+    "stage", "epoch", "acc", "asr", "loss", "seconds", "network", "clean_twin"
+]  # fmt: skip
 CURVE_COLUMNS = ["t", "acc", "asr"]
 FORMAT = 1
 # Files whose presence means a folder holds results that a new run would overwrite.
@@ -115,18 +119,21 @@ def new_run_dir(parent: str | Path, name: str, stamp: bool = True) -> Path:
 
     The folder is `safe_name(name)`, followed by `-YYYYmmdd-HHMMSS` when `stamp`; when that
     is taken, `~2`, `~3`, ... is appended. Creating it is the test of being free, so two
-    callers never get the same folder.
+    callers never get the same folder. RunDirError when the folder cannot be made.
     """
     parent = Path(parent)
-    parent.mkdir(parents=True, exist_ok=True)
     base = safe_name(name) + (f"-{time.strftime('%Y%m%d-%H%M%S')}" if stamp else "")
-    for number in itertools.count(1):
-        path = parent / (base if number == 1 else f"{base}~{number}")
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue
-        return path
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for number in itertools.count(1):
+            path = parent / (base if number == 1 else f"{base}~{number}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return path
+    except OSError as exc:
+        raise RunDirError(f"cannot make a run folder in {parent}: {exc}") from None
     raise AssertionError("unreachable")  # itertools.count never ends
 
 
@@ -271,30 +278,24 @@ class RunDirectory:
         return self.path / curve_name(stage)
 
     def record(self, event: Event) -> None:
-        stamp = time.strftime("%H:%M:%S")
-        if isinstance(event, Log):
-            self._log.write(f"{stamp} {event.message}\n")
-        elif isinstance(event, StageStarted):
-            self._log.write(f"{stamp} stage {event.stage}: {event.total_steps} steps\n")
-        elif isinstance(event, EpochDone):
-            row = [event.stage, event.epoch, event.acc, event.asr, event.loss, event.seconds]
+        line = describe(event)
+        if isinstance(event, EpochDone):
+            row = [event.stage, event.epoch, event.acc, event.asr, event.loss, event.seconds,
+                   str(event.role.network), int(event.role.clean_twin)]  # fmt: skip
             self._history.writerow(row)
             self._history_file.flush()
             for name in ("acc", "asr", "loss"):
                 self._tensorboard.add_scalar(
                     f"{event.stage}/{name}", getattr(event, name), event.epoch
                 )
-            self._log.write(
-                f"{stamp} {event.stage} epoch {event.epoch}: acc {event.acc:.4f} "
-                f"asr {event.asr:.4f} loss {event.loss:.4f} ({event.seconds:.1f} s)\n"
-            )
         elif isinstance(event, TimestepCurve):
             write_curve(self.curve_path(event.stage), event.acc, event.asr)
-            self._log.write(f"{stamp} {event.stage}: wrote {self.curve_path(event.stage).name}\n")
+            line = f"{event.stage}: wrote {self.curve_path(event.stage).name}"
         elif isinstance(event, RunFinished):
             self.write_metrics(event.metrics)
-            self._log.write(f"{stamp} run {event.status}\n")
-        self._log.flush()
+        if line is not None:
+            self._log.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+            self._log.flush()
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:
         write_json_atomic(self.path / METRICS_FILE, metrics)
@@ -384,6 +385,28 @@ class RunRecord:
         with path.open(newline="", encoding="utf-8") as handle:
             return list(csv.DictReader(handle))
 
+    def epochs(self) -> list[EpochDone]:
+        """history.csv as the EpochDone events that wrote it; unreadable rows are skipped.
+
+        Histories written before the role columns existed read as SNN stages.
+        """
+        events = []
+        for row in self.history():
+            try:
+                role = StageRole(
+                    NetworkKind(row.get("network") or NetworkKind.SNN),
+                    row.get("clean_twin") == "1",
+                )
+                events.append(
+                    EpochDone(
+                        row["stage"], int(row["epoch"]), float(row["acc"]), float(row["asr"]),
+                        float(row["loss"]), float(row["seconds"]), role=role,
+                    )
+                )  # fmt: skip
+            except (KeyError, TypeError, ValueError):
+                continue
+        return events
+
     def timestep_curves(self) -> list[TimestepCurve]:
         """The ACC/ASR-against-T curves the run wrote, as events; unreadable files skipped."""
         curves = []
@@ -397,7 +420,8 @@ class RunRecord:
                 acc, asr = [float(r["acc"]) for r in rows], [float(r["asr"]) for r in rows]
             except (KeyError, TypeError, ValueError):
                 continue
-            curves.append(TimestepCurve(stage, acc, asr))
+            role = StageRole(clean_twin=stage == CLEAN_TWIN_STAGE)  # curve files are the SNN's
+            curves.append(TimestepCurve(stage, acc, asr, role=role))
         return curves
 
 

@@ -111,12 +111,14 @@ def _experiment(cfg: ExperimentConfig, job: Job) -> Generator[Event, None, None]
     device = resolve_device(cfg.train.device)
     step_mode = resolve_step_mode(cfg.train.step_mode, device)
     yield Log(f"device {device}, spikingjelly step mode '{step_mode}'")
-    stages = [(MODEL_STAGE, data.poisoned_train)]
+    stages = [(MODEL_STAGE, data.poisoned_train, False)]
     if cfg.train.clean_twin:
-        stages.append((CLEAN_TWIN_STAGE, data.splits.train))
-    for stage, train_set in stages:
+        stages.append((CLEAN_TWIN_STAGE, data.splits.train, True))
+    for stage, train_set, clean_twin in stages:
         torch.manual_seed(cfg.train.seed)  # the twin starts from the same weights
-        ctx = RuleContext(cfg, data.splits, train_set, data.sets, device, step_mode, stage, cancel)
+        ctx = RuleContext(
+            cfg, data.splits, train_set, data.sets, device, step_mode, stage, cancel, clean_twin
+        )
         result: RuleResult = yield from RULES[cfg.rule.name].run(ctx)
         prefix = "" if stage == MODEL_STAGE else "clean_"
         metrics.update({f"{prefix}{k}": v for k, v in result.metrics.items()})

@@ -18,6 +18,8 @@ from snnstudio.core.events import (
     CancelToken,
     EpochDone,
     Event,
+    NetworkKind,
+    StageRole,
     StageStarted,
     check_cancel,
 )
@@ -96,18 +98,21 @@ def train_epochs(
     device: torch.device,
     stage: str,
     cancel: CancelToken | None,
+    clean_twin: bool = False,
 ) -> Generator[Event, None, dict[str, float]]:
     """Train `net` in place as the stage `stage`: StageStarted with its total steps, then a
     BatchDone per step and an EpochDone per epoch.
 
     Returns the last epoch's metrics. An SNN sees the encoded sequence [T, N, ...]; an ANN
-    twin sees each static image once (T = 1).
+    twin sees each static image once (T = 1). The events carry the stage's role: the network
+    kind of `net` and `clean_twin`.
     """
     optimizer = make_optimizer(net, settings.optimizer, settings.lr)
     rng = np.random.default_rng(settings.seed)
     steps_per_epoch = batch_count(train_set, settings.batch_size)
     total = settings.epochs * steps_per_epoch
-    yield StageStarted(stage, total)
+    role = StageRole(NetworkKind.SNN if net.spiking else NetworkKind.ANN, clean_twin)
+    yield StageStarted(stage, total, role=role)
     timesteps = settings.timesteps if net.spiking else 1
     metrics: dict[str, float] = {}
     step = 0
@@ -127,12 +132,12 @@ def train_epochs(
             step += 1
             losses.append(loss.item())
             batch_acc = (logits.argmax(-1) == batch.y).float().mean().item()
-            yield BatchDone(stage, epoch, step, total, losses[-1], batch_acc)
+            yield BatchDone(stage, epoch, step, total, losses[-1], batch_acc, role=role)
         check_cancel(cancel)
         metrics = evaluate(net, sets, timesteps, settings.encoder, device)
         metrics["loss"] = float(np.mean(losses))
         yield EpochDone(
             stage, epoch, metrics["acc"], metrics["asr"], metrics["loss"],
-            time.perf_counter() - started,
+            time.perf_counter() - started, role=role,
         )  # fmt: skip
     return metrics

@@ -22,7 +22,7 @@ from snnstudio.core.config import (
     TRIGGER_KINDS,
     ExperimentConfig,
 )
-from snnstudio.core.data.events import FRAMES_BY
+from snnstudio.core.data.event_frames import FRAMES_BY
 from snnstudio.core.data.registry import dataset_names, is_event_dataset
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.models.registry import ARCHS, arch_names, convertible_arch_names

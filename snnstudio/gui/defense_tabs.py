@@ -5,7 +5,7 @@ as jobs on the window's one worker."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -14,7 +14,15 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from snnstudio.core.defense.detection import run_detection
 from snnstudio.core.defense.elimination import run_elimination
 from snnstudio.core.errors import SnnStudioError
-from snnstudio.core.events import BatchDone, DetectionResult, Log, RunFinished, StageStarted
+from snnstudio.core.events import (
+    BatchDone,
+    CancelToken,
+    DetectionResult,
+    Event,
+    Log,
+    RunFinished,
+    StageStarted,
+)
 from snnstudio.core.rundir import (
     CLEAN_TWIN_STAGE,
     MODEL_STAGE,
@@ -131,24 +139,18 @@ class DefenseTabs:
 
     # ------------------------------------------------------------------ jobs
 
-    def _new_run_dir(self, name: str) -> Path | None:
-        try:
-            return new_run_dir(self.runs_folder(), name)
-        except OSError as exc:
-            self._error("Cannot make the run folder", exc)
-            return None
-
     def start_detection(self) -> None:
         suspect, reference = self.detection.suspect.path(), self.detection.reference.path()
         if suspect is None:
             self._error("No checkpoint", SnnStudioError("choose the suspect checkpoint first"))
             return
-        settings = self.detection.settings()
-        out = self._new_run_dir("detect")
-        if out is None:
-            return
+        settings, runs = self.detection.settings(), self.runs_folder()
         self.detection.clear_scores()
-        job = lambda cancel: run_detection(suspect, reference, out, settings, None, cancel)  # noqa: E731
+
+        def job(cancel: CancelToken) -> Iterator[Event]:  # the folder is made when it starts
+            out = new_run_dir(runs, "detect")
+            return run_detection(suspect, reference, out, settings, None, cancel)
+
         if self.start_job("detection", job):
             self.detection.set_running(True)
 
@@ -157,11 +159,11 @@ class DefenseTabs:
         if path is None:
             self._error("No checkpoint", SnnStudioError("choose the checkpoint to clean first"))
             return
-        settings = self.elimination.settings()
-        out = self._new_run_dir("eliminate")
-        if out is None:
-            return
-        job = lambda cancel: run_elimination(path, out, settings, None, cancel)  # noqa: E731
+        settings, runs = self.elimination.settings(), self.runs_folder()
+
+        def job(cancel: CancelToken) -> Iterator[Event]:
+            return run_elimination(path, new_run_dir(runs, "eliminate"), settings, None, cancel)
+
         if self.start_job("elimination", job):
             self.elimination.set_running(True)
             self.elimination.progress.setValue(0)

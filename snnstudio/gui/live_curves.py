@@ -16,7 +16,14 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from snnstudio.core.events import BatchDone, EpochDone, TimestepCurve
+from snnstudio.core.events import (
+    BatchDone,
+    EpochDone,
+    NetworkKind,
+    StageEvent,
+    StageRole,
+    TimestepCurve,
+)
 
 REFRESH_MS = 400
 # No grid: pyqtgraph draws every minor grid line on each repaint, which tripled the cost of a
@@ -29,14 +36,14 @@ FRACTION_RANGE = (-0.03, 1.03)  # ACC/ASR of 0 and 1 stay visible inside the fra
 LEGEND_BRUSH = (255, 255, 255, 210)  # legends over the curves stay readable
 
 
-def stage_pen_style(stage: str) -> Qt.PenStyle:
+def stage_pen_style(role: StageRole) -> Qt.PenStyle:
     """A clean twin's curves dashed, the backdoored model's solid."""
-    return Qt.PenStyle.DashLine if stage.startswith("clean") else Qt.PenStyle.SolidLine
+    return Qt.PenStyle.DashLine if role.clean_twin else Qt.PenStyle.SolidLine
 
 
-def stage_symbol(stage: str) -> str:
+def stage_symbol(role: StageRole) -> str:
     """Points of an ANN stage (LR_C, LR_H) are triangles, those of an SNN circles."""
-    return "t" if stage.endswith("ann") else "o"
+    return "t" if role.network is NetworkKind.ANN else "o"
 
 
 @dataclass
@@ -46,7 +53,7 @@ class _Series:
 
 
 class LiveCurves(QWidget):
-    """Four plots fed by run events (or by a finished run's history.csv)."""
+    """Four plots fed by run events (a finished run's too: `RunRecord.epochs()`)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +69,7 @@ class LiveCurves(QWidget):
         self._series: dict[tuple[str, str, str], _Series] = defaultdict(_Series)
         self._curves: dict[tuple[str, str, str], pg.PlotDataItem] = {}
         self._ema: dict[tuple[str, str], float] = {}
+        self._roles: dict[str, StageRole] = {}  # stage -> role, from the events
         self._dirty: set[tuple[str, str, str]] = set()
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -92,10 +100,13 @@ class LiveCurves(QWidget):
         self._series.clear()
         self._curves.clear()
         self._ema.clear()
+        self._roles.clear()
         self._dirty.clear()
 
     def add_event(self, event: object) -> None:
         """Append what an event carries; drawing happens on the next timer tick."""
+        if isinstance(event, StageEvent):
+            self._roles.setdefault(event.stage, event.role)
         if isinstance(event, BatchDone):
             for metric, value in (("loss", event.loss), ("batch_acc", event.batch_acc)):
                 key = (event.stage, metric)
@@ -113,8 +124,11 @@ class LiveCurves(QWidget):
                 series.y = values
                 self._dirty.add(("timestep", event.stage, metric))
 
-    def add_epoch_row(self, stage: str, epoch: int, acc: float, asr: float) -> None:
-        """One row of a finished run's history.csv."""
+    def add_epoch_row(
+        self, stage: str, epoch: int, acc: float, asr: float, role: StageRole | None = None
+    ) -> None:
+        """One epoch's ACC and ASR, as an EpochDone would add them."""
+        self._roles.setdefault(stage, role or StageRole())
         self._append("epoch", stage, "acc", epoch, acc)
         self._append("epoch", stage, "asr", epoch, asr)
 
@@ -155,8 +169,9 @@ class LiveCurves(QWidget):
         return self.plots[name]
 
     def _make_curve(self, plot: str, stage: str, metric: str) -> pg.PlotDataItem:
-        pen = pg.mkPen(METRIC_COLOURS[metric], width=2, style=stage_pen_style(stage))
-        symbol = stage_symbol(stage) if plot in ("epoch", "timestep") else None
+        role = self._roles.get(stage, StageRole())
+        pen = pg.mkPen(METRIC_COLOURS[metric], width=2, style=stage_pen_style(role))
+        symbol = stage_symbol(role) if plot in ("epoch", "timestep") else None
         return self._plot(plot).plot(
             [], [], pen=pen, name=f"{METRIC_LABELS[metric]} ({stage})", symbol=symbol,
             symbolSize=5, symbolBrush=METRIC_COLOURS[metric], symbolPen=None,

@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
             return
         try:
             out_dir = new_run_dir(self.runs_folder, cfg.name)
-        except OSError as exc:
+        except SnnStudioError as exc:
             QMessageBox.warning(self, "Cannot make the run folder", str(exc))
             return
         self.last_run_dir = out_dir
@@ -308,21 +308,15 @@ class MainWindow(QMainWindow):
         try:
             record = open_run(path)
             cfg = record.config()
-            history, curves = record.history(), record.timestep_curves()
+            epochs, curves = record.epochs(), record.timestep_curves()
         except (SnnStudioError, OSError) as exc:
             QMessageBox.warning(self, "Cannot reopen run", str(exc))
             return
         self.config_path = None
         self.set_config(cfg)
         self.run_panel.curves.clear()
-        for row in history:
-            try:
-                epoch, acc, asr = int(row["epoch"]), float(row["acc"]), float(row["asr"])
-            except (KeyError, ValueError):
-                continue
-            self.run_panel.curves.add_epoch_row(row.get("stage", ""), epoch, acc, asr)
-        for curve in curves:
-            self.run_panel.curves.add_event(curve)
+        for event in [*epochs, *curves]:
+            self.run_panel.curves.add_event(event)
         self.run_panel.append_log(f"reopened {path}")
         self.tabs.setCurrentWidget(self.run_panel)
 

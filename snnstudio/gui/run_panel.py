@@ -17,7 +17,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from snnstudio.core.events import BatchDone, EpochDone, Log, RunFinished, StageStarted
+from snnstudio.core.events import (
+    BatchDone,
+    EpochDone,
+    Log,
+    RunFinished,
+    StageStarted,
+    describe,
+    result_summary,
+)
 from snnstudio.gui.live_curves import LiveCurves
 
 LOG_LINES = 5000
@@ -84,7 +92,7 @@ class RunPanel(QWidget):
             self._stage, self._stage_started = event.stage, time.perf_counter()
             self.progress.setRange(0, max(1, event.total_steps))
             self.progress.setValue(0)
-            self.append_log(f"stage {event.stage}: {event.total_steps} steps")
+            self.append_log(describe(event) or "")
         elif isinstance(event, BatchDone):
             now = time.perf_counter()  # progress and ETA a few times a second, not per batch
             if now - self._last_status > STATUS_SECONDS or event.step == event.total_steps:
@@ -96,18 +104,9 @@ class RunPanel(QWidget):
                     f"{event.stage}  epoch {event.epoch}  loss {event.loss:.3f}  "
                     f"ETA {format_seconds(eta)}"
                 )
-        elif isinstance(event, EpochDone):
-            self.append_log(
-                f"{event.stage} epoch {event.epoch}: ACC {event.acc:.4f}  ASR {event.asr:.4f}  "
-                f"loss {event.loss:.4f}  ({event.seconds:.1f} s)"
-            )
-        elif isinstance(event, Log):
-            self.append_log(event.message)
+        elif isinstance(event, EpochDone | Log):
+            self.append_log(describe(event) or "")
         elif isinstance(event, RunFinished):
-            summary = {
-                k: round(v, 4) if isinstance(v, float) else v
-                for k, v in event.metrics.items()
-                if k != "seconds"
-            }
-            self.append_log(f"run {event.status}: {json.dumps(summary, default=str)}")
+            summary = json.dumps(result_summary(event.metrics, digits=4), default=str)
+            self.append_log(f"{describe(event)}: {summary}")
             self.status.setText(event.status)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from snnstudio.core import config as config_io
 from snnstudio.core import validation
-from snnstudio.core.data.events import FRAMES_BY
+from snnstudio.core.data.event_frames import FRAMES_BY
 from snnstudio.core.data.registry import dataset_names, is_event_dataset, needs_root
 from snnstudio.core.models.registry import arch_names
 from snnstudio.core.rules.registry import converting_rule_names, rule_names

@@ -30,22 +30,8 @@ TINY_OVERRIDES = [
 class TrainedRun:
     record: RunRecord
     metrics: dict
-
-    @property
-    def folder(self) -> Path:
-        return self.record.path
-
-    @property
-    def backdoored(self) -> Path:
-        path = self.record.checkpoint(MODEL_STAGE)
-        assert path is not None
-        return path
-
-    @property
-    def clean_twin(self) -> Path:
-        path = self.record.checkpoint(CLEAN_TWIN_STAGE)
-        assert path is not None
-        return path
+    backdoored: Path | None  # model.pt
+    clean_twin: Path | None  # clean-twin.pt
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -66,4 +52,5 @@ def tiny_backdoored_run() -> TrainedRun:
     for _ in run_experiment(cfg, folder):
         pass
     record = open_run(folder)
-    return TrainedRun(record, record.metrics())
+    models = record.checkpoint(MODEL_STAGE), record.checkpoint(CLEAN_TWIN_STAGE)
+    return TrainedRun(record, record.metrics(), *models)

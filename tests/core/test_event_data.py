@@ -10,10 +10,10 @@ import pytest
 
 from snnstudio.core import config as config_io
 from snnstudio.core.config import DataConfig
-from snnstudio.core.data import events as events_module
+from snnstudio.core.data import event_frames
 from snnstudio.core.data.digits import load_digits_dataset
 from snnstudio.core.data.digits_dvs import simulate_events
-from snnstudio.core.data.events import FramingSpec, events_to_frames
+from snnstudio.core.data.event_frames import FramingSpec, events_to_frames
 from snnstudio.core.data.nmnist import read_nmnist_events
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import DatasetError
@@ -85,7 +85,7 @@ def test_second_load_reads_the_cache_without_decoding(tmp_path, monkeypatch) -> 
     def no_decoding(*args, **kwargs):
         raise AssertionError("events were decoded although the frames are cached")
 
-    monkeypatch.setattr(events_module, "decode_and_frame", no_decoding)
+    monkeypatch.setattr(event_frames, "decode_and_frame", no_decoding)
     second = load_dataset(cfg, timesteps=4)
     np.testing.assert_array_equal(first.train.x, second.train.x)
     np.testing.assert_array_equal(first.test.y, second.test.y)
@@ -103,8 +103,8 @@ def test_second_load_reads_the_cache_without_decoding(tmp_path, monkeypatch) -> 
 def test_train_limit_decodes_only_the_chosen_files(tmp_path, monkeypatch) -> None:
     root = nmnist_folder(tmp_path / "NMNIST", per_class=4)
     decoded = []
-    original = events_module.decode_and_frame
-    monkeypatch.setattr(events_module, "decode_and_frame",
+    original = event_frames.decode_and_frame
+    monkeypatch.setattr(event_frames, "decode_and_frame",
                         lambda reader, items, spec: decoded.append(len(items)) or
                         original(reader, items, spec))  # fmt: skip
     splits = load_dataset(nmnist_config(root, tmp_path, train_limit=5, test_limit=3), seed=1)
@@ -166,11 +166,11 @@ def test_digits_dvs_loads_as_event_frames(tmp_path) -> None:
 def test_default_cache_folder_is_outside_the_data(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("SNNSTUDIO_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert events_module.resolve_cache_dir("") == tmp_path / "xdg" / "snnstudio" / "frames"
-    assert events_module.resolve_cache_dir("NONE") is None
+    assert event_frames.resolve_cache_dir("") == tmp_path / "xdg" / "snnstudio" / "frames"
+    assert event_frames.resolve_cache_dir("NONE") is None
     monkeypatch.setenv("SNNSTUDIO_CACHE", str(tmp_path / "mine"))
-    assert events_module.resolve_cache_dir("") == tmp_path / "mine" / "frames"
-    assert os.fspath(events_module.resolve_cache_dir("~/x")).startswith(os.path.expanduser("~"))
+    assert event_frames.resolve_cache_dir("") == tmp_path / "mine" / "frames"
+    assert os.fspath(event_frames.resolve_cache_dir("~/x")).startswith(os.path.expanduser("~"))
 
 
 def test_real_nmnist_recordings(shared_data, tmp_path) -> None:

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from snnstudio.core import config as config_io
-from snnstudio.core.events import EpochDone, RunFinished, TimestepCurve
+from snnstudio.core.events import (
+    EpochDone,
+    NetworkKind,
+    RunFinished,
+    StageRole,
+    TimestepCurve,
+)
 from snnstudio.core.rundir import (
     RunDirectory,
     RunDirError,
@@ -80,7 +86,9 @@ def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> No
 def test_a_run_directory_records_its_kind_and_reads_back(tmp_path: Path) -> None:
     cfg = config_io.ExperimentConfig(name="kinds")
     rundir = RunDirectory(tmp_path / "det", cfg, RunKind.DETECTION)
+    ann = StageRole(NetworkKind.ANN, clean_twin=True)
     rundir.record(EpochDone("backdoored", 1, 0.9, 0.8, 0.5, 1.0))
+    rundir.record(EpochDone("clean-twin-ann", 1, 0.7, 0.1, 0.6, 2.0, role=ann))
     rundir.record(TimestepCurve("clean-twin", [0.5, 0.9], [0.1, 0.2]))
     rundir.record(RunFinished("completed", {"acc": float("nan"), "seconds": {"total": 2.0}}))
     rundir.close()
@@ -88,9 +96,13 @@ def test_a_run_directory_records_its_kind_and_reads_back(tmp_path: Path) -> None
     assert record.kind is RunKind.DETECTION
     assert record.config() == cfg
     assert record.metrics() == {"acc": None, "seconds": {"total": 2.0}}
-    assert [row["acc"] for row in record.history()] == ["0.9"]
+    assert [row["acc"] for row in record.history()] == ["0.9", "0.7"]
+    assert [(e.stage, e.acc, e.role) for e in record.epochs()] == [
+        ("backdoored", 0.9, StageRole()), ("clean-twin-ann", 0.7, ann)
+    ]  # fmt: skip
     (curve,) = record.timestep_curves()
     assert (curve.stage, curve.acc, curve.asr) == ("clean-twin", [0.5, 0.9], [0.1, 0.2])
+    assert curve.role == StageRole(clean_twin=True)
     assert record.checkpoint() is None
     assert [r.path for r in list_runs(tmp_path)] == [tmp_path / "det"]
 

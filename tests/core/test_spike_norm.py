@@ -10,7 +10,7 @@ from torch import nn
 
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.models.network import AnnTwin, SpikingNetwork
 from snnstudio.core.rules.spike_norm import spike_norm
 from snnstudio.core.rules.threshold_balancing import (
     activation_norms,
@@ -33,7 +33,7 @@ def two_layer(spiking: bool) -> SpikingNetwork:
     )  # fmt: skip
     for module, weight in zip([layers[0], layers[2], layers[4]], [W1, W2, W3], strict=True):
         module.weight.data = torch.tensor(weight)
-    return SpikingNetwork(layers, spiking=spiking)
+    return SpikingNetwork(layers) if spiking else AnnTwin(layers)
 
 
 def reference() -> SampleSet:

@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 from tonic.io import get_aer_events_from_file, read_aedat4, read_aedat_header_from_file
 
-from snnstudio.core.data.base import DatasetSplits, require_folder
+from snnstudio.core.data.base import DatasetSplits, SampleSet, require_folder
 from snnstudio.core.data.cifar10 import CIFAR10_CLASSES
-from snnstudio.core.data.events import (
+from snnstudio.core.data.event_frames import (
     EventLoadOptions,
     limit_files,
+    load_event_splits,
     load_framed,
     read_guarded,
 )
@@ -133,19 +134,9 @@ def load_cifar10dvs(root: str | Path, options: EventLoadOptions) -> DatasetSplit
         f"CIFAR10-DVS: found {len(paths['train']) + len(paths['test'])} {suffix} recordings in "
         f"{folder} (the full set has 10000); {len(paths['train'])} train, {len(paths['test'])} test"
     ]
-    sets = {}
-    for split, limit, seed in (
-        ("train", options.train_limit, options.seed),
-        ("test", options.test_limit, options.seed + 1),
-    ):
+
+    def load_split(split: str, limit: int, seed: int) -> SampleSet:
         chosen, chosen_labels = limit_files(paths[split], labels[split], limit, seed)
-        sets[split] = load_framed(reader, name, chosen, chosen_labels, spec, options.cache_dir,
-                                  notes)  # fmt: skip
-    return DatasetSplits(
-        name="cifar10dvs",
-        train=sets["train"],
-        test=sets["test"],
-        classes=list(CIFAR10_CLASSES),
-        is_event=True,
-        notes=notes,
-    )
+        return load_framed(reader, name, chosen, chosen_labels, spec, options.cache_dir, notes)
+
+    return load_event_splits("cifar10dvs", list(CIFAR10_CLASSES), options, notes, load_split)

@@ -20,7 +20,12 @@ import torch.nn.functional as F
 
 from snnstudio.core.data.base import DatasetSplits, SampleSet, seeded_indices
 from snnstudio.core.data.digits import load_digits_dataset
-from snnstudio.core.data.events import EventLoadOptions, cached_frames, decode_and_frame
+from snnstudio.core.data.event_frames import (
+    EventLoadOptions,
+    cached_frames,
+    decode_and_frame,
+    load_event_splits,
+)
 from snnstudio.core.data.nmnist import NMNIST_SENSOR
 
 SACCADE_PATH = ((0.0, 0.0), (2.0, 4.0), (4.0, 0.0), (0.0, 0.0))  # (dx, dy) corners, pixels
@@ -111,18 +116,11 @@ def load_digits_dvs(options: EventLoadOptions) -> DatasetSplits:
     """digits-dvs as frames (N, T, 2, 34, 34): 1437 training and 360 test samples."""
     static = load_digits_dataset()
     notes: list[str] = []
-    # data.train_limit/test_limit are applied before simulating: only kept digits are simulated
-    train = static.train.subset(
-        seeded_indices(len(static.train), options.train_limit, options.seed)
-    )
-    test = static.test.subset(
-        seeded_indices(len(static.test), options.test_limit, options.seed + 1)
-    )
-    return DatasetSplits(
-        name="digits-dvs",
-        train=_event_set("train", train, options, notes),
-        test=_event_set("test", test, options, notes),
-        classes=list(static.classes),
-        is_event=True,
-        notes=notes,
-    )
+    images = {"train": static.train, "test": static.test}
+
+    def load_split(split: str, limit: int, seed: int) -> SampleSet:
+        # data.train_limit/test_limit apply before simulating: only kept digits are simulated
+        kept = images[split].subset(seeded_indices(len(images[split]), limit, seed))
+        return _event_set(split, kept, options, notes)
+
+    return load_event_splits("digits-dvs", list(static.classes), options, notes, load_split)

@@ -24,12 +24,13 @@ from tonic.io import read_aedat_header_from_file
 
 from snnstudio.core.data.base import DatasetSplits, SampleSet, require_folder
 from snnstudio.core.data.cifar10dvs import DVS128_SENSOR, EVENT_DTYPE
-from snnstudio.core.data.events import (
+from snnstudio.core.data.event_frames import (
     EventLoadOptions,
     cached_frames,
     decode_and_frame,
     file_fingerprint,
     limit_files,
+    load_event_splits,
     read_guarded,
 )
 from snnstudio.core.errors import DatasetError
@@ -163,11 +164,8 @@ def load_dvsgesture(root: str | Path, options: EventLoadOptions) -> DatasetSplit
     layout, folder = find_layout(require_folder(root, "DVS Gesture"))
     spec = options.spec(DVS128_SENSOR)
     notes: list[str] = []
-    sets = {}
-    for split, limit, seed in (
-        ("train", options.train_limit, options.seed),
-        ("test", options.test_limit, options.seed + 1),
-    ):
+
+    def load_split(split: str, limit: int, seed: int) -> SampleSet:
         if layout == "tonic":
             items, labels = tonic_split(folder / TONIC_FOLDERS[split])
             reader, files = read_tonic_npy, items
@@ -187,13 +185,9 @@ def load_dvsgesture(root: str | Path, options: EventLoadOptions) -> DatasetSplit
             lambda items=items, reader=reader: decode_and_frame(reader, items, spec),
             options.cache_dir, notes,
         )  # fmt: skip
-        sets[split] = SampleSet.clean(frames.astype(np.float32), labels)
-    _whole_trial.cache_clear()
-    return DatasetSplits(
-        name="dvsgesture",
-        train=sets["train"],
-        test=sets["test"],
-        classes=list(DVSGesture.classes),
-        is_event=True,
-        notes=notes,
-    )
+        return SampleSet.clean(frames.astype(np.float32), labels)
+
+    try:
+        return load_event_splits("dvsgesture", list(DVSGesture.classes), options, notes, load_split)
+    finally:
+        _whole_trial.cache_clear()

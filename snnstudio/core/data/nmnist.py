@@ -14,8 +14,14 @@ import numpy as np
 from tonic.datasets import NMNIST
 from tonic.io import read_mnist_file
 
-from snnstudio.core.data.base import DatasetSplits, require_folder
-from snnstudio.core.data.events import EventLoadOptions, limit_files, load_framed, read_guarded
+from snnstudio.core.data.base import DatasetSplits, SampleSet, require_folder
+from snnstudio.core.data.event_frames import (
+    EventLoadOptions,
+    limit_files,
+    load_event_splits,
+    load_framed,
+    read_guarded,
+)
 from snnstudio.core.errors import DatasetError
 
 NMNIST_SENSOR = (34, 34, 2)  # width, height, polarities
@@ -67,26 +73,19 @@ def load_nmnist(root: str | Path, options: EventLoadOptions) -> DatasetSplits:
     root = require_folder(root, "N-MNIST")
     spec = options.spec(NMNIST_SENSOR)
     notes: list[str] = []
-    sets = {}
-    for split, limit, seed in (
-        ("Train", options.train_limit, options.seed),
-        ("Test", options.test_limit, options.seed + 1),
-    ):
-        folder = find_split_folder(root, split)
+
+    def load_split(split: str, limit: int, seed: int) -> SampleSet:
+        folder_name = split.capitalize()  # N-MNIST's folders are Train and Test
+        folder = find_split_folder(root, folder_name)
         paths, labels = list_nmnist_files(folder)
         notes.append(
-            f"N-MNIST {split}: found {len(paths)} recordings in {folder} "
-            f"(the full split has {NMNIST_FULL_SIZES[split]})"
+            f"N-MNIST {folder_name}: found {len(paths)} recordings in {folder} "
+            f"(the full split has {NMNIST_FULL_SIZES[folder_name]})"
         )
         paths, labels = limit_files(paths, labels, limit, seed)
-        sets[split] = load_framed(
+        return load_framed(
             read_nmnist_events, NMNIST_READER, paths, labels, spec, options.cache_dir, notes
         )
-    return DatasetSplits(
-        name="nmnist",
-        train=sets["Train"],
-        test=sets["Test"],
-        classes=[str(d) for d in range(10)],
-        is_event=True,
-        notes=notes,
-    )
+
+    classes = [str(d) for d in range(10)]
+    return load_event_splits("nmnist", classes, options, notes, load_split)

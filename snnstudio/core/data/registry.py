@@ -13,7 +13,7 @@ from snnstudio.core.data.cifar10dvs import load_cifar10dvs
 from snnstudio.core.data.digits import load_digits_dataset
 from snnstudio.core.data.digits_dvs import load_digits_dvs
 from snnstudio.core.data.dvsgesture import load_dvsgesture
-from snnstudio.core.data.events import EventLoadOptions, resolve_cache_dir
+from snnstudio.core.data.event_frames import EventLoadOptions, resolve_cache_dir
 from snnstudio.core.data.mnist import load_mnist
 from snnstudio.core.data.nmnist import load_nmnist
 from snnstudio.core.errors import DatasetError
@@ -79,14 +79,12 @@ def dataset_names() -> list[str]:
 
 def is_event_dataset(name: str) -> bool:
     """True for a known dataset of event frames (False for images and unknown names)."""
-    entry = DATASETS.get(name)
-    return entry is not None and entry.is_event
+    return bool(getattr(DATASETS.get(name), "is_event", False))
 
 
 def needs_root(name: str) -> bool:
     """True for a known dataset whose files live in data.root."""
-    entry = DATASETS.get(name)
-    return entry is not None and entry.needs_root
+    return bool(getattr(DATASETS.get(name), "needs_root", False))
 
 
 def load_dataset(

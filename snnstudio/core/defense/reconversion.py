@@ -57,7 +57,7 @@ def reconvert_clean(
         cfg, data.splits, clean, data.sets, model.device, model.network.step_mode, "reconvert",
         cancel,
     )  # fmt: skip
-    ann = ctx.build(spiking=False)
+    ann = ctx.build_ann_twin()
     ann.load_state_dict(ann_state_dict(model.network))  # thresholds divided back out
     snn = convert(ctx, ann, clean, timesteps)
     yield Log(

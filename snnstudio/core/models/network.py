@@ -1,4 +1,5 @@
-"""`SpikingNetwork`: runs a layer stack over an input sequence and returns per-timestep outputs."""
+"""`SpikingNetwork` runs a layer stack over an input sequence and returns per-timestep outputs;
+`AnnTwin` is the same architecture as an ANN (ReLU in place of every spike layer)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ class SpikingNetwork(nn.Module):
 
     The SNN runs in spikingjelly's single-step mode (a Python loop over t) or multi-step mode
     (each layer sees the whole sequence); which one is faster depends on the device
-    (benchmarks/train_cost.py). The ANN twin (`spiking=False`) is evaluated per frame.
+    (benchmarks/train_cost.py).
     """
 
-    def __init__(self, layers: nn.Sequential, spiking: bool, step_mode: str = "s") -> None:
+    spiking = True  # False for the ANN twin (AnnTwin)
+
+    def __init__(self, layers: nn.Sequential, step_mode: str = "s") -> None:
         super().__init__()
         self.layers = layers
-        self.spiking = spiking
         self.step_mode = "s"
         self.set_step_mode(step_mode)
 
@@ -34,8 +36,6 @@ class SpikingNetwork(nn.Module):
         self.step_mode = step_mode
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        if not self.spiking:
-            return self.layers(x_seq.flatten(0, 1)).unflatten(0, x_seq.shape[:2])
         functional.reset_net(self.layers)
         if self.step_mode == "m":
             return self.layers(x_seq)
@@ -44,3 +44,21 @@ class SpikingNetwork(nn.Module):
     def classify(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Logits from the mean readout over all timesteps, shape [N, K]."""
         return self(x_seq).mean(0)
+
+
+class AnnTwin(SpikingNetwork):
+    """The ANN twin of an architecture (LR_C, LR_H): ReLU in place of every spike layer, the
+    same parameter names, so its state_dict loads into the SNN for conversion.
+
+    It keeps the SNN's calling convention ([T, N, ...] in, [T, N, K] out) and evaluates each
+    frame on its own: with no state between timesteps, every t gives the same output for
+    repeated static input.
+    """
+
+    spiking = False
+
+    def __init__(self, layers: nn.Sequential) -> None:
+        super().__init__(layers, step_mode="s")
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return self.layers(x_seq.flatten(0, 1)).unflatten(0, x_seq.shape[:2])

@@ -9,7 +9,7 @@ from torch import nn
 
 from snnstudio.core.config import ModelConfig
 from snnstudio.core.models.architectures import Act, csnn, resnet18, vgg11
-from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.models.network import AnnTwin, SpikingNetwork
 from snnstudio.core.models.neurons import activation_factory
 
 
@@ -51,8 +51,18 @@ def build_network(
     spiking: bool = True,
     step_mode: str = "s",
 ) -> SpikingNetwork:
-    """The architecture `cfg.arch` for images of shape (C, H, W): the SNN, or its ANN twin."""
+    """The architecture `cfg.arch` for images of shape (C, H, W): the SNN, or (`spiking=False`)
+    its ANN twin, an `AnnTwin`."""
     channels, height, width = image_shape
     act = activation_factory(cfg, "snn" if spiking else "ann")
     layers = ARCHS[cfg.arch].layers(channels, min(height, width), num_classes, act)
-    return SpikingNetwork(layers, spiking=spiking, step_mode=step_mode if spiking else "s")
+    return SpikingNetwork(layers, step_mode) if spiking else AnnTwin(layers)
+
+
+def build_ann_twin(
+    cfg: ModelConfig, image_shape: tuple[int, int, int], num_classes: int
+) -> AnnTwin:
+    """The ANN twin of `cfg.arch` (what LR_C and LR_H train and convert)."""
+    net = build_network(cfg, image_shape, num_classes, spiking=False)
+    assert isinstance(net, AnnTwin)
+    return net

@@ -12,9 +12,9 @@ from snnstudio.core.training import train_epochs
 
 def run_bptt(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     settings = ctx.settings()
-    net = ctx.build(spiking=True)
+    net = ctx.build()
     started = time.perf_counter()
     metrics = yield from train_epochs(
-        net, ctx.train_set, ctx.sets, settings, ctx.device, ctx.stage, ctx.cancel
+        net, ctx.train_set, ctx.sets, settings, ctx.device, ctx.stage, ctx.cancel, ctx.clean_twin
     )
     return RuleResult(net, metrics, {"snn_training": time.perf_counter() - started})

@@ -11,8 +11,8 @@ import torch
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.events import CancelToken, Event
-from snnstudio.core.models.network import SpikingNetwork
-from snnstudio.core.models.registry import build_network
+from snnstudio.core.models.network import AnnTwin, SpikingNetwork
+from snnstudio.core.models.registry import build_ann_twin, build_network
 from snnstudio.core.training import EvalSets, TrainSettings
 
 
@@ -28,13 +28,19 @@ class RuleContext:
     step_mode: str  # 's' or 'm'
     stage: str
     cancel: CancelToken | None = None
+    clean_twin: bool = False  # the stage trains the clean twin (PR = 0)
 
-    def build(self, spiking: bool = True) -> SpikingNetwork:
+    def build(self) -> SpikingNetwork:
+        """The SNN of the config's architecture on the device (the ANN twin: build_ann_twin)."""
         net = build_network(
-            self.cfg.model, self.splits.image_shape, self.splits.num_classes, spiking,
-            self.step_mode,
-        )  # fmt: skip
+            self.cfg.model, self.splits.image_shape, self.splits.num_classes, True, self.step_mode
+        )
         return net.to(self.device)
+
+    def build_ann_twin(self) -> AnnTwin:
+        """The ANN twin of the config's architecture on the device."""
+        twin = build_ann_twin(self.cfg.model, self.splits.image_shape, self.splits.num_classes)
+        return twin.to(self.device)
 
     def settings(self) -> TrainSettings:
         t = self.cfg.train

@@ -21,7 +21,7 @@ from collections.abc import Generator
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import SampleSet, seeded_subset
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.events import Event, Log, TimestepCurve
+from snnstudio.core.events import Event, Log, StageRole, TimestepCurve
 from snnstudio.core.metrics import migration_rate, timestep_scores
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
@@ -71,10 +71,10 @@ def train_ann(
         ctx.settings(), epochs=rule.ann_epochs or ctx.cfg.train.epochs, lr=rule.ann_lr,
         optimizer=rule.ann_optimizer, timesteps=1, encoder="repeat",
     )  # fmt: skip
-    ann = ctx.build(spiking=False)
+    ann = ctx.build_ann_twin()
     stage = f"{ctx.stage}-ann"
     metrics = yield from train_epochs(
-        ann, train_set, ctx.sets, settings, ctx.device, stage, ctx.cancel
+        ann, train_set, ctx.sets, settings, ctx.device, stage, ctx.cancel, ctx.clean_twin
     )
     return ann, metrics
 
@@ -110,7 +110,8 @@ def score_curve(
         snn, ctx.sets.test, ctx.sets.triggered_test, ctx.sets.target, timesteps,
         ctx.cfg.sim.encoder, ctx.device, ctx.cancel,
     )  # fmt: skip
-    yield TimestepCurve(ctx.stage, scores.acc.tolist(), scores.asr.tolist())
+    role = StageRole(clean_twin=ctx.clean_twin)
+    yield TimestepCurve(ctx.stage, scores.acc.tolist(), scores.asr.tolist(), role=role)
     return scores.summary(at)
 
 

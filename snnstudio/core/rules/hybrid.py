@@ -77,7 +77,9 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     use_stdb_neurons(snn, rule.stdb_alpha, rule.stdb_beta)
     frozen = freeze_batch_norm(snn)
     try:
-        yield from train_epochs(snn, snn_set, ctx.sets, settings, ctx.device, ctx.stage, ctx.cancel)
+        yield from train_epochs(
+            snn, snn_set, ctx.sets, settings, ctx.device, ctx.stage, ctx.cancel, ctx.clean_twin
+        )
     finally:
         for handle in frozen:
             handle.remove()

@@ -43,10 +43,8 @@ def converting_rule_names() -> list[str]:
 
 
 def converts_ann(name: str) -> bool:
-    entry = RULES.get(name)
-    return entry is not None and entry.converts_ann
+    return bool(getattr(RULES.get(name), "converts_ann", False))
 
 
 def needs_static_images(name: str) -> bool:
-    entry = RULES.get(name)
-    return entry is not None and entry.needs_static_images
+    return bool(getattr(RULES.get(name), "needs_static_images", False))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from tonic.transforms import Downsample, ToFrame
 
-from snnstudio.core.data.base import SampleSet, seeded_indices
+from snnstudio.core.data.base import DatasetSplits, SampleSet, seeded_indices
 from snnstudio.core.errors import DatasetError
 
 FRAMES_BY = ("time", "count")
@@ -279,6 +279,23 @@ class EventLoadOptions:
                 f"{sensor_size[0]}x{sensor_size[1]} sensor (frames can only be downsampled)"
             )
         return FramingSpec(sensor_size, self.timesteps, self.frames_by, self.side)
+
+
+SplitLoader = Callable[[str, int, int], SampleSet]
+
+
+def load_event_splits(
+    name: str,
+    classes: list[str],
+    options: EventLoadOptions,
+    notes: list[str],
+    load_split: SplitLoader,
+) -> DatasetSplits:
+    """The per-split loop of every event loader: `load_split(split, limit, seed)` for 'train'
+    (data.train_limit, seed) and 'test' (data.test_limit, seed + 1), as event DatasetSplits."""
+    train = load_split("train", options.train_limit, options.seed)
+    test = load_split("test", options.test_limit, options.seed + 1)
+    return DatasetSplits(name, train, test, classes, is_event=True, notes=notes)
 
 
 def limit_files(
