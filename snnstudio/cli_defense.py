@@ -68,7 +68,7 @@ def command_detect(args: argparse.Namespace) -> int:
     from snnstudio.cli_progress import print_events
     from snnstudio.core.defense.detection import DetectionSettings, run_detection
     from snnstudio.core.defense.max_margin import MaxMarginSettings
-    from snnstudio.core.rundir import output_dir
+    from snnstudio.core.rundir import dropped_if_empty, output_dir
 
     settings = DetectionSettings(
         layer=args.layer, feature=args.feature, method=args.method,
@@ -80,13 +80,13 @@ def command_detect(args: argparse.Namespace) -> int:
     )  # fmt: skip
     out = output_dir(args.out, args.command, args.overwrite, holds="results")
     events = run_detection(args.checkpoint, args.reference, out, settings, args.overrides)
-    return print_events(events, out, args.quiet)
+    return print_events(events if args.out else dropped_if_empty(events, out), out, args.quiet)
 
 
 def command_eliminate(args: argparse.Namespace) -> int:
     from snnstudio.cli_progress import print_events
     from snnstudio.core.defense.elimination import EliminationSettings, run_elimination
-    from snnstudio.core.rundir import output_dir
+    from snnstudio.core.rundir import dropped_if_empty, output_dir
 
     settings = EliminationSettings(
         method=args.method, clean_fraction=args.clean_fraction, epochs=args.epochs,
@@ -96,4 +96,4 @@ def command_eliminate(args: argparse.Namespace) -> int:
     )  # fmt: skip
     out = output_dir(args.out, args.command, args.overwrite, holds="results")
     events = run_elimination(args.checkpoint, out, settings, args.overrides)
-    return print_events(events, out, args.quiet)
+    return print_events(events if args.out else dropped_if_empty(events, out), out, args.quiet)

@@ -12,6 +12,7 @@ old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
@@ -135,6 +136,17 @@ def new_run_dir(parent: str | Path, name: str, stamp: bool = True) -> Path:
     except OSError as exc:
         raise RunDirError(f"cannot make a run folder in {parent}: {exc}") from None
     raise AssertionError("unreachable")  # itertools.count never ends
+
+
+def dropped_if_empty(events: Iterator[Event], path: Path) -> Iterator[Event]:
+    """Pass a job's events through; when the job fails before writing anything into the new
+    folder `path` (a checkpoint that does not load), remove the empty folder again."""
+    try:
+        yield from events
+    except BaseException:
+        with contextlib.suppress(OSError):  # rmdir removes only an empty folder
+            path.rmdir()
+        raise
 
 
 def has_results(path: str | Path) -> bool:

@@ -27,6 +27,7 @@ from snnstudio.core.rundir import (
     CLEAN_TWIN_STAGE,
     MODEL_STAGE,
     RunDirError,
+    dropped_if_empty,
     new_run_dir,
     open_run,
 )
@@ -149,7 +150,9 @@ class DefenseTabs:
 
         def job(cancel: CancelToken) -> Iterator[Event]:  # the folder is made when it starts
             out = new_run_dir(runs, "detect")
-            return run_detection(suspect, reference, out, settings, None, cancel)
+            return dropped_if_empty(
+                run_detection(suspect, reference, out, settings, None, cancel), out
+            )
 
         if self.start_job("detection", job):
             self.detection.set_running(True)
@@ -162,7 +165,8 @@ class DefenseTabs:
         settings, runs = self.elimination.settings(), self.runs_folder()
 
         def job(cancel: CancelToken) -> Iterator[Event]:
-            return run_elimination(path, new_run_dir(runs, "eliminate"), settings, None, cancel)
+            out = new_run_dir(runs, "eliminate")
+            return dropped_if_empty(run_elimination(path, out, settings, None, cancel), out)
 
         if self.start_job("elimination", job):
             self.elimination.set_running(True)

@@ -20,6 +20,7 @@ from snnstudio.core.rundir import (
     RunDirError,
     RunKind,
     atomic_path,
+    dropped_if_empty,
     list_runs,
     new_run_dir,
     open_run,
@@ -118,3 +119,19 @@ def test_open_run_refuses_folders_that_are_not_runs(tmp_path: Path) -> None:
     with pytest.raises(RunDirError, match="unreadable"):
         open_run(bad)
     assert list_runs(tmp_path) == []
+
+
+def test_a_new_folder_is_dropped_when_its_job_fails_before_writing(tmp_path: Path) -> None:
+    def failing_job():  # type: ignore[no-untyped-def]
+        yield from ()
+        raise RunDirError("the checkpoint does not load")
+
+    empty = new_run_dir(tmp_path, "detect")
+    with pytest.raises(RunDirError):
+        list(dropped_if_empty(failing_job(), empty))
+    assert not empty.exists()
+    kept = new_run_dir(tmp_path, "detect")
+    (kept / "log.txt").write_text("error: ...")
+    with pytest.raises(RunDirError):
+        list(dropped_if_empty(failing_job(), kept))
+    assert (kept / "log.txt").is_file()
