@@ -3,7 +3,9 @@
 An experiment, a detection and an elimination differ only in their bodies. `run_job` makes
 the run directory (when asked), times the body, turns `Cancelled` into a log line, records
 every event into the run directory (and the error of a failed job into its log), and ends
-with the one `RunFinished` whose metrics hold `status` and `seconds` ({stage: s, "total": s}).
+with the one `RunFinished` whose metrics hold `status` and `seconds`: one shape in every job,
+{stage: seconds, ..., "total": seconds}, where a stage made of parts (LR_C: ANN training,
+conversion, ...) maps to {part: seconds}.
 """
 
 from __future__ import annotations
