@@ -96,10 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return self_test() if args.self_test else run_gui()
     from snnstudio.core.errors import SnnStudioError
+    from snnstudio.core.threads import apply_thread_policy
 
     handlers = {"run": command_run, "config": command_config, "presets": command_presets}
     handlers.update(detect=command_detect, eliminate=command_eliminate)
     try:
+        apply_thread_policy()  # `run` applies it again with the experiment's train.threads
         return handlers[args.command](args)
     except SnnStudioError as exc:
         print(f"snnstudio: error: {exc}", file=sys.stderr)

@@ -96,6 +96,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     step_mode: str = "auto"  # auto | single | multi (spikingjelly step mode)
+    threads: int = 0  # torch CPU threads; 0 = auto (README, "Threads"); SNNSTUDIO_THREADS wins
     poison_weight: float = 0.5  # lambda of the paper's Eq. 10
     clean_weight: float = 0.5  # mu of the paper's Eq. 10
     clean_twin: bool = False  # also train the same model with PR = 0 for Table 1's deltas

@@ -25,6 +25,7 @@ from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
 from snnstudio.core.rundir import CLEAN_TWIN_STAGE, MODEL_STAGE, RunKind
+from snnstudio.core.threads import apply_thread_policy
 from snnstudio.core.training import EvalSets
 from snnstudio.core.validation import validate
 
@@ -110,7 +111,8 @@ def _experiment(cfg: ExperimentConfig, job: Job) -> Generator[Event, None, None]
     )
     device = resolve_device(cfg.train.device)
     step_mode = resolve_step_mode(cfg.train.step_mode, device)
-    yield Log(f"device {device}, spikingjelly step mode '{step_mode}'")
+    threads = apply_thread_policy(cfg.train.threads)
+    yield Log(f"device {device}, spikingjelly step mode '{step_mode}', {threads.describe()}")
     stages = [(MODEL_STAGE, data.poisoned_train, False)]
     if cfg.train.clean_twin:
         stages.append((CLEAN_TWIN_STAGE, data.splits.train, True))

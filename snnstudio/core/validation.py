@@ -71,6 +71,7 @@ def problems(cfg: ExperimentConfig) -> list[str]:
         out.append(f"train.lr = {cfg.train.lr} must be a positive number")
     choice("train.device", cfg.train.device, DEVICES)
     choice("train.step_mode", cfg.train.step_mode, STEP_MODES)
+    at_least("train.threads", cfg.train.threads, 0)
     at_least("train.poison_weight", cfg.train.poison_weight, 0)
     at_least("train.clean_weight", cfg.train.clean_weight, 0)
     if cfg.train.poison_weight + cfg.train.clean_weight <= 0:

@@ -28,6 +28,9 @@ def configure_pyqtgraph() -> None:
 def application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
+        from snnstudio.core.threads import apply_thread_policy
+
+        apply_thread_policy()  # leaves this event thread a core on a small machine
         app = QApplication(argv if argv is not None else sys.argv[:1])
         app.setApplicationName("snnstudio")
         app.setOrganizationName("snnstudio")
