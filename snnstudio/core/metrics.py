@@ -49,6 +49,19 @@ def decide(outputs: torch.Tensor) -> torch.Tensor:
     return outputs.argmax(-1).masked_fill(tied, NO_DECISION)
 
 
+EVAL_SAMPLE_STEPS = 4096  # samples x timesteps per evaluation batch
+
+
+def eval_batch_size(timesteps: int) -> int:
+    """Samples per evaluation batch: about EVAL_SAMPLE_STEPS sample-timesteps (16..1024).
+
+    A batch's memory and a multi-step layer's work grow with T x N, so a fixed N made long
+    sequences slow and large; with T x N fixed, T = 4 reads 1024 samples at once, T = 16
+    256, T = 400 16.
+    """
+    return min(1024, max(16, EVAL_SAMPLE_STEPS // max(1, timesteps)))
+
+
 @torch.no_grad()
 def predict(
     net: SpikingNetwork,
@@ -56,17 +69,19 @@ def predict(
     timesteps: int,
     encoder: str,
     device: torch.device,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     per_timestep: bool = False,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
     """Predicted classes, shape (N,); with `per_timestep`, shape (T, N): the argmax of the
     output accumulated up to each t, all from one pass. NO_DECISION (-1) marks a tie.
-    `cancel` is checked between batches."""
+    `batch_size` defaults to eval_batch_size(timesteps); `cancel` is checked between
+    batches."""
     was_training = net.training
     net.eval()
     chunks = []
-    for batch in iterate_batches(samples, batch_size, device):
+    size = batch_size or eval_batch_size(timesteps)
+    for batch in iterate_batches(samples, size, device):
         check_cancel(cancel)
         outputs = net(encode_batch(batch.x, timesteps, encoder))
         accumulated = outputs.cumsum(0) if per_timestep else outputs.mean(0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from spikingjelly.activation_based import functional
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 class SpikingNetwork(nn.Module):
@@ -27,6 +28,11 @@ class SpikingNetwork(nn.Module):
         super().__init__()
         self.layers = layers
         self.step_mode = "s"
+        # each batch-norm layer's own momentum (per single-step update), and the T it is set for
+        self._bn_momentum = {
+            m: m.momentum for m in layers.modules() if isinstance(m, _BatchNorm) and m.momentum
+        }
+        self._bn_timesteps = 1
         self.set_step_mode(step_mode)
 
     def set_step_mode(self, step_mode: str) -> None:
@@ -34,10 +40,25 @@ class SpikingNetwork(nn.Module):
             raise ValueError(f"step mode must be 's' or 'm', got {step_mode!r}")
         functional.set_step_mode(self.layers, step_mode)
         self.step_mode = step_mode
+        self._match_batch_norm(1)
+
+    def _match_batch_norm(self, timesteps: int) -> None:
+        """Multi-step batch norm sees all T x N inputs of a batch at once and updates its
+        running statistics once, where single-step mode updates them T times (once per t).
+        With momentum m per single-step update, one multi-step update of 1 - (1 - m)^T moves
+        them as far, so a short multi-step run ends with statistics as close to the data's
+        as a single-step one (without it the evaluated network went silent).
+        """
+        if timesteps == self._bn_timesteps:
+            return
+        for module, momentum in self._bn_momentum.items():
+            module.momentum = 1 - (1 - momentum) ** timesteps
+        self._bn_timesteps = timesteps
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         functional.reset_net(self.layers)
         if self.step_mode == "m":
+            self._match_batch_norm(len(x_seq))
             return self.layers(x_seq)
         return torch.stack([self.layers(x_t) for x_t in x_seq])
 

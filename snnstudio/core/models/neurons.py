@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
+import torch
 from spikingjelly.activation_based import neuron, surrogate
 from torch import nn
 
 from snnstudio.core.config import ModelConfig
+from snnstudio.core.models import neuron_kernels
 
 # The paper's h1..h4 and the spikingjelly surrogate with the same shape of gradient.
 SURROGATE_FACTORIES: dict[str, Callable[[], surrogate.SurrogateFunctionBase]] = {
@@ -18,6 +21,70 @@ SURROGATE_FACTORIES: dict[str, Callable[[], surrogate.SurrogateFunctionBase]] = 
 }
 
 
+# The fused CPU step's code for each surrogate (its derivative is in neuron_kernels.py).
+FUSED_SURROGATES: dict[type, int] = {
+    surrogate.Rect: neuron_kernels.RECT,
+    surrogate.PiecewiseQuadratic: neuron_kernels.PIECEWISE_QUADRATIC,
+    surrogate.Sigmoid: neuron_kernels.SIGMOID,
+    surrogate.Erf: neuron_kernels.ERF,
+}
+
+
+class _FusedCpuStep:
+    """Runs a spikingjelly IF/LIF layer through neuron_kernels' fused loop on the CPU.
+
+    Mixed into spikingjelly's own node classes, so everything else about them (state,
+    probes' hooks, thresholds set by conversion, the GPU kernels) is unchanged; where the
+    fused step does not apply (GPU, non-float32, a voltage sequence asked for, a surrogate
+    or threshold it does not know) spikingjelly's own path runs.
+    """
+
+    fused: bool = True  # False: always spikingjelly's path (benchmarks compare the two)
+
+    def _fused_params(self, x: torch.Tensor) -> neuron_kernels.NeuronParams | None:
+        node = cast(neuron.BaseNode, self)
+        sg = node.surrogate_function
+        kind = FUSED_SURROGATES.get(type(sg))
+        if (
+            not self.fused or kind is None or not getattr(sg, "spiking", False)
+            or x.device.type != "cpu" or x.dtype != torch.float32 or node.store_v_seq
+            or node._neuron_precision is not None or not isinstance(node.v_threshold, float)
+            or not isinstance(sg.alpha, float)
+        ):  # fmt: skip
+            return None
+        leak = isinstance(node, neuron.LIFNode)
+        return neuron_kernels.NeuronParams(
+            leak, float(getattr(node, "tau", 2.0)), bool(getattr(node, "decay_input", True)),
+            node.v_threshold, node.v_reset, node.detach_reset, kind, sg.alpha,
+        )  # fmt: skip
+
+    def multi_step_forward(self, x_seq: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        node = cast(neuron.BaseNode, self)
+        params = None if args or kwargs else self._fused_params(x_seq)
+        if params is None:
+            return super().multi_step_forward(x_seq, *args, **kwargs)  # type: ignore[misc]
+        (v, *_) = node.materialize_states((x_seq,), tuple(node._memories.values()), "m")
+        spikes, node.v = neuron_kernels.fused_neuron_sequence(x_seq, v, params)
+        return spikes
+
+    def single_step_forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        node = cast(neuron.BaseNode, self)
+        params = None if args or kwargs else self._fused_params(x)
+        if params is None:
+            return super().single_step_forward(x, *args, **kwargs)  # type: ignore[misc]
+        (v, *_) = node.materialize_states((x,), tuple(node._memories.values()), "s")
+        spikes, node.v = neuron_kernels.fused_neuron_sequence(x.unsqueeze(0), v, params)
+        return spikes[0]
+
+
+class FusedIFNode(_FusedCpuStep, neuron.IFNode):
+    """spikingjelly's IFNode with the fused CPU step."""
+
+
+class FusedLIFNode(_FusedCpuStep, neuron.LIFNode):
+    """spikingjelly's LIFNode with the fused CPU step."""
+
+
 def spiking_neuron(cfg: ModelConfig) -> nn.Module:
     """One layer of IF or LIF neurons as configured (hard reset to 0 or soft reset)."""
     common = dict(
@@ -26,8 +93,8 @@ def spiking_neuron(cfg: ModelConfig) -> nn.Module:
         surrogate_function=SURROGATE_FACTORIES[cfg.surrogate](),
     )
     if cfg.neuron == "if":
-        return neuron.IFNode(**common)
-    return neuron.LIFNode(tau=cfg.tau, **common)
+        return FusedIFNode(**common)
+    return FusedLIFNode(tau=cfg.tau, **common)
 
 
 def activation_factory(cfg: ModelConfig, kind: str) -> Callable[[], nn.Module]:
