@@ -23,6 +23,7 @@ spike, as spikingjelly's own backward (reset not detached unless asked).
 from __future__ import annotations
 
 import math
+import sys
 
 import numba
 import numpy as np
@@ -31,6 +32,8 @@ import torch
 # surrogate kinds (spikingjelly class -> derivative of its smooth primitive)
 RECT, PIECEWISE_QUADRATIC, SIGMOID, ERF = 0, 1, 2, 3
 _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
+# compiled code is cached beside this file (a frozen bundle has no source file to key it by)
+CACHE = not getattr(sys, "frozen", False)
 
 
 def surrogate_derivative(
@@ -51,7 +54,7 @@ def surrogate_derivative(
     return out.mul_(alpha).square_().neg_().exp_().mul_(alpha * _INV_SQRT_PI)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=CACHE, nogil=True, error_model="numpy")
 def _forward(x, v, spikes, charged, leak, tau, decay_input, threshold, hard, v_reset, store):
     """x, spikes, charged: [T, M] float32; v: [M] float32, updated in place to v[T-1]."""
     steps, size = x.shape
@@ -75,7 +78,7 @@ def _forward(x, v, spikes, charged, leak, tau, decay_input, threshold, hard, v_r
                 v[i] = h - threshold if fired else h
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=CACHE, nogil=True, error_model="numpy")
 def _backward(
     grad_spikes, charged, grad_x, carry, threshold, v_reset, hard, keep_reset, gain, leak
 ):  # fmt: skip
