@@ -33,10 +33,7 @@ def _run(node: torch.nn.Module, x_seq: torch.Tensor, weights: torch.Tensor):
     """Spikes, last voltage and input gradient of a weighted spike sum over the sequence."""
     x = x_seq.clone().requires_grad_()
     functional.reset_net(node)
-    if node.step_mode == "m":
-        spikes = node(x)
-    else:
-        spikes = torch.stack([node(x_t) for x_t in x])
+    spikes = node(x) if node.step_mode == "m" else torch.stack([node(x_t) for x_t in x])
     (spikes * weights).sum().backward()
     return spikes.detach(), node.v.detach(), x.grad
 

@@ -73,7 +73,7 @@ def test_bad_environment_is_a_clear_error(
 
 
 def test_negative_config_is_refused() -> None:
-    with pytest.raises(ConfigError, match="train.threads"):
+    with pytest.raises(ConfigError, match=r"train\.threads"):
         threads.choose_threads(-1)
 
 
