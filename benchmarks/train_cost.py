@@ -6,8 +6,8 @@ B samples x T timesteps, and of the ANN twin on batches of B x T images, and pri
 
     ratio = cost(SNN, T) / (T x cost(ANN))     (cost = seconds per training sample)
 
-so 1.0 means a spiking timestep costs no more than one ANN image. Why `train.step_mode = auto`
-still picks single-step on CPU: snnstudio/core/runner.py, resolve_step_mode.
+so 1.0 means a spiking timestep costs no more than one ANN image. How `train.step_mode = auto`
+is chosen: snnstudio/core/runner.py, resolve_step_mode.
 
     python benchmarks/train_cost.py [--device cpu|cuda] [--batch 64] [--steps 20]
 """

@@ -25,7 +25,7 @@ from snnstudio.core.training import EvalSets, evaluate
 
 T_MAX = 16
 SMALL = [
-    "data.train_limit=500", "data.test_limit=100", "rule.name=conversion", "rule.ann_epochs=3",
+    "data.train_limit=500", "data.test_limit=100", "rule.name=conversion", "rule.ann_epochs=4",
     f"sim.eval_timesteps={T_MAX}", "rule.reference_samples=100", "train.clean_twin=false",
 ]  # fmt: skip
 
