@@ -7,11 +7,11 @@ import math
 
 import pytest
 import torch
-from spikingjelly.activation_based import functional, neuron
+from spikingjelly.activation_based import functional
 
 from snnstudio.cli import main
 from snnstudio.core.checkpoint import load_checkpoint, network_from_checkpoint
-from snnstudio.core.models.neurons import is_spiking_layer
+from snnstudio.core.models.neurons import FusedIFNode, is_spiking_layer
 from snnstudio.core.rules.stdb import NEVER_SPIKED, STDBIFNode
 
 
@@ -53,5 +53,5 @@ def test_demo_preset_with_hybrid_finishes_and_reloads_as_plain_if(tmp_path) -> N
     ckpt = load_checkpoint(tmp_path / "run" / "model.pt")
     net = network_from_checkpoint(ckpt)
     layers = [m for m in net.modules() if is_spiking_layer(m)]
-    assert all(type(m) is neuron.IFNode and m.v_reset is None for m in layers)
+    assert all(type(m) is FusedIFNode and m.v_reset is None for m in layers)  # not STDB
     assert [m.v_threshold for m in layers] == ckpt.header["thresholds"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -103,22 +104,19 @@ def _backward(
             carry[i] = gh - gh * leak
 
 
+@dataclass(frozen=True)
 class NeuronParams:
-    """The scalars of one neuron layer, as float32 where they enter the arithmetic."""
+    """The constants of one neuron layer (plain Python values: made under torch.compile's
+    tracing too, where numpy scalars would turn into arrays)."""
 
-    def __init__(
-        self, leak: bool, tau: float, decay_input: bool, v_threshold: float,
-        v_reset: float | None, detach_reset: bool, surrogate: int, alpha: float,
-    ) -> None:  # fmt: skip
-        self.leak = leak
-        self.tau = np.float32(tau)
-        self.decay_input = decay_input
-        self.threshold = np.float32(v_threshold)
-        self.hard = v_reset is not None
-        self.v_reset = np.float32(0.0 if v_reset is None else v_reset)
-        self.detach_reset = detach_reset
-        self.surrogate = surrogate
-        self.alpha = np.float32(alpha)
+    leak: bool  # LIF (True) or IF
+    tau: float
+    decay_input: bool
+    v_threshold: float
+    v_reset: float | None  # None: soft reset
+    detach_reset: bool
+    surrogate: int
+    alpha: float
 
 
 class _FusedNeuron(torch.autograd.Function):
@@ -130,9 +128,11 @@ class _FusedNeuron(torch.autograd.Function):
         spikes = torch.empty_like(x)
         store = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
         charged = torch.empty_like(x) if store else x[:1]
+        f32 = np.float32
         _forward(
-            x.numpy(), v.numpy(), spikes.numpy(), charged.numpy(), p.leak, p.tau,
-            p.decay_input, p.threshold, p.hard, p.v_reset, store,
+            x.numpy(), v.numpy(), spikes.numpy(), charged.numpy(), p.leak, f32(p.tau),
+            p.decay_input, f32(p.v_threshold), p.v_reset is not None, f32(p.v_reset or 0.0),
+            store,
         )  # fmt: skip
         if store:
             ctx.save_for_backward(charged)
@@ -147,18 +147,21 @@ class _FusedNeuron(torch.autograd.Function):
         x_shape, v_shape = ctx.shapes
         gs = grad_spikes.contiguous().reshape(charged.shape)
         grad_x = torch.empty_like(charged)
-        surrogate_derivative(p.surrogate, float(p.alpha), charged, float(p.threshold), grad_x)
+        threshold = float(np.float32(p.v_threshold))
+        surrogate_derivative(p.surrogate, float(np.float32(p.alpha)), charged, threshold, grad_x)
         carry = grad_v.reshape(-1).clone()
-        one, zero = np.float32(1.0), np.float32(0.0)
+        f32, one, zero = np.float32, np.float32(1.0), np.float32(0.0)
+        inv_tau = one / f32(p.tau)
         _backward(
-            gs.numpy(), charged.numpy(), grad_x.numpy(), carry.numpy(), p.threshold,
-            p.v_reset, one if p.hard else zero, zero if p.detach_reset else one,
-            one / p.tau if p.leak and p.decay_input else one,
-            one / p.tau if p.leak else zero,
+            gs.numpy(), charged.numpy(), grad_x.numpy(), carry.numpy(), f32(threshold),
+            f32(p.v_reset or 0.0), zero if p.v_reset is None else one,
+            zero if p.detach_reset else one, inv_tau if p.leak and p.decay_input else one,
+            inv_tau if p.leak else zero,
         )  # fmt: skip
         return grad_x.reshape(x_shape), carry.reshape(v_shape), None
 
 
+@torch.compiler.disable  # numba is opaque to torch.compile: run eagerly, the rest compiles
 def fused_neuron_sequence(
     x_seq: torch.Tensor, v0: torch.Tensor, params: NeuronParams
 ) -> tuple[torch.Tensor, torch.Tensor]:
