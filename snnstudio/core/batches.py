@@ -36,11 +36,26 @@ def iterate_batches(
         if rng is None:
             idx = slice(int(idx[0]), int(idx[-1]) + 1)  # contiguous: a view, no copy
         yield Batch(
-            torch.from_numpy(samples.x[idx]).to(device, non_blocking=True),
-            torch.from_numpy(samples.y[idx]).to(device),
-            torch.from_numpy(samples.is_poison[idx]).to(device),
-            torch.from_numpy(samples.original_y[idx]).to(device),
+            to_device(samples.x[idx], device),
+            to_device(samples.y[idx], device),
+            to_device(samples.is_poison[idx], device),
+            to_device(samples.original_y[idx], device),
         )
+
+
+def pins_memory(device: torch.device) -> bool:
+    """Whether host batches go through page-locked memory: for a CUDA device, where a
+    pinned source lets the copy run asynchronously (non_blocking) beside the GPU's work."""
+    return device.type == "cuda"
+
+
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """`array` as a tensor on `device`: on the CPU a view of it (no copy), for a GPU
+    through pinned memory with a non-blocking copy."""
+    tensor = torch.from_numpy(array)
+    if not pins_memory(device):
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def batch_count(samples: SampleSet, batch_size: int) -> int:

@@ -28,6 +28,7 @@ RESETS = ("hard", "soft")
 SURROGATES = ("h1", "h2", "h3", "h4")
 DEVICES = ("auto", "cpu", "cuda")
 STEP_MODES = ("auto", "single", "multi")
+PRECISIONS = ("fp32", "bf16")
 ENCODERS = ("repeat", "poisson")
 CONVERSION_NORMS = ("max", "robust", "spike")
 REFERENCES = ("poisoned", "clean")
@@ -97,6 +98,8 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     step_mode: str = "auto"  # auto | single | multi (spikingjelly step mode)
     threads: int = 0  # torch CPU threads; 0 = auto (README, "Threads"); SNNSTUDIO_THREADS wins
+    precision: str = "fp32"  # fp32 | bf16 (autocast of the training forward pass; for GPUs)
+    compile: bool = False  # torch.compile the training forward pass (slow to start)
     poison_weight: float = 0.5  # lambda of the paper's Eq. 10
     clean_weight: float = 0.5  # mu of the paper's Eq. 10
     clean_twin: bool = False  # also train the same model with PR = 0 for Table 1's deltas

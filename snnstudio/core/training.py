@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,7 @@ from snnstudio.core.events import (
 )
 from snnstudio.core.metrics import accuracy, attack_success_rate, predict
 from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.models.neurons import FusedCpuStep
 
 
 @dataclass
@@ -47,6 +48,8 @@ class TrainSettings:
     clean_weight: float
     seed: int
     optimizer: str = "adam"  # adam | sgd (momentum 0.9)
+    precision: str = "fp32"  # fp32 | bf16: autocast of the forward pass
+    compile: bool = False  # torch.compile the forward pass
 
 
 def poison_weighted_loss(
@@ -90,6 +93,29 @@ def make_optimizer(net: SpikingNetwork, name: str, lr: float) -> torch.optim.Opt
     return torch.optim.Adam(net.parameters(), lr=lr)
 
 
+def training_forward(
+    net: SpikingNetwork, settings: TrainSettings
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`net.classify`, or with `settings.compile` its torch.compile'd twin.
+
+    Compiled, the neurons run spikingjelly's own step, which compiles without graph breaks
+    (the fused numba step is opaque to torch.compile); shapes are static, so the last,
+    shorter batch of an epoch compiles once more.
+    """
+    if not settings.compile:
+        return net.classify
+    for module in net.modules():
+        if isinstance(module, FusedCpuStep):
+            module.fused = False
+    return torch.compile(net.classify, dynamic=False)
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """bf16 autocast of the forward pass when asked (matmuls and convolutions in bf16,
+    losses and batch norm in fp32; the neurons run spikingjelly's own kernels)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def train_epochs(
     net: SpikingNetwork,
     train_set: SampleSet,
@@ -114,6 +140,7 @@ def train_epochs(
     role = StageRole(NetworkKind.SNN if net.spiking else NetworkKind.ANN, clean_twin)
     yield StageStarted(stage, total, role=role)
     timesteps = settings.timesteps if net.spiking else 1
+    classify = training_forward(net, settings)
     metrics: dict[str, float] = {}
     step = 0
     for epoch in range(1, settings.epochs + 1):
@@ -122,7 +149,8 @@ def train_epochs(
         losses = []
         for batch in iterate_batches(train_set, settings.batch_size, device, rng):
             check_cancel(cancel)
-            logits = net.classify(encode_batch(batch.x, timesteps, settings.encoder))
+            with autocast(device, settings.precision):
+                logits = classify(encode_batch(batch.x, timesteps, settings.encoder))
             loss = poison_weighted_loss(
                 logits, batch.y, batch.is_poison, settings.poison_weight, settings.clean_weight
             )

@@ -15,6 +15,7 @@ from snnstudio.core.config import (
     HYBRID_COMBOS,
     NEURONS,
     POSITIONS,
+    PRECISIONS,
     REFERENCES,
     RESETS,
     STEP_MODES,
@@ -72,6 +73,7 @@ def problems(cfg: ExperimentConfig) -> list[str]:
     choice("train.device", cfg.train.device, DEVICES)
     choice("train.step_mode", cfg.train.step_mode, STEP_MODES)
     at_least("train.threads", cfg.train.threads, 0)
+    choice("train.precision", cfg.train.precision, PRECISIONS)
     at_least("train.poison_weight", cfg.train.poison_weight, 0)
     at_least("train.clean_weight", cfg.train.clean_weight, 0)
     if cfg.train.poison_weight + cfg.train.clean_weight <= 0:

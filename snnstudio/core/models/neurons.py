@@ -30,7 +30,7 @@ FUSED_SURROGATES: dict[type, int] = {
 }
 
 
-class _FusedCpuStep:
+class FusedCpuStep:
     """Runs a spikingjelly IF/LIF layer through neuron_kernels' fused loop on the CPU.
 
     Mixed into spikingjelly's own node classes, so everything else about them (state,
@@ -77,11 +77,11 @@ class _FusedCpuStep:
         return spikes[0]
 
 
-class FusedIFNode(_FusedCpuStep, neuron.IFNode):
+class FusedIFNode(FusedCpuStep, neuron.IFNode):
     """spikingjelly's IFNode with the fused CPU step."""
 
 
-class FusedLIFNode(_FusedCpuStep, neuron.LIFNode):
+class FusedLIFNode(FusedCpuStep, neuron.LIFNode):
     """spikingjelly's LIFNode with the fused CPU step."""
 
 
