@@ -44,7 +44,8 @@ def test_bf16_autocast_trains_on_the_cpu() -> None:
     events = list(
         train_epochs(net, data.poisoned_train, data.sets, settings, torch.device("cpu"), "t", None)
     )
-    assert [type(e) for e in events] == [BatchDone, BatchDone, EpochDone]
+    kinds = [type(e) for e in events if isinstance(e, BatchDone | EpochDone)]
+    assert kinds == [BatchDone, BatchDone, EpochDone]
     assert all(math.isfinite(e.loss) for e in events if isinstance(e, BatchDone))
     assert all(p.dtype == torch.float32 for p in net.parameters())
 
