@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from snnstudio.core.attack.encoding import encode_batch
-from snnstudio.core.batches import batch_count, iterate_batches
+from snnstudio.core.batches import Batch, batch_count, iterate_batches
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.events import (
     BatchDone,
@@ -50,6 +50,10 @@ class TrainSettings:
     optimizer: str = "adam"  # adam | sgd (momentum 0.9)
     precision: str = "fp32"  # fp32 | bf16: autocast of the forward pass
     compile: bool = False  # torch.compile the forward pass
+
+
+# One optimisation step on a batch: (net, encoded input [T, N, ...], batch) -> (loss, logits).
+BatchStep = Callable[[SpikingNetwork, torch.Tensor, Batch], tuple[float, torch.Tensor]]
 
 
 def poison_weighted_loss(
@@ -116,6 +120,28 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
+def _default_step(
+    net: SpikingNetwork, settings: TrainSettings, device: torch.device
+) -> BatchStep:
+    """The rules' step: the poison-weighted loss (Eq. 10) and `settings.optimizer`, the
+    forward pass compiled and in bf16 when the settings ask."""
+    optimizer = make_optimizer(net, settings.optimizer, settings.lr)
+    classify = training_forward(net, settings)
+
+    def step(net: SpikingNetwork, x_seq: torch.Tensor, batch: Batch) -> tuple[float, torch.Tensor]:
+        with autocast(device, settings.precision):
+            logits = classify(x_seq)
+        loss = poison_weighted_loss(
+            logits, batch.y, batch.is_poison, settings.poison_weight, settings.clean_weight
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.item(), logits
+
+    return step
+
+
 def train_epochs(
     net: SpikingNetwork,
     train_set: SampleSet,
@@ -125,22 +151,23 @@ def train_epochs(
     stage: str,
     cancel: CancelToken | None,
     clean_twin: bool = False,
+    step_fn: BatchStep | None = None,
 ) -> Generator[Event, None, dict[str, float]]:
     """Train `net` in place as the stage `stage`: StageStarted with its total steps, then a
     BatchDone per step and an EpochDone per epoch.
 
     Returns the last epoch's metrics. An SNN sees the encoded sequence [T, N, ...]; an ANN
     twin sees each static image once (T = 1). The events carry the stage's role: the network
-    kind of `net` and `clean_twin`.
+    kind of `net` and `clean_twin`. `step_fn` replaces the default step (the
+    poison-weighted loss and `settings.optimizer`), e.g. for the defences' fine-tuning.
     """
-    optimizer = make_optimizer(net, settings.optimizer, settings.lr)
+    step_fn = step_fn or _default_step(net, settings, device)
     rng = np.random.default_rng(settings.seed)
     steps_per_epoch = batch_count(train_set, settings.batch_size)
     total = settings.epochs * steps_per_epoch
     role = StageRole(NetworkKind.SNN if net.spiking else NetworkKind.ANN, clean_twin)
     yield StageStarted(stage, total, role=role)
     timesteps = settings.timesteps if net.spiking else 1
-    classify = training_forward(net, settings)
     metrics: dict[str, float] = {}
     step = 0
     for epoch in range(1, settings.epochs + 1):
@@ -149,16 +176,9 @@ def train_epochs(
         losses = []
         for batch in iterate_batches(train_set, settings.batch_size, device, rng):
             check_cancel(cancel)
-            with autocast(device, settings.precision):
-                logits = classify(encode_batch(batch.x, timesteps, settings.encoder))
-            loss = poison_weighted_loss(
-                logits, batch.y, batch.is_poison, settings.poison_weight, settings.clean_weight
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss, logits = step_fn(net, encode_batch(batch.x, timesteps, settings.encoder), batch)
             step += 1
-            losses.append(loss.item())
+            losses.append(loss)
             batch_acc = (logits.argmax(-1) == batch.y).float().mean().item()
             yield BatchDone(stage, epoch, step, total, losses[-1], batch_acc, role=role)
         check_cancel(cancel)

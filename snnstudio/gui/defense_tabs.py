@@ -110,10 +110,11 @@ class DefenseTabs:
             self._error("Cannot load the checkpoint", exc)
             return False
         layers = self.loaded.layers
-        self.detection.set_layers(layers)
-        self.elimination.set_layers(layers)
-        self.elimination.checkpoint.edit.setText(str(suspect))
+        labels = self.loaded.labels
         cfg = self.loaded.suspect.config
+        self.detection.set_layers(labels, cfg.poison.target)
+        self.elimination.set_layers({k: v for k, v in labels.items() if k in layers})
+        self.elimination.checkpoint.edit.setText(str(suspect))
         self.detection.status.setText(
             f"loaded {suspect.name}: {cfg.model.arch} on {cfg.data.name}, target class "
             f"{cfg.poison.target}; {len(layers)} spiking layers"
@@ -126,8 +127,9 @@ class DefenseTabs:
         if self.loaded is None and not await self.load():
             return
         assert self.loaded is not None
-        layer, count = self.detection.layer.currentText(), self.detection.count.value()
-        self.detection.status.setText(f"recording {layer} for {count} inputs …")
+        layer, count = self.detection.layer_name(), self.detection.count.value()
+        label = self.detection.labels.get(layer, layer)
+        self.detection.status.setText(f"recording {label} for {count} inputs …")
         loop = asyncio.get_event_loop()
         try:
             snapshot = await loop.run_in_executor(
@@ -175,7 +177,7 @@ class DefenseTabs:
     def show_event(self, kind: str, event: object) -> None:
         if kind == "detection":
             if isinstance(event, DetectionResult):
-                self.detection.add_scores(event.section, event.summary)
+                self.detection.show_result(event.section, event.summary)
             elif isinstance(event, Log):
                 self.detection.status.setText(event.message)
             elif isinstance(event, RunFinished):

@@ -1,8 +1,14 @@
-"""The detection figures: voltage heat maps (neuron x time), spike rasters clean vs triggered,
-neuron traces with the firing threshold, and cumulative-voltage histograms.
+"""The detection figures.
 
-Every plot item is created once; `show_snapshot` only replaces data (`setImage` with fixed
-levels, `setData`), following pyqtgraph's PlotSpeedTest. A raster is one ScatterPlotItem.
+`DetectionPlots`: voltage heat maps (neuron x time) and spike rasters clean vs triggered,
+neuron traces with the firing threshold, and cumulative-voltage histograms. A large layer
+is drawn as the neurons the caller picks (the top k that the trigger changes most), rows
+ranked; every time axis is linked and spans t = 1..T. `ScorePlots`: the sample score's
+ROC curve and histograms (clean vs triggered test inputs) and the reference-free tests'
+per-class margins, from the core's detection results.
+
+Every plot item is created once; updates only replace data (`setImage` with fixed levels,
+`setData`), following pyqtgraph's PlotSpeedTest. A raster is one ScatterPlotItem.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from snnstudio.gui.probe_snapshot import ProbeSnapshot
 
 HISTOGRAM_BINS = 60
+MAX_TICKS = 16  # rows up to this many are labelled with their neuron index
 TRACE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 CLEAN_COLOUR, TRIGGERED_COLOUR, REFERENCE_COLOUR = "#1f77b4", "#d62728", "#2ca02c"
+MARGIN_COLOURS = ("#9467bd", "#ff7f0e")
 
 
 class DetectionPlots(QWidget):
@@ -59,6 +67,14 @@ class DetectionPlots(QWidget):
         self.histogram.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=(255, 255, 255, 210))
         self._trace_items: list[pg.PlotDataItem] = []
         self._hist_items: list[pg.PlotDataItem] = []
+        self.time_plots = (
+            self.heat_clean, self.heat_triggered, self.raster_clean, self.raster_triggered,
+            self.traces,
+        )  # fmt: skip
+        for plot in self.time_plots[1:]:
+            plot.setXLink(self.heat_clean)  # one time axis: zoom one, all follow
+        self.raster_triggered.setYLink(self.raster_clean)
+        self.heat_triggered.setYLink(self.heat_clean)
 
     @staticmethod
     def _plot(plot: pg.PlotItem, title: str, x: str, y: str) -> pg.PlotItem:
@@ -67,20 +83,32 @@ class DetectionPlots(QWidget):
         plot.setLabel("left", y)
         return plot
 
-    def show_snapshot(self, snap: ProbeSnapshot, sample: int, neurons: list[int]) -> None:
-        """Draw input `sample` of the snapshot, with traces of `neurons`."""
-        clean_v = snap.clean.voltage[:, sample, :]  # [T, neurons]: ImageItem's x = t, y = neuron
-        trig_v = snap.triggered.voltage[:, sample, :]
+    def show_snapshot(
+        self, snap: ProbeSnapshot, sample: int, neurons: list[int], shown: np.ndarray
+    ) -> None:
+        """Draw input `sample` of the snapshot: rows = the neurons `shown` (in that order),
+        traces of `neurons`."""
+        clean_v = snap.clean.voltage[:, sample, shown]  # [T, k]: ImageItem's x = t, y = row
+        trig_v = snap.triggered.voltage[:, sample, shown]
         low = float(min(clean_v.min(), trig_v.min()))
         high = float(max(clean_v.max(), trig_v.max(), low + 1e-6))
-        steps, neurons_total = clean_v.shape
+        steps, rows = clean_v.shape
         for item, image in zip(self.heat_items, (clean_v, trig_v), strict=True):
             item.setImage(image, autoLevels=False, levels=(low, high))
-            item.setRect(QRectF(0.5, -0.5, steps, neurons_total))  # pixel centres at t = 1..T
+            item.setRect(QRectF(0.5, -0.5, steps, rows))  # pixel centres at t = 1..T
         self.colorbar.setLevels((low, high))
         for item, rec in zip(self.raster_items, (snap.clean, snap.triggered), strict=True):
-            t, neuron = np.nonzero(rec.spikes[:, sample, :] > 0)
-            item.setData(t + 1, neuron)  # t = 1..T as in the heat maps and traces
+            t, row = np.nonzero(rec.spikes[:, sample, shown] > 0)
+            item.setData(t + 1, row)  # t = 1..T as in the heat maps and traces
+        whole = len(shown) == snap.clean.num_neurons and np.all(np.diff(shown) > 0)
+        axis_name = "neuron" if whole else f"top {rows} neurons (rank)"
+        ticks = [[(i, str(n)) for i, n in enumerate(shown)]] if rows <= MAX_TICKS else None
+        for plot in (self.heat_clean, self.heat_triggered, self.raster_clean,
+                     self.raster_triggered):  # fmt: skip
+            plot.setLabel("left", axis_name)
+            plot.getAxis("left").setTicks(ticks)
+            plot.setYRange(-0.5, rows - 0.5, padding=0)
+        self.heat_clean.setXRange(0.5, steps + 0.5, padding=0)
         self._draw_traces(snap, sample, neurons)
         self._draw_histograms(snap)
 
@@ -131,3 +159,69 @@ class DetectionPlots(QWidget):
     def spike_points(self, which: int) -> int:
         """How many spikes the clean (0) or triggered (1) raster shows."""
         return len(self.raster_items[which].data)
+
+
+class ScorePlots(pg.GraphicsLayoutWidget):
+    """The sample score's ROC curve and histograms, and the per-class maximum margins."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.graphics = self  # as DetectionPlots: what File > Export draws
+        g = self
+        self.roc = g.addPlot(0, 0, title="ROC: triggered vs clean test inputs")
+        self.roc.setLabel("bottom", "false positive rate")
+        self.roc.setLabel("left", "true positive rate")
+        self.roc.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self.roc.plot([0, 1], [0, 1], pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
+        self.roc_curve = self.roc.plot([], [], pen=pg.mkPen(TRIGGERED_COLOUR, width=2))
+        self.histogram = g.addPlot(0, 1, title="sample score")
+        self.histogram.setLabel("bottom", "score (higher = more suspicious)")
+        self.histogram.setLabel("left", "inputs")
+        self.histogram.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=(255, 255, 255, 210))
+        self.hist_items = []
+        for name, colour in (("clean", CLEAN_COLOUR), ("triggered", TRIGGERED_COLOUR)):
+            brush = pg.mkColor(colour)
+            brush.setAlpha(70)
+            pen = pg.mkPen(colour, width=2)
+            item = self.histogram.plot(
+                [0, 1], [0], stepMode="center", fillLevel=0, brush=brush, pen=pen, name=name
+            )
+            self.hist_items.append(item)
+        self.margins = g.addPlot(1, 0, 1, 2, title="reference-free: largest margin per class")
+        self.margins.setLabel("bottom", "class")
+        self.margins.setLabel("left", "max margin")
+        self.margins.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=(255, 255, 255, 210))
+        self.margin_items: list[pg.GraphicsObject] = []
+
+    def show_sample_level(self, summary: dict) -> None:
+        self.roc_curve.setData(summary["roc_fpr"], summary["roc_tpr"])
+        self.roc.setTitle(f"ROC: triggered vs clean test inputs (AUROC {summary['auroc']:.3f})")
+        edges = np.asarray(summary["histogram_edges"])
+        for item, key in zip(self.hist_items, ("histogram_clean", "histogram_triggered"),
+                             strict=True):  # fmt: skip
+            item.setData(edges, np.asarray(summary[key]))
+        self.histogram.setTitle(f"{summary['method']} score on {summary['layer_label']}")
+
+    def show_margins(self, verdicts: dict[str, dict[str, dict]]) -> None:
+        """Bars per class of each test on the suspect model; the suspect class outlined."""
+        for item in self.margin_items:
+            self.margins.removeItem(item)
+        self.margin_items = []
+        if self.margins.legend is not None:
+            self.margins.legend.clear()
+        tests = [(test, roles["suspect"]) for test, roles in verdicts.items() if "suspect" in roles]
+        width = 0.8 / max(1, len(tests))
+        for i, (test, verdict) in enumerate(tests):
+            margins = np.asarray(verdict["margins"])
+            x = np.arange(len(margins)) + (i - (len(tests) - 1) / 2) * width
+            pens = [pg.mkPen("k", width=2) if c == verdict["suspect_class"] else None
+                    for c in range(len(margins))]  # fmt: skip
+            bar = pg.BarGraphItem(
+                x=x, height=margins, width=width * 0.95, brush=MARGIN_COLOURS[i % 2], pens=pens,
+                name=f"{test}: p = {verdict['p_value']:.2g}",
+            )  # fmt: skip
+            self.margins.addItem(bar)
+            self.margin_items.append(bar)
+        if tests:
+            classes = len(tests[0][1]["margins"])
+            self.margins.getAxis("bottom").setTicks([[(c, str(c)) for c in range(classes)]])

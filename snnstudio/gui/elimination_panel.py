@@ -1,10 +1,15 @@
-"""The Elimination tab: fine-tuning or fine-pruning a backdoored checkpoint on clean data (the
-core's `run_elimination`, run by the window's worker), with ACC/ASR before and after as bars."""
+"""The Elimination tab: remove a backdoor from a checkpoint with one of the core's methods
+(`run_elimination`, run by the window's worker), with ACC/ASR before and after as bars.
+
+The options are generated from `EliminationSettings` (as `snnstudio eliminate`'s are), the
+method list is the registry's with the default first, and each method shows only the
+options it reads."""
 
 from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -15,12 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from snnstudio.core.defense.elimination import METHOD_DEFAULTS, METHODS, EliminationSettings
+from snnstudio.core.defense.settings import EliminationSettings, method_spec
 from snnstudio.gui.detection_view import SIDE_PANEL_WIDTH, PathRow
-from snnstudio.gui.form_fields import combo, float_spin, int_spin
+from snnstudio.gui.settings_form import SettingsForm
 
-DEFAULT = "method default"
 BEFORE_COLOUR, AFTER_COLOUR = "#9e9e9e", "#1f77b4"
+LAST_CONV = "last conv spiking layer"
 
 
 class EliminationPanel(QWidget):
@@ -28,26 +33,12 @@ class EliminationPanel(QWidget):
         super().__init__(parent)
         self.checkpoint = PathRow("the backdoored model (.pt)")
         self.use_last_run = QPushButton("Use the last run")
-        self.method = combo(METHODS)
-        self.clean_fraction = float_spin(0.001, 1.0, 0.05, 3)
-        self.clean_fraction.setValue(EliminationSettings.clean_fraction)
-        self.epochs = int_spin(-1, 100_000)
-        self.settle_epochs = int_spin(-1, 100_000)
-        self.lr = float_spin(0.0, 10.0, 1e-3, 5)
-        self.optimizer = combo([DEFAULT, "adam", "sgd"])
-        for spin in (self.epochs, self.settle_epochs, self.lr):
-            spin.setSpecialValueText(DEFAULT)
-            spin.setValue(spin.minimum())
-        self.layer = combo([""])
-        self.layer.setItemText(0, "last conv spiking layer")
-        self.prune_max = float_spin(0.0, 1.0, 0.05, 2)
-        self.prune_max.setValue(EliminationSettings.prune_max_fraction)
-        self.prune_tolerance = float_spin(0.0, 1.0, 0.005, 3)
-        self.prune_tolerance.setValue(EliminationSettings.prune_acc_tolerance)
         self.start_button = QPushButton("Eliminate")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
+        self.title = QLabel()
+        self.title.setWordWrap(True)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.graphics = pg.GraphicsLayoutWidget()
@@ -58,23 +49,21 @@ class EliminationPanel(QWidget):
         self.bars_plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 210))
         self.bars: list[pg.GraphicsObject] = []
         self._build_layout()
-        self.method.currentTextChanged.connect(self._update_enabled)
-        self._update_enabled()
+        self.method.currentTextChanged.connect(self._update_visible)
+        self._update_visible()
 
     def _build_layout(self) -> None:
         box = QGroupBox("Elimination")
         form = QFormLayout(box)
         form.addRow("checkpoint", self.checkpoint)
         form.addRow(self.use_last_run)
-        form.addRow("method", self.method)
-        form.addRow("clean data share", self.clean_fraction)
-        form.addRow("epochs", self.epochs)
-        form.addRow("learning rate", self.lr)
-        form.addRow("optimizer", self.optimizer)
-        form.addRow("settle epochs (lr / 10)", self.settle_epochs)
+        self.options = SettingsForm(EliminationSettings, form, skip=("layer",))
+        self.fields = self.options.fields
+        self.method: QComboBox = self.fields["method"]  # type: ignore[assignment]
+        form.insertRow(form.getWidgetPosition(self.method)[0] + 1, self.title)
+        self.layer = QComboBox()
+        self.layer.addItem(LAST_CONV, "")
         form.addRow("layer to prune", self.layer)
-        form.addRow("prune at most", self.prune_max)
-        form.addRow("clean acc drop allowed", self.prune_tolerance)
         self.form = form
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
@@ -90,36 +79,26 @@ class EliminationPanel(QWidget):
         layout.addLayout(side, 0)
         layout.addWidget(self.graphics, 1)
 
-    def _update_enabled(self) -> None:
-        method = self.method.currentText()
-        for widget in (self.layer, self.prune_max, self.prune_tolerance):
-            self.form.setRowVisible(widget, method == "fineprune")
-        defaults = METHOD_DEFAULTS.get(method, {})
+    def _update_visible(self) -> None:
+        spec = method_spec(self.method.currentText())
+        used = spec.used_settings()
+        self.options.show_only(used)
+        self.form.setRowVisible(self.layer, "layer" in used)
+        self.title.setText(spec.title)
         self.status.setText(
-            "method defaults: " + ", ".join(f"{k} {v}" for k, v in defaults.items())
+            "method defaults: " + ", ".join(f"{k} {v}" for k, v in spec.defaults.items())
         )
 
-    def set_layers(self, layers: list[str]) -> None:
+    def set_layers(self, layers: dict[str, str]) -> None:
+        """The spiking layers to offer for pruning: module name -> readable label."""
         self.layer.clear()
-        self.layer.addItem("last conv spiking layer", "")
-        for name in layers:
-            self.layer.addItem(name, name)
+        self.layer.addItem(LAST_CONV, "")
+        for name, label in layers.items():
+            self.layer.addItem(label, name)
 
     def settings(self) -> EliminationSettings:
         """The options as the core's settings (None = the method's default)."""
-
-        def optional(spin, empty):  # type: ignore[no-untyped-def]
-            return None if spin.value() == empty else spin.value()
-
-        optimizer = self.optimizer.currentText()
-        return EliminationSettings(
-            method=self.method.currentText(), clean_fraction=self.clean_fraction.value(),
-            epochs=optional(self.epochs, -1), lr=optional(self.lr, 0.0),
-            optimizer=None if optimizer == DEFAULT else optimizer,
-            settle_epochs=optional(self.settle_epochs, -1),
-            layer=str(self.layer.currentData() or ""), prune_max_fraction=self.prune_max.value(),
-            prune_acc_tolerance=self.prune_tolerance.value(),
-        )  # fmt: skip
+        return self.options.settings(layer=str(self.layer.currentData() or ""))
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

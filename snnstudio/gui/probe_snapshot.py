@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snnstudio.core.defense.layer_names import layer_labels
 from snnstudio.core.defense.loading import LoadedModel, load_data, load_model, load_reference
 from snnstudio.core.probe import LayerRecording, record_dataset, spiking_layer_names
 from snnstudio.core.runner import PreparedData
@@ -24,6 +25,7 @@ class LoadedCheckpoints:
     suspect: LoadedModel
     reference: LoadedModel | None
     data: PreparedData
+    labels: dict[str, str]  # readable layer names ("conv2 spikes (32×14×14)") by module name
 
     @property
     def layers(self) -> list[str]:
@@ -48,7 +50,9 @@ def load_checkpoints(suspect: Path, reference: Path | None) -> LoadedCheckpoints
     """Load the models (the core's checks) and the attacked data the suspect's config names."""
     model = load_model(suspect)
     ref = load_reference(reference, model) if reference is not None else None
-    return LoadedCheckpoints(model, ref, load_data(model))
+    data = load_data(model)
+    labels = layer_labels(model.network, tuple(data.splits.sample_shape))
+    return LoadedCheckpoints(model, ref, data, labels)
 
 
 def record_snapshot(loaded: LoadedCheckpoints, layer: str, count: int) -> ProbeSnapshot:
@@ -86,3 +90,16 @@ def most_changed_neurons(snapshot: ProbeSnapshot, sample: int, count: int = 3) -
         snapshot.triggered.cumulative_voltage[sample] - snapshot.clean.cumulative_voltage[sample]
     )
     return [int(i) for i in np.argsort(change)[::-1][:count]]
+
+
+def top_changed_neurons(snapshot: ProbeSnapshot, count: int) -> np.ndarray:
+    """The `count` neurons whose cumulative voltage the trigger changes most, averaged over
+    the recorded inputs, most changed first (every neuron, in order, when the layer has no
+    more than `count`)."""
+    total = snapshot.clean.num_neurons
+    if total <= count:
+        return np.arange(total)
+    change = np.abs(snapshot.triggered.cumulative_voltage - snapshot.clean.cumulative_voltage).mean(
+        0
+    )
+    return np.argsort(change)[::-1][:count]

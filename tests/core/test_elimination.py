@@ -5,10 +5,18 @@ import json
 import pytest
 import torch
 
-from snnstudio.cli import main
+from snnstudio.cli import build_parser, main
+from snnstudio.cli_defense import option_flags, settings_from_arguments
 from snnstudio.core.checkpoint import load_checkpoint, network_from_checkpoint
 from snnstudio.core.config import load_preset, with_overrides
-from snnstudio.core.defense.elimination import EliminationSettings, run_elimination
+from snnstudio.core.defense.elimination import METHODS, EliminationSettings, run_elimination
+from snnstudio.core.defense.finetuning import (
+    Distillation,
+    SharpnessAware,
+    lr_schedule,
+    teacher_copy,
+)
+from snnstudio.core.defense.settings import DEFAULT_METHOD, METHOD_SPECS, DetectionSettings
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import EpochDone, RunFinished
 from snnstudio.core.rundir import RunKind, open_run
@@ -123,3 +131,97 @@ def test_reconversion_of_a_hybrid_model(tmp_path) -> None:
     assert (scores["acc"], scores["asr"]) == (metrics["acc"], metrics["asr"])
     with pytest.raises(ConfigError, match="method 'reconvert' needs a model made by"):
         next(run_elimination(tiny_backdoored_run().backdoored, None, settings))
+
+
+def test_every_method_in_the_registry_has_its_spec_and_the_default_comes_first() -> None:
+    assert list(METHODS) == [spec.name for spec in METHOD_SPECS]
+    assert EliminationSettings().method == DEFAULT_METHOD == METHOD_SPECS[0].name
+    for spec in METHOD_SPECS:
+        resolved = EliminationSettings(method=spec.name).resolved()
+        for name in spec.defaults:
+            assert getattr(resolved, name) is not None, (spec.name, name)
+
+
+def test_cli_options_are_generated_from_the_settings() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["eliminate", "model.pt"])
+    assert settings_from_arguments(args, EliminationSettings) == EliminationSettings()
+    args = parser.parse_args(["eliminate", "m.pt", "--method", "nad", "--nad-beta", "10",
+                              "--prune-tolerance", "0.2"])  # fmt: skip
+    settings = settings_from_arguments(args, EliminationSettings)
+    assert (settings.method, settings.nad_beta, settings.prune_acc_tolerance) == ("nad", 10.0, 0.2)
+    flags = {o.flag for o in option_flags(EliminationSettings)}
+    help_text = parser._subparsers._group_actions[0].choices["eliminate"].format_help()
+    for flag in flags:
+        assert f"--{flag}" in help_text
+    for name in METHODS:
+        assert name in help_text
+    detect = parser.parse_args(["detect", "m.pt", "--margin-steps", "7", "--no-reference-free"])
+    settings = settings_from_arguments(detect, DetectionSettings)
+    assert settings.max_margin.steps == 7 and settings.reference_free is False
+    assert settings_from_arguments(parser.parse_args(["detect", "m.pt"]), DetectionSettings) == (
+        DetectionSettings()
+    )
+
+
+def test_sharpness_aware_step_returns_to_the_weights() -> None:
+    net = torch.nn.Linear(3, 2)
+    before = [p.detach().clone() for p in net.parameters()]
+    net(torch.ones(4, 3)).pow(2).sum().backward()
+    sam = SharpnessAware(net, rho=0.5)
+    sam.ascend()
+    moved = torch.cat([(p - b).flatten() for p, b in zip(net.parameters(), before, strict=True)])
+    assert moved.norm().item() == pytest.approx(0.5, rel=1e-5)  # a step of radius rho
+    sam.descend_back()
+    for p, b in zip(net.parameters(), before, strict=True):
+        torch.testing.assert_close(p.detach(), b)
+
+
+def test_schedules_peak_at_the_given_rate() -> None:
+    param = torch.nn.Parameter(torch.zeros(1))
+    for name in ("one-cycle", "cyclic"):
+        optimizer = torch.optim.SGD([param], lr=0.3, momentum=0.9)
+        scheduler = lr_schedule(optimizer, name, 0.3, 40)
+        rates = []
+        for _ in range(40):
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        assert max(rates) == pytest.approx(0.3, rel=0.05) and rates[0] < 0.1 and rates[-1] < 0.1
+    assert lr_schedule(torch.optim.SGD([param], lr=0.1), "constant", 0.1, 40) is None
+
+
+def test_attention_distillation_pulls_towards_the_teacher() -> None:
+    run = tiny_backdoored_run()
+    net = network_from_checkpoint(load_checkpoint(run.backdoored)).eval()
+    x_seq = torch.rand(4, 3, 1, 28, 28)
+    labels = torch.zeros(3, dtype=torch.long)
+    for feature in ("rate", "voltage"):
+        same = Distillation(net, teacher_copy(net), feature, beta=1000.0)
+        loss, logits = same(net, x_seq, labels)
+        same.remove()
+        plain = torch.nn.functional.cross_entropy(logits, labels)
+        torch.testing.assert_close(loss, plain)  # identical teacher: no attention loss
+        other = teacher_copy(net)
+        with torch.no_grad():
+            for p in other.parameters():
+                p.mul_(1.5)
+        apart = Distillation(net, other, feature, beta=1000.0)
+        assert apart(net, x_seq, labels)[0].item() > plain.item()
+        apart.remove()
+    assert not any(m._forward_hooks for m in net.modules())  # the taps are gone
+
+
+@pytest.mark.parametrize("method", ["superft", "ftsam", "nad"])
+def test_fine_tuning_variants_run_as_stages(method, tmp_path) -> None:
+    run = tiny_backdoored_run()
+    settings = EliminationSettings(
+        method, clean_fraction=0.2, epochs=1, teacher_epochs=1, settle_epochs=0
+    )
+    events, metrics = _run(run.backdoored, tmp_path / method, settings)
+    stages = [e.stage for e in events if isinstance(e, EpochDone)]
+    assert stages == ([f"{method}-teacher"] if method == "nad" else []) + [method]
+    assert 0.0 <= metrics["asr"] <= 1.0 and metrics["settings"]["method"] == method
+    if method == "nad":
+        assert {"acc_teacher", "asr_teacher"} <= set(metrics)
+    network_from_checkpoint(load_checkpoint(tmp_path / method / f"{method}.pt"))

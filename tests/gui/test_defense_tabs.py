@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import click
 
+from snnstudio.cli import main
 from snnstudio.core import config as config_io
+from snnstudio.core.defense.settings import DEFAULT_METHOD
 from snnstudio.core.events import RunFinished
 from snnstudio.core.runner import run_experiment
 
@@ -34,17 +37,27 @@ def test_load_checkpoint_and_show_the_rasters(window, qtbot, messages, trained_r
     click(qtbot, view.record_button)  # loads the checkpoints first, then records
     qtbot.waitUntil(lambda: view.snapshot is not None, timeout=30_000)
     snap = view.snapshot
-    assert view.layer.currentText() == snap.layer == view.layer.itemText(view.layer.count() - 1)
+    assert view.layer_name() == snap.layer == view.layer.itemData(view.layer.count() - 1)
+    labels = [view.layer.itemText(i) for i in range(view.layer.count())]
+    assert labels == ["conv1 spikes (16×28×28)", "conv2 spikes (32×14×14)", "fc1 spikes (128)"]
     assert snap.clean.voltage.shape[:2] == (4, 12) and snap.reference_triggered is not None
     plots = view.plots
-    clean_spikes = int((snap.clean.spikes[:, 0, :] > 0).sum())
-    triggered_spikes = int((snap.triggered.spikes[:, 0, :] > 0).sum())
+    shown = view.shown_neurons()  # fc1 has 128 neurons: the top 32 the trigger changes most
+    assert len(shown) == 32 and len(set(shown.tolist())) == 32
+    change = np.abs(snap.triggered.cumulative_voltage - snap.clean.cumulative_voltage).mean(0)
+    assert change[shown].min() >= np.delete(change, shown).max()
+    clean_spikes = int((snap.clean.spikes[:, 0, shown] > 0).sum())
+    triggered_spikes = int((snap.triggered.spikes[:, 0, shown] > 0).sum())
     assert plots.spike_points(0) == clean_spikes and plots.spike_points(1) == triggered_spikes
     assert clean_spikes + triggered_spikes > 0
-    np.testing.assert_array_equal(plots.heat_items[1].image, snap.triggered.voltage[:, 0, :])
+    np.testing.assert_array_equal(plots.heat_items[1].image, snap.triggered.voltage[:, 0, shown])
     assert plots.threshold.value() == pytest.approx(snap.threshold)
+    for plot in plots.time_plots:  # one time axis, t = 1..T, on every time plot
+        assert plot.viewRange()[0] == pytest.approx([0.5, 4.5])
     view.sample.setValue(3)  # another input redraws from the same recording
-    np.testing.assert_array_equal(plots.heat_items[0].image, snap.clean.voltage[:, 3, :])
+    np.testing.assert_array_equal(plots.heat_items[0].image, snap.clean.voltage[:, 3, shown])
+    view.top_k.setValue(500)  # more than the layer has: every neuron, in order
+    np.testing.assert_array_equal(view.shown_neurons(), np.arange(128))
     assert messages.calls == []
 
 
@@ -52,12 +65,19 @@ def test_detection_scores_from_the_core(window, qtbot, trained_run):
     view = window.defense.detection
     view.suspect.edit.setText(str(trained_run / "model.pt"))
     view.reference.edit.setText(str(trained_run / "clean-twin.pt"))
-    view.reference_free.setChecked(False)  # the max-margin test is the slow part
+    view.options.fields["reference_free"].setChecked(False)  # the margin search is slow
     click(qtbot, view.detect_button)
-    qtbot.waitUntil(lambda: not window.runner.running, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=120_000)
     keys = [view.scores.item(r, 0).text() for r in range(view.scores.rowCount())]
-    assert "sample-level.auroc" in keys
-    assert any(k.startswith("model-comparison.") for k in keys)
+    assert "test AUROC, clean-distance, fc1 spikes (128) (both)" in keys
+    assert any(k.startswith("separation, fc1 spikes (128)") for k in keys)
+    assert "training set, spectral: precision" in keys
+    auroc = view.sections["sample-level"]["auroc"]
+    assert f"test-input AUROC {auroc:.3f}" in view.verdict.text()
+    assert "separation vs reference on fc1 spikes (128)" in view.verdict.text()
+    x, y = view.score_plots.roc_curve.getData()
+    assert x[0] == 0.0 and y[-1] == 1.0  # the ROC curve is drawn in the window
+    assert view.views.currentWidget() is view.score_plots
     assert [r.kind for r in window.results.records] == ["detection"]  # its run directory
 
 
@@ -74,9 +94,37 @@ def test_bad_checkpoint_shows_a_message(window, qtbot, messages, tmp_path):
 def test_elimination_shows_before_and_after(window, qtbot, trained_run):
     panel = window.defense.elimination
     panel.checkpoint.edit.setText(str(trained_run / "model.pt"))
-    panel.epochs.setValue(1)
-    panel.settle_epochs.setValue(0)
+    assert panel.method.currentText() == DEFAULT_METHOD  # the first choice is the default
+    assert panel.method.itemText(0) == DEFAULT_METHOD
+    panel.fields["epochs"].setValue(1)
+    panel.fields["settle_epochs"].setValue(0)
     click(qtbot, panel.start_button)
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60_000)
     heights = [list(item.opts["height"]) for item in panel.bars if hasattr(item, "opts")]
     assert len(heights) == 2 and all(0 <= v <= 1 for pair in heights for v in pair)
+
+
+def test_reference_free_verdict_is_the_clis(window, qtbot, trained_run, tmp_path):
+    """The GUI runs the reference-free tests with the CLI's settings and gets its verdict."""
+    view = window.defense.detection
+    view.suspect.edit.setText(str(trained_run / "model.pt"))
+    view.reference.edit.setText("")
+    fields = view.options.fields
+    fields["training_scores"].setChecked(False)
+    fields["max_margin.steps"].setValue(30)
+    fields["max_test_samples"].setValue(60)
+    click(qtbot, view.detect_button)
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=120_000)
+    gui = view.sections["reference-free"]
+    out = tmp_path / "cli-detect"
+    args = ["detect", str(trained_run / "model.pt"), "--no-training-scores", "--margin-steps",
+            "30", "--max-test-samples", "60", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    cli = json.loads((out / "report.json").read_text())["reference_free"]
+    for test in ("max-margin", "tmpbd"):
+        mine, theirs = gui[test]["suspect"], cli[test]["suspect"]
+        assert mine["flagged"] == theirs["flagged"]
+        assert mine["suspect_class"] == theirs["suspect_class"]
+        assert mine["p_value"] == pytest.approx(theirs["p_value"], rel=1e-3, abs=1e-9)
+    verdict = view.verdict.text()
+    assert ("Backdoor suspected" in verdict) == any(cli[t]["suspect"]["flagged"] for t in cli)

@@ -1,30 +1,35 @@
 """Backdoor detection from voltages and spikes, as one generator of events.
 
-Three tests on a suspect checkpoint, written as report.json + PNG figures:
+Four tests on a suspect checkpoint, written as report.json + PNG figures:
 
-- sample level (no trigger knowledge): a score per input from a spiking layer's
-  cumulative voltage / spike counts, and its AUROC on clean vs triggered test inputs
-  (`sample_scores`);
+- sample level on test inputs (no trigger knowledge): the clean-distance score of each
+  input from a spiking layer's cumulative voltage / spike counts, and its AUROC on clean
+  vs triggered test inputs (`sample_scores`);
+- training set (`training_scan`): spectral signatures and activation clustering, per
+  class of the poisoned training set, as they were designed, flagging poisoned training
+  samples; precision and recall against the known poison flags;
 - model level against a trusted clean reference on the same clean and triggered inputs
   (`model_comparison`), when a reference checkpoint is given;
-- model level without a reference: the max-margin test on the output voltage
-  (`max_margin`), which names the suspect target class.
+- model level without a reference: MM-BD's and TMPBD's maximum-margin tests on the
+  output layer's membrane potential (`max_margin`), which name the suspect target class.
 
 The triggered inputs are built from the trigger in the checkpoint's config (the attack
-the model was trained with); only the evaluation uses them, never the sample scores.
+the model was trained with); only the evaluation uses them, never the scores.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Generator, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_curve
 
 from snnstudio.core.data.base import SampleSet, seeded_subset
+from snnstudio.core.defense.layer_names import layer_labels
 from snnstudio.core.defense.loading import (
     LoadedModel,
     clean_fraction_subset,
@@ -33,7 +38,7 @@ from snnstudio.core.defense.loading import (
     load_model,
     load_reference,
 )
-from snnstudio.core.defense.max_margin import MaxMarginSettings, max_margin_test, max_margins
+from snnstudio.core.defense.max_margin import TESTS, max_margin_test, max_margins
 from snnstudio.core.defense.model_comparison import compare_models, output_voltage_by_class
 from snnstudio.core.defense.report_figures import (
     max_margin_figure,
@@ -41,20 +46,14 @@ from snnstudio.core.defense.report_figures import (
     sample_scores_figure,
 )
 from snnstudio.core.defense.sample_scores import (
-    FEATURE_KINDS,
-    SCORERS,
+    clean_distance_scores,
     detection_auroc,
     layer_features,
-    sample_scores,
 )
+from snnstudio.core.defense.settings import FEATURE_KINDS, TRAINING_SCORERS, DetectionSettings
+from snnstudio.core.defense.training_scan import scan_training_set, scores_auroc
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.events import (
-    CancelToken,
-    DetectionResult,
-    Event,
-    Log,
-    check_cancel,
-)
+from snnstudio.core.events import CancelToken, DetectionResult, Event, Log, check_cancel
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.probe import DatasetRecording, record_dataset, spiking_layer_names
 from snnstudio.core.rundir import REPORT_FILE, RunKind, atomic_path, write_json_atomic
@@ -62,34 +61,13 @@ from snnstudio.core.runner import PreparedData
 
 __all__ = ["DetectionSettings", "run_detection"]
 
+HISTOGRAM_BINS = 40
 NEURON_DIFFS = (
     "rate_diff_clean",
     "rate_diff_triggered",
     "voltage_diff_clean",
     "voltage_diff_triggered",
 )
-
-
-@dataclass
-class DetectionSettings:
-    layer: str = ""  # spiking layer for the sample-level score; "" = the last one
-    feature: str = "both"  # voltage | spikes | both
-    method: str = "clean-distance"  # the headline sample score (all are reported)
-    clean_fraction: float = 0.1  # share of the clean training set the defender trusts
-    triggered_share: float = 0.5  # share of triggered inputs in the sample-level test pool
-    max_test_samples: int = 1000  # clean test inputs used (0 = all)
-    reference_free: bool = True  # run the max-margin test
-    max_margin: MaxMarginSettings = field(default_factory=MaxMarginSettings)
-    seed: int = 0
-    batch_size: int = 256
-
-    def check(self) -> None:
-        if self.feature not in FEATURE_KINDS:
-            raise ConfigError(f"feature '{self.feature}' is not one of: {', '.join(FEATURE_KINDS)}")
-        if self.method not in SCORERS:
-            raise ConfigError(f"method '{self.method}' is not one of: {', '.join(SCORERS)}")
-        if not 0.0 < self.triggered_share < 1.0:
-            raise ConfigError(f"triggered share = {self.triggered_share} must be in (0, 1)")
 
 
 def run_detection(
@@ -148,55 +126,106 @@ def _record(model: LoadedModel, samples: SampleSet, batch_size: int) -> DatasetR
     )  # fmt: skip
 
 
+def _check_layer(layer: str, recording: DatasetRecording) -> str:
+    layer = layer or list(recording.layers)[-1]
+    if layer not in recording.layers:
+        raise ConfigError(
+            f"no spiking layer named '{layer}' (known: {', '.join(recording.layers)})"
+        )
+    return layer
+
+
+def _roc_and_histogram(scores: np.ndarray, is_triggered: np.ndarray) -> dict[str, Any]:
+    """What the GUI draws: the ROC curve's points and the score histograms per group."""
+    fpr, tpr, _ = roc_curve(is_triggered.astype(int), scores)
+    edges = np.histogram_bin_edges(scores, bins=HISTOGRAM_BINS)
+    return {
+        "roc_fpr": fpr.tolist(),
+        "roc_tpr": tpr.tolist(),
+        "histogram_edges": edges.tolist(),
+        "histogram_clean": np.histogram(scores[~is_triggered], edges)[0].tolist(),
+        "histogram_triggered": np.histogram(scores[is_triggered], edges)[0].tolist(),
+    }
+
+
 def _sample_level(
     pool: _Pool,
     suspect_rec: DatasetRecording,
     clean_rec: DatasetRecording,
     clean_labels: np.ndarray,
     settings: DetectionSettings,
+    labels: dict[str, str],
 ) -> tuple[dict[str, Any], np.ndarray, str]:
-    layer = settings.layer or list(suspect_rec.layers)[-1]
-    if layer not in suspect_rec.layers:
-        raise ConfigError(
-            f"no spiking layer named '{layer}' (known: {', '.join(suspect_rec.layers)})"
-        )
+    """The clean-distance score on test inputs (the one sample score that applies to them:
+    spectral signatures and activation clustering are training-set scores)."""
+    layer = _check_layer(settings.layer, suspect_rec)
     predicted = suspect_rec.predictions
-    table: dict[str, dict[str, dict[str, float]]] = {}
+    table: dict[str, dict[str, float]] = {}
     headline = np.zeros(len(predicted))
     for name in suspect_rec.layers:
-        table[name] = {}
+        table[labels.get(name, name)] = row = {}
         for kind in FEATURE_KINDS:
-            feats = layer_features(suspect_rec.layers[name], kind)
-            clean_feats = layer_features(clean_rec.layers[name], kind)
-            row = {}
-            for method in SCORERS:
-                scores = sample_scores(
-                    method, feats, predicted, clean_feats, clean_labels, settings.seed
-                )
-                row[method] = detection_auroc(scores, pool.is_triggered)
-                if (name, kind, method) == (layer, settings.feature, settings.method):
-                    headline = scores
-            table[name][kind] = row
+            scores = clean_distance_scores(
+                layer_features(clean_rec.layers[name], kind), clean_labels,
+                layer_features(suspect_rec.layers[name], kind), predicted,
+            )  # fmt: skip
+            row[kind] = detection_auroc(scores, pool.is_triggered)
+            if (name, kind) == (layer, settings.feature):
+                headline = scores
     summary = {
         "layer": layer,
+        "layer_label": labels.get(layer, layer),
         "feature": settings.feature,
-        "method": settings.method,
-        "auroc": table[layer][settings.feature][settings.method],
+        "method": "clean-distance",
+        "auroc": table[labels.get(layer, layer)][settings.feature],
         "clean_inputs": int((~pool.is_triggered).sum()),
         "triggered_inputs": int(pool.is_triggered.sum()),
         "clean_reference_samples": len(clean_labels),
-        "auroc_by_layer_feature_method": table,
+        "auroc_by_layer_feature": table,
+        **_roc_and_histogram(headline, pool.is_triggered),
     }
     return summary, headline, layer
 
 
+def _training_scan(
+    model: LoadedModel, data: PreparedData, clean_rec: DatasetRecording, clean_labels: np.ndarray,
+    layer: str, settings: DetectionSettings, label: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Spectral signatures and activation clustering on the poisoned training set, per
+    class, as designed; precision / recall of the flags against the known poison flags."""
+    train = seeded_subset(data.poisoned_train, settings.max_train_samples, settings.seed)
+    cfg = model.config
+    recording = record_dataset(
+        model.network, train, cfg.sim.timesteps, cfg.sim.encoder, model.device, [layer],
+        per_channel=True, batch_size=settings.batch_size,
+    )  # fmt: skip
+    features = layer_features(recording.layers[layer], settings.feature)
+    trusted = layer_features(clean_rec.layers[layer], settings.feature)
+    summary: dict[str, Any] = {
+        "layer": layer, "layer_label": label, "feature": settings.feature,
+        "training_samples": len(train), "poisoned_samples": int(train.is_poison.sum()),
+        "trusted_clean_samples": len(clean_labels),
+    }  # fmt: skip
+    for method in TRAINING_SCORERS:
+        scan = scan_training_set(
+            method, features, train.y, trusted, clean_labels, seed=settings.seed
+        )
+        summary[method] = {
+            **scan.quality(train.is_poison),
+            "flagged_classes": scan.flagged_classes,
+            "auroc": scores_auroc(scan.scores, train.is_poison, train.y),
+            "class_p_values": scan.class_p_values,
+        }
+    return summary
+
+
 def _reference_free(
     model: LoadedModel, image_shape: tuple[int, ...], classes: int, settings: DetectionSettings,
-    cancel: CancelToken | None, stage: str,
+    cancel: CancelToken | None, stage: str, statistic: str,
 ) -> Generator[Event, None, Any]:  # fmt: skip
     margins = yield from max_margins(
         model.network, image_shape, classes, model.config.sim.timesteps, model.device,
-        settings.max_margin, cancel, stage,
+        settings.max_margin, cancel, stage, statistic,
     )  # fmt: skip
     return max_margin_test(margins, settings.max_margin.alpha)
 
@@ -224,15 +253,36 @@ def _detection(
     clean_rec = _record(suspect, clean_set, settings.batch_size)
     check_cancel(job.cancel)
 
-    summary, scores, layer = _sample_level(pool, suspect_rec, clean_rec, clean_set.y, settings)
+    labels = layer_labels(suspect.network, tuple(data.splits.sample_shape))
+    report["layer_labels"] = labels
+    summary, scores, layer = _sample_level(
+        pool, suspect_rec, clean_rec, clean_set.y, settings, labels
+    )
     report["sample_level"] = summary
     if job.rundir is not None:
-        title = f"{settings.method} on {layer} ({settings.feature})"
+        title = f"clean distance on {labels[layer]} ({settings.feature})"
         path = job.rundir.file("sample_scores.png")
         figures.append(sample_scores_figure(scores, pool.is_triggered, title, path))
-    yield Log(f"sample level: AUROC {summary['auroc']:.4f} ({settings.method}, {layer})")
+    yield Log(f"sample level: AUROC {summary['auroc']:.4f} (clean distance, {labels[layer]})")
     yield DetectionResult("sample-level", summary)
     job.lap("sample-level")
+
+    if settings.training_scores:
+        check_cancel(job.cancel)
+        yield Log("scoring the poisoned training set per class (spectral, clustering)")
+        scan = _training_scan(
+            suspect, data, clean_rec, clean_set.y, layer, settings, labels[layer]
+        )
+        report["training_set"] = scan
+        yield Log(
+            "training set: "
+            + "; ".join(
+                f"{m} precision {_fmt(scan[m]['precision'])} recall {_fmt(scan[m]['recall'])}"
+                for m in TRAINING_SCORERS
+            )
+        )
+        yield DetectionResult("training-set", scan)
+        job.lap("training-set")
 
     if reference is not None:
         check_cancel(job.cancel)
@@ -243,7 +293,9 @@ def _detection(
             reference_rec.subset(clean_idx), reference_rec.subset(trig_idx),
         )  # fmt: skip
         comparison = {
-            "layers": [c.summary() for c in comparisons],
+            "layers": [
+                {**c.summary(), "label": labels.get(c.layer, c.layer)} for c in comparisons
+            ],
             "output_voltage_triggered_suspect": output_voltage_by_class(
                 suspect_rec.subset(trig_idx)
             ).tolist(),
@@ -262,7 +314,7 @@ def _detection(
                 np.savez_compressed(temporary, **arrays)
         last = comparisons[-1]
         yield Log(
-            f"model level vs reference: separation on {last.layer} "
+            f"model level vs reference: separation on {labels.get(last.layer, last.layer)} "
             f"spikes {last.separation['spikes']:.3f}, voltage {last.separation['voltage']:.3f}"
         )
         yield DetectionResult("model-comparison", comparison)
@@ -271,20 +323,23 @@ def _detection(
     if settings.reference_free:
         shape = tuple(data.splits.sample_shape)
         models = [("suspect", suspect)] + ([("reference", reference)] if reference else [])
-        verdicts = {}
-        for role, model in models:
-            yield Log(f"reference-free max-margin test on the {role} model")
-            result = yield from _reference_free(
-                model, shape, data.splits.num_classes, settings, job.cancel, f"max-margin {role}"
-            )
-            verdicts[role] = result.to_dict()
-            if job.rundir is not None:
-                path = job.rundir.file(f"max_margin_{role}.png")
-                figures.append(max_margin_figure(result, role, path))
-            yield Log(
-                f"{role}: {'FLAGGED' if result.flagged else 'not flagged'}, suspect class "
-                f"{result.suspect_class}, p = {result.p_value:.3g}"
-            )
+        verdicts: dict[str, dict[str, Any]] = {}
+        for test, statistic in TESTS.items():
+            verdicts[test] = {}
+            for role, model in models:
+                yield Log(f"reference-free {test} test on the {role} model")
+                result = yield from _reference_free(
+                    model, shape, data.splits.num_classes, settings, job.cancel,
+                    f"{test} {role}", statistic,
+                )  # fmt: skip
+                verdicts[test][role] = result.to_dict()
+                if job.rundir is not None:
+                    path = job.rundir.file(f"{test.replace('-', '_')}_{role}.png")
+                    figures.append(max_margin_figure(result, f"{test}, {role}", path))
+                yield Log(
+                    f"{test}, {role}: {'FLAGGED' if result.flagged else 'not flagged'}, "
+                    f"suspect class {result.suspect_class}, p = {result.p_value:.3g}"
+                )
         report["reference_free"] = verdicts
         yield DetectionResult("reference-free", verdicts)
         job.lap("reference-free")
@@ -299,16 +354,26 @@ def _write_report(report: dict[str, Any], figures: list[str], job: Job, status: 
         write_json_atomic(job.rundir.file(REPORT_FILE), report)
 
 
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _headline(report: dict[str, Any]) -> dict[str, Any]:
     """The few numbers metrics.json and the CLI show."""
     out: dict[str, Any] = {"seconds": report["seconds"]}
     if "sample_level" in report:
         out["sample_auroc"] = report["sample_level"]["auroc"]
+    for method in TRAINING_SCORERS:
+        if "training_set" in report:
+            out[f"{method}_precision"] = report["training_set"][method]["precision"]
+            out[f"{method}_recall"] = report["training_set"][method]["recall"]
     if "model_comparison" in report:
         last = report["model_comparison"]["layers"][-1]
         out["separation_last_layer"] = last["separation"]
-    for role, verdict in report.get("reference_free", {}).items():
-        out[f"{role}_flagged"] = verdict["flagged"]
-        out[f"{role}_suspect_class"] = verdict["suspect_class"]
-        out[f"{role}_p_value"] = verdict["p_value"]
+    for test, roles in report.get("reference_free", {}).items():
+        key = test.replace("-", "_")
+        for role, verdict in roles.items():
+            out[f"{key}_{role}_flagged"] = verdict["flagged"]
+            out[f"{key}_{role}_suspect_class"] = verdict["suspect_class"]
+            out[f"{key}_{role}_p_value"] = verdict["p_value"]
     return out

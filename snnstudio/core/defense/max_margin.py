@@ -1,17 +1,30 @@
-"""Reference-free model-level test: the maximum margin of the output voltage per class.
+"""Reference-free model-level tests: the maximum margin of the output per class.
 
-The idea of MM-BD (Wang et al., IEEE S&P 2024), carried to SNNs as TMPBD does with the
-membrane potential of the output layer: for every class k, search the input space for the
-largest margin V_k(x) - max_{j != k} V_j(x) of the cumulative output voltage V (the
-readout summed over the T timesteps). A backdoor gives its target class a shortcut that
-a small input change can drive far above every other class, so the target's maximum
-margin is an outlier among the classes.
+Two tests share one search. For every class k, gradient ascent on the input looks for
+the largest margin m_k = S_k(x) - max_{j != k} S_j(x) of a statistic S of the output
+layer; a backdoor gives its target class a shortcut that a small input change drives far
+above every other class, so the target's maximum margin is an outlier among the classes.
 
-The outlier test is MM-BD's: fit a Gamma null (scipy) to the K - 1 other classes'
-statistics and take the order-statistic p-value of the largest, 1 - F(m_max)^(K-1); the
-model is flagged when it is below `alpha` (0.05) and the class is named. The median
-absolute deviation index (m_k - median) / (1.4826 * MAD) is reported beside it.
-Written here rather than taken from a library: no maintained package implements it.
+- `max-margin` (MM-BD, Wang et al., IEEE S&P 2024): S = the output voltage at the end of
+  the run, the readout integrated over the T timesteps (statistic `final`).
+- `tmpbd` (TMPBD, Temporal Membrane Potential Backdoor Detection, from "Unsupervised
+  Backdoor Detection and Mitigation for Spiking Neural Networks", 2025, the detection made
+  for SNNs; its public code monitors the last layer's `v_seq`): S = the *temporal
+  membrane potential* of the last layer, V_t = sum_{s <= t} out_s of the integrating
+  output neurons, averaged over t = 1..T (statistic `tmp-mean`, TMPBD's default `v_avg`;
+  `tmp-max` is its `v_max`). Early timesteps weigh more than in the final voltage, so a
+  trigger that takes over the output from the first steps stands out. TMPBD's models end
+  in a spiking voting layer pooled per class; ours end in an integrating readout, whose
+  potential is already one value per class. Its code steps raw event counts with SGD; here
+  inputs live in [0, 1] through a sigmoid and Adam steps them, as for MM-BD, so the two
+  tests differ only in S.
+
+The outlier test is MM-BD's (and TMPBD's): fit a Gamma null (scipy) to the K - 1 other
+classes' statistics and take the order-statistic p-value of the largest,
+1 - F(m_max)^(K-1); the model is flagged when it is below `alpha` (0.05) and the class is
+named. The median absolute deviation index (m_k - median) / (1.4826 * MAD) is reported
+beside it. Written here rather than taken from a library: no maintained package
+implements either test.
 """
 
 from __future__ import annotations
@@ -24,20 +37,15 @@ import torch
 from scipy import stats
 
 from snnstudio.core.attack.encoding import encode_batch
+from snnstudio.core.defense.settings import MARGIN_STATISTICS, MaxMarginSettings
+from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import BatchDone, CancelToken, Event, StageStarted, check_cancel
 from snnstudio.core.models.network import SpikingNetwork
 
 MAD_TO_STD = 1.4826  # MAD of a normal distribution times this is its standard deviation
-DEFAULT_ALPHA = 0.05
-
-
-@dataclass
-class MaxMarginSettings:
-    starts: int = 8  # random starting inputs per class
-    steps: int = 150  # gradient ascent steps
-    lr: float = 0.1  # Adam step on the input's logit parametrisation
-    alpha: float = DEFAULT_ALPHA  # flag when the p-value of the largest margin is below
-    seed: int = 0
+DEFAULT_ALPHA = MaxMarginSettings.alpha
+# Which reference-free test reads which statistic of the output's membrane potential.
+TESTS = {"max-margin": "final", "tmpbd": "tmp-mean"}
 
 
 @dataclass
@@ -86,6 +94,18 @@ def max_margin_test(margins: np.ndarray, alpha: float = DEFAULT_ALPHA) -> MaxMar
     return MaxMarginResult(margins, index, p_value, p_value < alpha, suspect, alpha)
 
 
+def output_statistic(readout: torch.Tensor, statistic: str) -> torch.Tensor:
+    """[T, N, K] readout per timestep -> [N, K]: the output membrane potential's statistic."""
+    if statistic == "final":
+        return readout.sum(0)
+    potential = readout.cumsum(0)  # V_t of integrating (non-leaky, non-firing) output neurons
+    if statistic == "tmp-mean":
+        return potential.mean(0)
+    if statistic == "tmp-max":
+        return potential.amax(0)
+    raise ConfigError(f"statistic '{statistic}' is not one of: {', '.join(MARGIN_STATISTICS)}")
+
+
 def max_margins(
     net: SpikingNetwork,
     sample_shape: tuple[int, ...],
@@ -95,6 +115,7 @@ def max_margins(
     settings: MaxMarginSettings,
     cancel: CancelToken | None = None,
     stage: str = "max-margin",
+    statistic: str = "final",
 ) -> Generator[Event, None, np.ndarray]:
     """Gradient ascent on the margin of every class at once; returns the best margin per class.
 
@@ -115,9 +136,9 @@ def max_margins(
         for step in range(1, settings.steps + 1):
             check_cancel(cancel)
             x = torch.sigmoid(logits)
-            voltage = net(encode_batch(x, timesteps, "repeat")).sum(0)  # [B, K]
-            own = voltage.gather(1, classes[:, None]).squeeze(1)
-            others = voltage.masked_fill(
+            value = output_statistic(net(encode_batch(x, timesteps, "repeat")), statistic)
+            own = value.gather(1, classes[:, None]).squeeze(1)
+            others = value.masked_fill(
                 torch.nn.functional.one_hot(classes, num_classes).bool(), -float("inf")
             ).amax(1)
             margin = own - others
