@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from snnstudio.gui.probe_snapshot import ProbeSnapshot
 
 HISTOGRAM_BINS = 60
-MAX_TICKS = 16  # rows up to this many are labelled with their neuron index
+MAX_TICKS = 16  # up to this many rows (timesteps) are labelled one by one
 TRACE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 CLEAN_COLOUR, TRIGGERED_COLOUR, REFERENCE_COLOUR = "#1f77b4", "#d62728", "#2ca02c"
 MARGIN_COLOURS = ("#9467bd", "#ff7f0e")
@@ -109,6 +109,9 @@ class DetectionPlots(QWidget):
             plot.getAxis("left").setTicks(ticks)
             plot.setYRange(-0.5, rows - 0.5, padding=0)
         self.heat_clean.setXRange(0.5, steps + 0.5, padding=0)
+        time_ticks = [[(t, str(t)) for t in range(1, steps + 1)]] if steps <= MAX_TICKS else None
+        for plot in self.time_plots:
+            plot.getAxis("bottom").setTicks(time_ticks)
         self._draw_traces(snap, sample, neurons)
         self._draw_histograms(snap)
 

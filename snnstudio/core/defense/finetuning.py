@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from spikingjelly.activation_based import functional
 from torch import nn
 
 from snnstudio.core.batches import Batch, batch_count
@@ -262,5 +263,7 @@ class Distillation:
 
 
 def teacher_copy(net: SpikingNetwork) -> SpikingNetwork:
-    """An independent copy of the backdoored network to fine-tune into NAD's teacher."""
+    """An independent copy of the backdoored network to fine-tune into NAD's teacher (its
+    neurons' state is reset first: a state left by a forward pass cannot be copied)."""
+    functional.reset_net(net)
     return copy.deepcopy(net)

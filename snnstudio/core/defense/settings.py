@@ -45,6 +45,13 @@ PRUNE_SETTINGS = ("layer", "prune_max_fraction", "prune_acc_tolerance", "prune_s
 # a 6k MNIST subset with 5% and 10% clean data (issue 13's report).
 METHOD_SPECS: tuple[MethodSpec, ...] = (
     MethodSpec(
+        "fineprune", "fine-pruning: cut the units least active on clean data, then "
+        "fine-tune (Liu et al. 2018)",
+        {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "settle_epochs": 0,
+         "schedule": "constant", "sam_rho": 0.0},
+        extra=PRUNE_SETTINGS,
+    ),
+    MethodSpec(
         "superft", "super-fine-tuning: a large one-cycle learning rate (Sha et al. 2022)",
         {"optimizer": "sgd", "lr": 0.3, "epochs": 12, "schedule": "one-cycle",
          "settle_epochs": 0, "sam_rho": 0.0},
@@ -64,13 +71,6 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "nad", "attention distillation from a fine-tuned teacher, NAD (Li et al. 2021)",
         {"optimizer": "sgd", "teacher_lr": 0.2, "teacher_epochs": 8, "lr": 0.02,
          "epochs": 10, "nad_beta": 5000.0, "nad_feature": "rate", "schedule": "constant"},
-    ),
-    MethodSpec(
-        "fineprune", "fine-pruning: cut the units least active on clean data, then "
-        "fine-tune (Liu et al. 2018)",
-        {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "settle_epochs": 0,
-         "schedule": "constant", "sam_rho": 0.0},
-        extra=PRUNE_SETTINGS,
     ),
     MethodSpec(
         "reconvert", "clean re-conversion + clean STDB (conversion / hybrid models)",
