@@ -39,7 +39,7 @@ def measure(
         "checkpoint": str(checkpoint), "fraction": fraction, "method": method, **extra,
         "clean_samples": m["clean_samples"], "acc_before": m["acc_before"],
         "asr_before": m["asr_before"], "acc": m["acc"], "asr": m["asr"],
-        "seconds": m["seconds"],
+        "seconds": m["seconds"]["total"],
         "meets_target": m["asr"] <= ASR_TARGET and m["acc_before"] - m["acc"] <= ACC_DROP_TARGET,
     }  # fmt: skip
 

@@ -3,7 +3,7 @@
 `DetectionPlots`: voltage heat maps (neuron x time) and spike rasters clean vs triggered,
 neuron traces with the firing threshold, and cumulative-voltage histograms. A large layer
 is drawn as the neurons the caller picks (the top k that the trigger changes most), rows
-ranked; every time axis is linked and spans t = 1..T. `ScorePlots`: the sample score's
+ranked; every time axis spans t = 1..T. `ScorePlots`: the sample score's
 ROC curve and histograms (clean vs triggered test inputs) and the reference-free tests'
 per-class margins, from the core's detection results.
 
@@ -71,10 +71,6 @@ class DetectionPlots(QWidget):
             self.heat_clean, self.heat_triggered, self.raster_clean, self.raster_triggered,
             self.traces,
         )  # fmt: skip
-        for plot in self.time_plots[1:]:
-            plot.setXLink(self.heat_clean)  # one time axis: zoom one, all follow
-        self.raster_triggered.setYLink(self.raster_clean)
-        self.heat_triggered.setYLink(self.heat_clean)
 
     @staticmethod
     def _plot(plot: pg.PlotItem, title: str, x: str, y: str) -> pg.PlotItem:
@@ -108,10 +104,10 @@ class DetectionPlots(QWidget):
             plot.setLabel("left", axis_name)
             plot.getAxis("left").setTicks(ticks)
             plot.setYRange(-0.5, rows - 0.5, padding=0)
-        self.heat_clean.setXRange(0.5, steps + 0.5, padding=0)
         time_ticks = [[(t, str(t)) for t in range(1, steps + 1)]] if steps <= MAX_TICKS else None
-        for plot in self.time_plots:
-            plot.getAxis("bottom").setTicks(time_ticks)
+        for plot in self.time_plots:  # one time axis: t = 1..T on every plot (not linked:
+            plot.setXRange(0.5, steps + 0.5, padding=0)  # pyqtgraph aligns linked views by
+            plot.getAxis("bottom").setTicks(time_ticks)  # screen position, across columns)
         self._draw_traces(snap, sample, neurons)
         self._draw_histograms(snap)
 
