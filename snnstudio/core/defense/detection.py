@@ -270,9 +270,7 @@ def _detection(
     if settings.training_scores:
         check_cancel(job.cancel)
         yield Log("scoring the poisoned training set per class (spectral, clustering)")
-        scan = _training_scan(
-            suspect, data, clean_rec, clean_set.y, layer, settings, labels[layer]
-        )
+        scan = _training_scan(suspect, data, clean_rec, clean_set.y, layer, settings, labels[layer])
         report["training_set"] = scan
         yield Log(
             "training set: "
@@ -293,9 +291,7 @@ def _detection(
             reference_rec.subset(clean_idx), reference_rec.subset(trig_idx),
         )  # fmt: skip
         comparison = {
-            "layers": [
-                {**c.summary(), "label": labels.get(c.layer, c.layer)} for c in comparisons
-            ],
+            "layers": [{**c.summary(), "label": labels.get(c.layer, c.layer)} for c in comparisons],
             "output_voltage_triggered_suspect": output_voltage_by_class(
                 suspect_rec.subset(trig_idx)
             ).tolist(),
