@@ -164,7 +164,9 @@ def fine_tune(
         timesteps=recipe.timesteps, encoder=recipe.encoder, poison_weight=0.0,
         clean_weight=1.0, seed=recipe.seed, optimizer=recipe.optimizer,
     )  # fmt: skip
-    return (yield from train_epochs(net, clean, sets, settings, device, stage, cancel, step))
+    return (
+        yield from train_epochs(net, clean, sets, settings, device, stage, cancel, step_fn=step)
+    )
 
 
 class LayerTaps:
