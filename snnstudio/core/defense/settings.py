@@ -42,7 +42,10 @@ PRUNE_SETTINGS = ("layer", "prune_max_fraction", "prune_acc_tolerance", "prune_s
 
 
 # The first is the default: chosen from benchmarks/elimination_methods.py on the demo and
-# a 6k MNIST subset with 5% and 10% clean data (issue 13's report).
+# a 6k MNIST subset with 5% and 10% clean data (issue 13's report). Only fineprune met
+# ASR <= 0.10 with an ACC drop <= 2 points on all four: the trigger's pathway is silent on
+# clean data, so clean gradients barely reach it; cutting the silent units does. FT-SAM
+# came closest among the fine-tuning variants (it met the target on MNIST with 10%).
 METHOD_SPECS: tuple[MethodSpec, ...] = (
     MethodSpec(
         "fineprune", "fine-pruning: cut the units least active on clean data, then "
