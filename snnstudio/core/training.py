@@ -120,9 +120,7 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def _default_step(
-    net: SpikingNetwork, settings: TrainSettings, device: torch.device
-) -> BatchStep:
+def _default_step(net: SpikingNetwork, settings: TrainSettings, device: torch.device) -> BatchStep:
     """The rules' step: the poison-weighted loss (Eq. 10) and `settings.optimizer`, the
     forward pass compiled and in bf16 when the settings ask."""
     optimizer = make_optimizer(net, settings.optimizer, settings.lr)

@@ -130,7 +130,7 @@ def verdict_html(sections: dict[str, Any], target: int | None = None) -> str:
 def score_rows(section: str, summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The numbers of one detection result worth a row of the table."""
     if section == "sample-level":
-        rows = [(f"test AUROC, {summary['method']}, {layer} ({kind})", f"{auroc:.3f}")
+        rows = [(f"AUROC {layer}, {kind}", f"{auroc:.3f}")
                 for layer, by_kind in summary["auroc_by_layer_feature"].items()
                 for kind, auroc in by_kind.items()]  # fmt: skip
         return rows
