@@ -9,7 +9,8 @@ descheduled. The rule (README, "Threads"):
 - else (auto) every usable core but one, at least one: the GUI's event thread and the
   rest of the machine keep a core (on 2 cores: one thread); ``OMP_NUM_THREADS``, when set,
   caps it;
-- a sweep worker process always uses one thread (the pool's size uses the cores);
+- a sweep worker process uses the count its pool gives it, one by default (the pool's size
+  uses the cores), for good: the runs it hosts do not change it;
 - inter-op threads: one (snnstudio runs no parallel graph branches);
 - OpenMP never spin-waits: ``OMP_WAIT_POLICY=PASSIVE`` unless the environment says
   otherwise. OpenMP reads it when torch loads, so ``snnstudio/__init__.py`` sets it before
@@ -40,6 +41,7 @@ ENV_THREADS = "SNNSTUDIO_THREADS"
 Role = Literal["process", "worker"]
 
 _role: Role = "process"
+_worker_threads = 1  # what apply_thread_policy(..., role="worker") pinned
 _memory_kept = False
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
 
@@ -100,7 +102,7 @@ def choose_threads(setting: int = 0, role: Role | None = None) -> ThreadChoice:
     """The intra-op thread count the rule gives for `setting` (``train.threads``, 0 = auto)."""
     role = _role if role is None else role
     if role == "worker":
-        return ThreadChoice(1, "sweep worker")
+        return ThreadChoice(_worker_threads, "sweep worker")
     override = os.environ.get(ENV_THREADS, "").strip()
     if override:
         return ThreadChoice(_positive_int(override, ENV_THREADS), ENV_THREADS)
@@ -120,12 +122,15 @@ def apply_thread_policy(setting: int = 0, role: Role | None = None) -> ThreadCho
 
     Call it in every process that trains: the CLI and GUI do at start, the runner again with
     the experiment's ``train.threads``, and a sweep pool in each worker with
-    ``role="worker"`` (which pins that process to one thread for good). It applies to the
+    ``role="worker"``: that pins the process to `setting` threads (0 = one) for good, so
+    the runs it hosts keep the pool's count. It applies to the
     calling thread and to threads that start torch work afterwards.
     """
     import torch
 
-    global _role
+    global _role, _worker_threads
+    if role == "worker" and _role != "worker":
+        _worker_threads = max(1, setting)
     if role is not None:
         _role = role
     keep_freed_memory()

@@ -22,6 +22,7 @@ def clean_policy(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv(threads.ENV_THREADS, raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads, "_role", "process")
+    monkeypatch.setattr(threads, "_worker_threads", 1)
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
@@ -51,6 +52,13 @@ def test_sweep_worker_gets_one_thread_for_good(monkeypatch: pytest.MonkeyPatch) 
     assert choice == threads.ThreadChoice(1, "sweep worker")
     assert torch.get_num_threads() == 1
     assert threads.apply_thread_policy(4).threads == 1  # a later experiment config keeps it
+
+
+def test_sweep_worker_keeps_the_count_its_pool_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threads, "_worker_threads", 1)
+    assert threads.apply_thread_policy(2, role="worker").threads == 2
+    assert threads.apply_thread_policy(0).threads == 2
+    assert torch.get_num_threads() == 2
 
 
 def test_apply_sets_torch(monkeypatch: pytest.MonkeyPatch) -> None:
