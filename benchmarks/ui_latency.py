@@ -160,6 +160,9 @@ def main() -> None:
     rates: dict[str, list[float]] = {mode: [] for mode in modes}
     stalls: dict[str, list[float]] = {mode: [] for mode in modes}
     with tempfile.TemporaryDirectory() as tmp:
+        # one short run first, not counted: the first run of a process also loads the
+        # fused neuron step's compiled code, which would count against whichever mode is first
+        headless(bench_config(64, 1), Path(tmp) / "warm-up")
         for round_ in range(args.rounds):
             plain.append(headless(cfg, Path(tmp) / f"headless-{round_}"))
             line = f"round {round_ + 1}: headless {plain[-1]:.0f} samples/s"
