@@ -2,7 +2,14 @@
 
 
 class SnnStudioError(Exception):
-    """Base class of every error that is the user's input, not a bug."""
+    """Base class of every error that is the user's input, not a bug.
+
+    The message is always one line: line breaks in it (often from a third-party exception
+    quoted inside) become spaces, so the CLI prints one line and a dialog one paragraph.
+    """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(" ".join(str(message).splitlines()))
 
 
 class ConfigError(SnnStudioError):

@@ -27,6 +27,7 @@ from snnstudio.core.errors import TriggerError
 
 TRIGGER_SIDE_FRACTION = 0.1  # the paper: about 10% of the side (MNIST 2x2, CIFAR-10 3x3)
 POLARITY_CHANNELS = {0: (0,), 1: (1,), 2: (0, 1)}  # trigger.polarity -> channels set to 1
+MAX_TRIGGER_SIDE = 4096  # a trigger image larger than this is a mistake, not a trigger
 
 
 def default_trigger_side(image_side: int) -> int:
@@ -138,17 +139,31 @@ def image_trigger(path: str | Path) -> Trigger:
         raise TriggerError(f"trigger file not found: {path}")
     if path.suffix.lower() == ".npy":
         try:
-            return array_trigger(np.load(path, allow_pickle=False))
-        except (OSError, ValueError) as exc:
-            raise TriggerError(f"{path}: cannot read NPY trigger ({exc})") from None
+            array = np.load(path, allow_pickle=False)
+        except Exception as exc:  # numpy's header parser fails on bad bytes in many ways
+            raise TriggerError(
+                f"{path}: cannot read NPY trigger ({type(exc).__name__}: {exc})"
+            ) from None
+        return array_trigger(array)
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
+            if max(img.size) > MAX_TRIGGER_SIDE:
+                raise TriggerError(
+                    f"{path}: a {img.size[0]}x{img.size[1]} image is no trigger (at most "
+                    f"{MAX_TRIGGER_SIDE} pixels a side)"
+                )
             rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
             grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise TriggerError(f"{path}: cannot read image trigger ({exc})") from None
+    except TriggerError:
+        raise
+    except UnidentifiedImageError:
+        raise TriggerError(f"{path}: not an image PIL can read (use PNG or NPY)") from None
+    except Exception as exc:  # PIL's decoders fail on damaged files in many ways
+        raise TriggerError(
+            f"{path}: cannot read image trigger ({type(exc).__name__}: {exc})"
+        ) from None
     pattern = rgba[..., :1] if grey else rgba[..., :3]
     return Trigger(np.ascontiguousarray(pattern.transpose(2, 0, 1)), rgba[..., 3] > 0)
 

@@ -9,7 +9,10 @@ order, cifar10_cat_2 before cifar10_cat_10) train and the rest test.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +76,7 @@ def read_aedat4_events(path: Path) -> np.ndarray:
         raise DatasetError(
             f"{path}: reading .aedat4 files needs the 'aedat' package (pip install aedat)"
         ) from None
-    raw = read_guarded(lambda p: read_aedat4(str(p)), path, "AEDAT 4")
+    raw = read_guarded(_decode_aedat4_isolated, path, "AEDAT 4")
     names = raw.dtype.names or ()
     events = np.zeros(len(raw), EVENT_DTYPE)
     events["t"] = raw["t"]
@@ -81,6 +84,35 @@ def read_aedat4_events(path: Path) -> np.ndarray:
     events["y"] = raw["y"]
     events["p"] = raw["on"] if "on" in names else raw["p"]
     return events
+
+
+# The Rust `aedat` decoder aborts the whole process on some damaged files (a panic while
+# unwinding: tests/core/test_reader_fuzz.py found it), so it runs in one spawned worker process:
+# a crash there becomes a DatasetError here and the next file gets a fresh worker.
+_aedat4_worker: ProcessPoolExecutor | None = None
+
+
+def _decode_aedat4_isolated(path: Path) -> np.ndarray:
+    global _aedat4_worker
+    if _aedat4_worker is None:
+        _aedat4_worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return _aedat4_worker.submit(_decode_aedat4, str(path)).result()
+    except BrokenProcessPool:
+        _aedat4_worker = None
+        raise DatasetError(
+            f"{path}: the AEDAT 4 decoder crashed on this file (damaged or not AEDAT 4)"
+        ) from None
+
+
+def _decode_aedat4(path: str) -> np.ndarray:
+    """In the worker: tonic's reader; its errors (a pyo3 panic cannot be pickled) as text."""
+    try:
+        return read_aedat4(path)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
 
 
 def natural_key(path: Path) -> list[object]:

@@ -250,13 +250,16 @@ def read_guarded(read: Callable[[Path], np.ndarray], path: Path, what: str) -> n
     """Run a third-party reader; any failure becomes a DatasetError naming the file.
 
     tonic's readers signal bad input with assorted exceptions (AssertionError, ValueError,
-    struct.error, UnboundLocalError ...), so every exception is caught here.
+    struct.error, UnboundLocalError ...) and the Rust `aedat` reader with a PanicException, a
+    BaseException, so everything but an interrupt or exit is caught here.
     """
     try:
         return read(path)
     except DatasetError:
         raise
-    except Exception as exc:  # see the docstring
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # see the docstring; the aedat package panics (a BaseException)
         raise DatasetError(f"{path}: cannot read {what} ({type(exc).__name__}: {exc})") from None
 
 

@@ -7,6 +7,8 @@ torchvision itself is never imported (it does not load beside the CPU torch here
 from __future__ import annotations
 
 import gzip
+import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +44,7 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
             raw = handle.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise DatasetError(f"{path}: cannot read ({exc})") from None
     if len(raw) < 8:
         raise DatasetError(f"{path}: file is truncated ({len(raw)} bytes)")
@@ -54,7 +56,9 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     ndim = raw[3]
     header = 4 + 4 * ndim
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    expected = header + int(np.prod(dims))
+    if 0 in dims:
+        raise DatasetError(f"{path}: IDX shape {tuple(dims)} holds no samples")
+    expected = header + math.prod(dims)  # Python ints: four u32 sizes overflow int64
     if len(raw) != expected:
         raise DatasetError(
             f"{path}: expected {expected} bytes for shape {tuple(dims)}, found {len(raw)} "
