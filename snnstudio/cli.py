@@ -31,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="reuse a run directory that holds a run"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, only the result")
+    run.add_argument(
+        "--resume", type=Path, metavar="DIR",
+        help="continue the stopped, cancelled or killed run in DIR from its last completed epoch",
+    )  # fmt: skip
+    run.add_argument(
+        "--dry-run", action="store_true",
+        help="print the memory and time estimate and exit (2 when the run would not fit)",
+    )  # fmt: skip
 
     show = commands.add_parser("config", help="print the resolved config as TOML")
     add_config_arguments(show)
@@ -69,9 +77,43 @@ def command_run(args: argparse.Namespace) -> int:
     from snnstudio.core.rundir import output_dir
     from snnstudio.core.runner import run_experiment
 
+    if args.resume is not None:
+        return resume_run(args)
     cfg = resolve_config(args)
+    if args.dry_run:
+        return print_estimate(cfg)
     out = output_dir(args.out, cfg.name, args.overwrite)
     return print_events(run_experiment(cfg, out), out, args.quiet)
+
+
+def resume_run(args: argparse.Namespace) -> int:
+    """`run --resume DIR`: the run's own config.toml, no other config arguments."""
+    from snnstudio.cli_progress import print_events
+    from snnstudio.core.errors import ConfigError
+    from snnstudio.core.runner import resume_experiment
+
+    if args.config or args.preset or args.overrides or args.out or args.dry_run:
+        raise ConfigError(
+            "--resume DIR continues the run with DIR/config.toml: give no config file, "
+            "--preset, --set, --out or --dry-run with it"
+        )
+    return print_events(resume_experiment(args.resume), args.resume, args.quiet)
+
+
+def print_estimate(cfg) -> int:  # type: ignore[no-untyped-def]
+    """`run --dry-run`: the estimate on stdout; when the run would not fit, the refusal on
+    stderr and exit code 2."""
+    from snnstudio.core.estimate import estimate_run, refusal
+    from snnstudio.core.runner import resolve_device, resolve_step_mode
+
+    device = resolve_device(cfg.train.device)
+    step_mode = resolve_step_mode(cfg.train.step_mode, device)
+    estimate = estimate_run(cfg, step_mode, device)
+    print(f"estimate for '{cfg.name}' on {device}: {estimate.summary()}")
+    if estimate.fits:
+        return 0
+    print(f"snnstudio: error: {refusal(cfg, estimate, step_mode, device)}", file=sys.stderr)
+    return 2
 
 
 def command_config(args: argparse.Namespace) -> int:

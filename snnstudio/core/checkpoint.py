@@ -22,6 +22,7 @@ from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.models.registry import build_network
 from snnstudio.core.rundir import atomic_path
+from snnstudio.core.validation import validate
 
 FORMAT = "snnstudio-checkpoint/1"
 MAX_SIDE = 4096  # image sides and channels a header may claim
@@ -121,7 +122,7 @@ def _checked_blob(blob: Any, path: Path) -> tuple[dict[str, Any], dict[str, torc
     if bad:
         raise CheckpointError(f"{path}: damaged checkpoint header (bad {', '.join(bad)})")
     try:
-        config_io.validate(config_io.from_dict(header["config"]))
+        validate(config_io.from_dict(header["config"]))
     except SnnStudioError as exc:
         raise CheckpointError(f"{path}: the stored config is not valid ({exc})") from None
     return header, state

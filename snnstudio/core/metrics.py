@@ -83,7 +83,7 @@ def predict(
     size = batch_size or eval_batch_size(timesteps)
     for batch in iterate_batches(samples, size, device):
         check_cancel(cancel)
-        outputs = net(encode_batch(batch.x, timesteps, encoder))
+        outputs = net(encode_batch(batch.x, timesteps, encoder), cancel)
         accumulated = outputs.cumsum(0) if per_timestep else outputs.mean(0)
         chunks.append(decide(accumulated).cpu())
     net.train(was_training)

@@ -20,11 +20,20 @@ from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import ConfigError
+from snnstudio.core.estimate import RunEstimate, check_fits
 from snnstudio.core.events import CancelToken, Event, Log, check_cancel
 from snnstudio.core.jobs import Job, run_job
+from snnstudio.core.resume import EpochStates, describe_progress
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
-from snnstudio.core.rundir import CLEAN_TWIN_STAGE, MODEL_STAGE, RunKind
+from snnstudio.core.rundir import (
+    CLEAN_TWIN_STAGE,
+    MODEL_STAGE,
+    RunDirError,
+    RunKind,
+    RunRecord,
+    open_run,
+)
 from snnstudio.core.threads import apply_thread_policy
 from snnstudio.core.training import EvalSets
 from snnstudio.core.validation import validate
@@ -80,21 +89,61 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
 
 
 def run_experiment(
-    cfg: ExperimentConfig, out_dir: str | Path | None = None, cancel: CancelToken | None = None
+    cfg: ExperimentConfig,
+    out_dir: str | Path | None = None,
+    cancel: CancelToken | None = None,
+    resume: bool = False,
 ) -> Iterator[Event]:
-    """Run one experiment, yielding its events; with `out_dir`, also write the run directory.
+    """Run one experiment, yielding its events; with `out_dir`, also write the run directory,
+    including a resumable state after every epoch (core/resume.py); `resume` continues from
+    the states `out_dir` holds (see `resume_experiment`).
 
-    Raises SnnStudioError for bad input (before or during the run). A cancelled run ends
-    with RunFinished(status='cancelled') and keeps every file written so far.
+    Raises SnnStudioError for bad input (before or during the run), MemoryEstimateError
+    before anything is allocated when the run would not fit in memory (core/estimate.py).
+    A cancelled run ends with RunFinished(status='cancelled') and keeps every file written.
     """
     validate(cfg)
+    device = resolve_device(cfg.train.device)
+    estimate = check_fits(cfg, resolve_step_mode(cfg.train.step_mode, device), device)
     metrics = {"dataset": cfg.data.name, "rule": cfg.rule.name}
-    body = functools.partial(_experiment, cfg)
+    body = functools.partial(_experiment, cfg, estimate, resume)
     yield from run_job(body, "run", out_dir, cfg, RunKind.EXPERIMENT, cancel, metrics)
 
 
-def _experiment(cfg: ExperimentConfig, job: Job) -> Generator[Event, None, None]:
+def resume_experiment(run_dir: str | Path, cancel: CancelToken | None = None) -> Iterator[Event]:
+    """Continue the stopped, cancelled or killed experiment in `run_dir` from its last
+    completed epoch, with its own config.toml; it ends with the metrics of an uninterrupted
+    run. Refused for a run that completed or a directory that is not an experiment's."""
+    record = open_run(run_dir)
+    problem = why_not_resumable(record)
+    if problem:
+        raise RunDirError(problem)
+    yield from run_experiment(record.config(), run_dir, cancel, resume=True)
+
+
+def why_not_resumable(record: RunRecord) -> str | None:
+    """Why the run `record` cannot be resumed, or None when it can."""
+    if record.kind != RunKind.EXPERIMENT:
+        return f"{record.path} holds a {record.kind} run, not an experiment to resume"
+    try:
+        status = record.metrics().get("status")
+    except RunDirError as exc:
+        return str(exc)
+    if status == "completed":
+        return f"{record.path}: the run has completed; there is nothing to resume"
+    return None
+
+
+def _experiment(
+    cfg: ExperimentConfig, estimate: RunEstimate, resume: bool, job: Job
+) -> Generator[Event, None, None]:
     metrics, seconds, cancel = job.metrics, job.seconds, job.cancel
+    states = None
+    if job.rundir is not None:
+        if resume:
+            yield Log(f"resuming after {describe_progress(job.rundir.path)}")
+        states = EpochStates(job.rundir.path, cfg, resume)
+    yield Log(f"estimate: {estimate.summary()}")
     yield Log(f"loading dataset '{cfg.data.name}'")
     data = prepare_data(cfg)
     for note in data.splits.notes:
@@ -122,7 +171,16 @@ def _experiment(cfg: ExperimentConfig, job: Job) -> Generator[Event, None, None]
     for stage, train_set, clean_twin in stages:
         torch.manual_seed(cfg.train.seed)  # the twin starts from the same weights
         ctx = RuleContext(
-            cfg, data.splits, train_set, data.sets, device, step_mode, stage, cancel, clean_twin
+            cfg,
+            data.splits,
+            train_set,
+            data.sets,
+            device,
+            step_mode,
+            stage,
+            cancel,
+            clean_twin,
+            states,
         )
         result: RuleResult = yield from RULES[cfg.rule.name].run(ctx)
         prefix = "" if stage == MODEL_STAGE else "clean_"
@@ -140,3 +198,5 @@ def _experiment(cfg: ExperimentConfig, job: Job) -> Generator[Event, None, None]
         if "ann_acc" in metrics and "clean_ann_acc" in metrics:  # Table 1's ANN columns
             metrics["delta_ann_acc"] = metrics["clean_ann_acc"] - metrics["ann_acc"]
             metrics["delta_ann_asr"] = metrics["ann_asr"] - metrics["clean_ann_asr"]
+    if states is not None:
+        states.discard()  # completed: nothing left to resume

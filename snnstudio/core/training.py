@@ -26,6 +26,7 @@ from snnstudio.core.events import (
 from snnstudio.core.metrics import accuracy, attack_success_rate, predict
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import FusedCpuStep
+from snnstudio.core.resume import EpochStates, PhaseStart
 
 
 @dataclass
@@ -99,8 +100,10 @@ def make_optimizer(net: SpikingNetwork, name: str, lr: float) -> torch.optim.Opt
 
 def training_forward(
     net: SpikingNetwork, settings: TrainSettings
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """`net.classify`, or with `settings.compile` its torch.compile'd twin.
+) -> Callable[[torch.Tensor, CancelToken | None], torch.Tensor]:
+    """`net.classify` (which checks the cancel token between timesteps), or with
+    `settings.compile` its torch.compile'd twin (cancelled between batches only: a Python
+    check inside would break the graph at every timestep).
 
     Compiled, the neurons run spikingjelly's own step, which compiles without graph breaks
     (the fused numba step is opaque to torch.compile); shapes are static, so the last,
@@ -111,7 +114,8 @@ def training_forward(
     for module in net.modules():
         if isinstance(module, FusedCpuStep):
             module.fused = False
-    return torch.compile(net.classify, dynamic=False)
+    compiled = torch.compile(net.classify, dynamic=False)
+    return lambda x_seq, cancel: compiled(x_seq)
 
 
 def autocast(device: torch.device, precision: str) -> torch.autocast:
@@ -120,24 +124,32 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def _default_step(net: SpikingNetwork, settings: TrainSettings, device: torch.device) -> BatchStep:
+class RuleStep:
     """The rules' step: the poison-weighted loss (Eq. 10) and `settings.optimizer`, the
-    forward pass compiled and in bf16 when the settings ask."""
-    optimizer = make_optimizer(net, settings.optimizer, settings.lr)
-    classify = training_forward(net, settings)
+    forward pass compiled and in bf16 when the settings ask, `cancel` checked between
+    timesteps. Its optimizer is part of a resumable epoch state."""
 
-    def step(net: SpikingNetwork, x_seq: torch.Tensor, batch: Batch) -> tuple[float, torch.Tensor]:
-        with autocast(device, settings.precision):
-            logits = classify(x_seq)
+    def __init__(
+        self, net: SpikingNetwork, settings: TrainSettings, device: torch.device,
+        cancel: CancelToken | None,
+    ) -> None:  # fmt: skip
+        self.optimizer = make_optimizer(net, settings.optimizer, settings.lr)
+        self.classify = training_forward(net, settings)
+        self.settings, self.device, self.cancel = settings, device, cancel
+
+    def __call__(
+        self, net: SpikingNetwork, x_seq: torch.Tensor, batch: Batch
+    ) -> tuple[float, torch.Tensor]:
+        settings = self.settings
+        with autocast(self.device, settings.precision):
+            logits = self.classify(x_seq, self.cancel)
         loss = poison_weighted_loss(
             logits, batch.y, batch.is_poison, settings.poison_weight, settings.clean_weight
         )
-        optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
+        self.optimizer.step()
         return loss.item(), logits
-
-    return step
 
 
 def train_epochs(
@@ -150,6 +162,7 @@ def train_epochs(
     cancel: CancelToken | None,
     clean_twin: bool = False,
     step_fn: BatchStep | None = None,
+    states: EpochStates | None = None,
 ) -> Generator[Event, None, dict[str, float]]:
     """Train `net` in place as the stage `stage`: StageStarted with its total steps, then a
     BatchDone per step and an EpochDone per epoch.
@@ -157,18 +170,26 @@ def train_epochs(
     Returns the last epoch's metrics. An SNN sees the encoded sequence [T, N, ...]; an ANN
     twin sees each static image once (T = 1). The events carry the stage's role: the network
     kind of `net` and `clean_twin`. `step_fn` replaces the default step (the
-    poison-weighted loss and `settings.optimizer`), e.g. for the defences' fine-tuning.
+    poison-weighted loss and `settings.optimizer`), e.g. for the defences' fine-tuning. With
+    `states` (the rules' step only), every epoch's complete state is saved, and training
+    resumes after the last saved epoch (its EpochDone events replayed).
     """
-    step_fn = step_fn or _default_step(net, settings, device)
+    step_fn = step_fn or RuleStep(net, settings, device, cancel)
     rng = np.random.default_rng(settings.seed)
     steps_per_epoch = batch_count(train_set, settings.batch_size)
     total = settings.epochs * steps_per_epoch
     role = StageRole(NetworkKind.SNN if net.spiking else NetworkKind.ANN, clean_twin)
     yield StageStarted(stage, total, role=role)
     timesteps = settings.timesteps if net.spiking else 1
-    metrics: dict[str, float] = {}
-    step = 0
-    for epoch in range(1, settings.epochs + 1):
+    optimizer = step_fn.optimizer if isinstance(step_fn, RuleStep) else None
+    if states is not None and optimizer is None:
+        raise ValueError("resumable states need the rules' step (RuleStep)")
+    start = PhaseStart() if states is None else states.start(stage, net, optimizer, rng, role)
+    yield from start.events
+    done = list(start.events)
+    metrics: dict[str, float] = start.metrics
+    step = start.epoch * steps_per_epoch
+    for epoch in range(start.epoch + 1, settings.epochs + 1):
         started = time.perf_counter()
         net.train()
         losses = []
@@ -182,8 +203,11 @@ def train_epochs(
         check_cancel(cancel)
         metrics = evaluate(net, sets, timesteps, settings.encoder, device)
         metrics["loss"] = float(np.mean(losses))
-        yield EpochDone(
+        done.append(EpochDone(
             stage, epoch, metrics["acc"], metrics["asr"], metrics["loss"],
             time.perf_counter() - started, role=role,
-        )  # fmt: skip
+        ))  # fmt: skip
+        if states is not None:
+            states.save(stage, epoch, net, optimizer, rng, metrics, done)
+        yield done[-1]
     return metrics

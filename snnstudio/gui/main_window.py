@@ -29,7 +29,7 @@ from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import RunFinished
 from snnstudio.core.rundir import new_run_dir, open_run
-from snnstudio.core.runner import run_experiment
+from snnstudio.core.runner import resume_experiment, run_experiment
 from snnstudio.gui.defense_tabs import DefenseTabs
 from snnstudio.gui.exporting import PLOT_FILTER, TABLE_FILTER, export_graphics, export_table_csv
 from snnstudio.gui.results_table import ResultsTable
@@ -73,6 +73,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self._build_menus()
 
+        self._estimate_timer = QTimer(self)  # the estimate after a burst of edits
+        self._estimate_timer.setSingleShot(True)
+        self._estimate_timer.setInterval(CHECK_DELAY_MS)
+        self._estimate_timer.timeout.connect(self.update_estimate)
         self.setup.changed.connect(self._on_config_edited)
         self._check_timer = QTimer(self)  # one check after a burst of edits, not one per key
         self._check_timer.setSingleShot(True)
@@ -88,6 +92,7 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self._on_failed)
         self.runner.finished.connect(self._on_finished)
         self.results.reopen.connect(self.reopen_run)
+        self.results.resume.connect(self.resume_run)
         self.resize(1280, 860)
         self.set_config(config_io.load_preset("demo"))
 
@@ -200,11 +205,29 @@ class MainWindow(QMainWindow):
 
     def _on_config_edited(self) -> None:
         self._update_title()
+        self._estimate_timer.start()
+        self._refresh_start()
+
+    def _refresh_start(self) -> None:
         problems = validation.problems(self.config())
+        if not problems and not self.run_panel.estimate.fits:
+            problems = [self.run_panel.estimate.toolTip()]
         idle = not self.runner.running
         self.run_panel.start_button.setEnabled(idle and not problems)
         self.start_action.setEnabled(idle and not problems)
         self.run_panel.start_button.setToolTip("\n".join(problems))
+
+    def update_estimate(self) -> None:
+        """The memory and time estimate beside Start, for the config as edited."""
+        cfg = self.config()
+        if validation.problems(cfg):
+            self.run_panel.estimate.fits = True
+            self.run_panel.estimate.setText("estimate: —")
+        else:
+            fitted = self.run_panel.estimate.fits
+            if not self.run_panel.estimate.show_for(cfg) and fitted:
+                self.run_panel.append_log(f"Start refused: {self.run_panel.estimate.toolTip()}")
+        self._refresh_start()
 
     # ------------------------------------------------------------------ dataset check
 
@@ -255,6 +278,15 @@ class MainWindow(QMainWindow):
         self.last_run_dir = out_dir
         self.run_panel.begin(cfg.name, str(out_dir))
         self.start_job("experiment", lambda cancel: run_experiment(cfg, out_dir, cancel))
+        self.tabs.setCurrentWidget(self.run_panel)
+
+    def resume_run(self, path: Path) -> None:
+        """Continue a stopped or killed experiment in its own directory (Results > Resume)."""
+        if self.runner.running:
+            return
+        self.last_run_dir = path
+        self.run_panel.begin(f"{path.name} (resumed)", str(path))
+        self.start_job("experiment", lambda cancel: resume_experiment(path, cancel))
         self.tabs.setCurrentWidget(self.run_panel)
 
     def start_job(self, kind: str, job) -> bool:  # type: ignore[no-untyped-def]

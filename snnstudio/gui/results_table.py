@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from snnstudio.core.rundir import RunDirError, RunKind, RunRecord, list_runs
+from snnstudio.core.runner import why_not_resumable
 
 COLUMNS = ["run", "kind", "dataset", "rule", "status", "acc", "asr", "clean_acc", "clean_asr",
            "delta_acc", "delta_asr", "ann_acc", "ann_asr", "mr", "finished"]  # fmt: skip
@@ -68,9 +69,11 @@ def scan_runs(folder: Path) -> list[RunRow]:
 
 
 class ResultsTable(QWidget):
-    """Emits `reopen(path)` when the user asks to reopen a run's curves and config."""
+    """Emits `reopen(path)` when the user asks to reopen a run's curves and config, and
+    `resume(path)` to continue a stopped or killed experiment from its last epoch."""
 
     reopen = Signal(Path)
+    resume = Signal(Path)
 
     def __init__(self, runs_folder: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +83,9 @@ class ResultsTable(QWidget):
         self.choose = QPushButton("Runs folder…")
         self.refresh_button = QPushButton("Refresh")
         self.reopen_button = QPushButton("Reopen curves and config")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setEnabled(False)
+        self.resume_button.setToolTip("select a stopped or killed experiment")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -92,12 +98,15 @@ class ResultsTable(QWidget):
         top.addWidget(self.choose)
         top.addWidget(self.refresh_button)
         top.addWidget(self.reopen_button)
+        top.addWidget(self.resume_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         self.choose.clicked.connect(self.choose_folder)
         self.refresh_button.clicked.connect(self.refresh)
         self.reopen_button.clicked.connect(self._reopen_selected)
+        self.resume_button.clicked.connect(self._resume_selected)
+        self.table.itemSelectionChanged.connect(self._update_resume)
         self.table.cellDoubleClicked.connect(lambda row, _col: self._reopen_row(row))
         self.refresh()
 
@@ -121,6 +130,26 @@ class ResultsTable(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, str(record.record.path))
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)
+        self._update_resume()
+
+    def selected_row(self) -> RunRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        item = self.table.item(rows[0].row(), 0)
+        path = Path(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+        return next((r for r in self.records if r.record.path == path), None)
+
+    def _update_resume(self) -> None:
+        row = self.selected_row()
+        problem = "select a run" if row is None else why_not_resumable(row.record)
+        self.resume_button.setEnabled(problem is None)
+        self.resume_button.setToolTip(problem or "continue this run from its last completed epoch")
+
+    def _resume_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and why_not_resumable(row.record) is None:
+            self.resume.emit(row.record.path)
 
     def _reopen_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()

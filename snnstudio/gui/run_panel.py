@@ -26,6 +26,7 @@ from snnstudio.core.events import (
     describe,
     result_summary,
 )
+from snnstudio.gui.estimate_label import EstimateLabel
 from snnstudio.gui.live_curves import LiveCurves
 
 LOG_LINES = 5000
@@ -49,6 +50,7 @@ class RunPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m batches")
         self.status = QLabel("idle")
+        self.estimate = EstimateLabel()
         self.curves = LiveCurves()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
@@ -60,6 +62,7 @@ class RunPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.estimate)
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.status)
         splitter = QSplitter(Qt.Orientation.Vertical)

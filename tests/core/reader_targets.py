@@ -24,10 +24,11 @@ from snnstudio.core.checkpoint import load_checkpoint, network_from_checkpoint, 
 from snnstudio.core.data.cifar10 import read_binary_batch, read_python_batch
 from snnstudio.core.data.cifar10dvs import DVS128_SENSOR, read_aedat2_dvs128, read_aedat4_events
 from snnstudio.core.data.dvsgesture import read_aedat31_polarity, read_tonic_npy
-from snnstudio.core.data.events import EventReader, FramingSpec, decode_and_frame
+from snnstudio.core.data.event_frames import EventReader, FramingSpec, decode_and_frame
 from snnstudio.core.data.mnist import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from snnstudio.core.data.nmnist import NMNIST_SENSOR, read_nmnist_events
 from snnstudio.core.models.registry import build_network
+from snnstudio.core.validation import validate
 from tests.core.event_files import (
     random_events,
     write_aedat2,
@@ -119,7 +120,7 @@ def framed(reader: EventReader, sensor: tuple[int, int, int]) -> Callable[[Path]
 
 
 def _validated_config(path: Path) -> object:
-    return config_io.validate(config_io.load(path))
+    return validate(config_io.load(path))
 
 
 TARGETS: dict[str, ReaderTarget] = {

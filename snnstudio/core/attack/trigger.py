@@ -159,7 +159,9 @@ def image_trigger(path: str | Path) -> Trigger:
     except TriggerError:
         raise
     except UnidentifiedImageError:
-        raise TriggerError(f"{path}: not an image PIL can read (use PNG or NPY)") from None
+        raise TriggerError(
+            f"{path}: cannot read image trigger (not an image: use PNG or NPY)"
+        ) from None
     except Exception as exc:  # PIL's decoders fail on damaged files in many ways
         raise TriggerError(
             f"{path}: cannot read image trigger ({type(exc).__name__}: {exc})"

@@ -8,6 +8,8 @@ from spikingjelly.activation_based import functional
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from snnstudio.core.events import CancelToken, check_cancel
+
 
 class SpikingNetwork(nn.Module):
     """Wraps an architecture's layers (spiking or ANN twin) behind one calling convention.
@@ -55,16 +57,25 @@ class SpikingNetwork(nn.Module):
             module.momentum = 1 - (1 - momentum) ** timesteps
         self._bn_timesteps = timesteps
 
-    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_seq: torch.Tensor, cancel: CancelToken | None = None) -> torch.Tensor:
+        """`cancel` is checked between timesteps (single-step mode) or between layers
+        (multi-step mode), so Stop acts within a long batch: it raises Cancelled."""
         functional.reset_net(self.layers)
         if self.step_mode == "m":
             self._match_batch_norm(len(x_seq))
-            return self.layers(x_seq)
-        return torch.stack([self.layers(x_t) for x_t in x_seq])
+            for module in self.layers:
+                check_cancel(cancel)
+                x_seq = module(x_seq)
+            return x_seq
+        outputs = []
+        for x_t in x_seq:
+            check_cancel(cancel)
+            outputs.append(self.layers(x_t))
+        return torch.stack(outputs)
 
-    def classify(self, x_seq: torch.Tensor) -> torch.Tensor:
+    def classify(self, x_seq: torch.Tensor, cancel: CancelToken | None = None) -> torch.Tensor:
         """Logits from the mean readout over all timesteps, shape [N, K]."""
-        return self(x_seq).mean(0)
+        return self(x_seq, cancel).mean(0)
 
 
 class AnnTwin(SpikingNetwork):
@@ -81,5 +92,5 @@ class AnnTwin(SpikingNetwork):
     def __init__(self, layers: nn.Sequential) -> None:
         super().__init__(layers, step_mode="s")
 
-    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_seq: torch.Tensor, cancel: CancelToken | None = None) -> torch.Tensor:
         return self.layers(x_seq.flatten(0, 1)).unflatten(0, x_seq.shape[:2])

@@ -15,6 +15,14 @@ def run_bptt(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     net = ctx.build()
     started = time.perf_counter()
     metrics = yield from train_epochs(
-        net, ctx.train_set, ctx.sets, settings, ctx.device, ctx.stage, ctx.cancel, ctx.clean_twin
+        net,
+        ctx.train_set,
+        ctx.sets,
+        settings,
+        ctx.device,
+        ctx.stage,
+        ctx.cancel,
+        ctx.clean_twin,
+        states=ctx.states,
     )
     return RuleResult(net, metrics, {"snn_training": time.perf_counter() - started})

@@ -13,6 +13,7 @@ from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.events import CancelToken, Event
 from snnstudio.core.models.network import AnnTwin, SpikingNetwork
 from snnstudio.core.models.registry import build_ann_twin, build_network
+from snnstudio.core.resume import EpochStates
 from snnstudio.core.training import EvalSets, TrainSettings
 
 
@@ -29,6 +30,7 @@ class RuleContext:
     stage: str
     cancel: CancelToken | None = None
     clean_twin: bool = False  # the stage trains the clean twin (PR = 0)
+    states: EpochStates | None = None  # per-epoch resumable states (a run with a directory)
 
     def build(self) -> SpikingNetwork:
         """The SNN of the config's architecture on the device (the ANN twin: build_ann_twin)."""

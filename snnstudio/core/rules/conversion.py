@@ -74,7 +74,15 @@ def train_ann(
     ann = ctx.build_ann_twin()
     stage = f"{ctx.stage}-ann"
     metrics = yield from train_epochs(
-        ann, train_set, ctx.sets, settings, ctx.device, stage, ctx.cancel, ctx.clean_twin
+        ann,
+        train_set,
+        ctx.sets,
+        settings,
+        ctx.device,
+        stage,
+        ctx.cancel,
+        ctx.clean_twin,
+        states=ctx.states,
     )
     return ann, metrics
 

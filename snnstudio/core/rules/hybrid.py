@@ -78,7 +78,15 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     frozen = freeze_batch_norm(snn)
     try:
         yield from train_epochs(
-            snn, snn_set, ctx.sets, settings, ctx.device, ctx.stage, ctx.cancel, ctx.clean_twin
+            snn,
+            snn_set,
+            ctx.sets,
+            settings,
+            ctx.device,
+            ctx.stage,
+            ctx.cancel,
+            ctx.clean_twin,
+            states=ctx.states,
         )
     finally:
         for handle in frozen:

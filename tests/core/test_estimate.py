@@ -1,0 +1,81 @@
+"""The memory estimate refuses runs that cannot fit before anything is allocated, and Stop acts
+between the timesteps of a batch."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from snnstudio.core import config as config_io
+from snnstudio.core import estimate as estimate_module
+from snnstudio.core.estimate import MemoryEstimateError, estimate_run, profile_model
+from snnstudio.core.events import Cancelled, CancelToken
+from snnstudio.core.models.registry import build_network
+from snnstudio.core.runner import resolve_step_mode, run_experiment
+
+GB = 1024**3
+
+
+@pytest.fixture
+def sixteen_gb(monkeypatch):  # type: ignore[no-untyped-def]
+    """A machine with 16 GB available, whatever this one has."""
+    available = (16 * GB, "test: 16 GB")
+    monkeypatch.setattr(estimate_module, "available_memory", lambda device: available)
+
+
+def estimate(cfg: config_io.ExperimentConfig) -> estimate_module.RunEstimate:
+    return estimate_run(cfg, resolve_step_mode(cfg.train.step_mode, torch.device("cpu")))
+
+
+def demo(**sim: int) -> config_io.ExperimentConfig:
+    cfg = config_io.load_preset("demo")
+    return dataclasses.replace(cfg, sim=dataclasses.replace(cfg.sim, **sim))
+
+
+def test_training_memory_grows_with_timesteps_times_batch() -> None:
+    small, double_t = estimate(demo(timesteps=4)), estimate(demo(timesteps=8))
+    profile = profile_model(config_io.ModelConfig(), (1, 28, 28), 10, True, "m")
+    # csnn on 28x28: the first conv block alone saves 16 x 28 x 28 floats several times
+    assert 4 * 16 * 28 * 28 * 4 < profile.saved_per_step < 100 * 16 * 28 * 28 * 4
+    batch_input = 32 * 28 * 28 * 4  # the batch itself ('repeat' expands it without copies)
+    assert small.training_bytes == profile.saved_per_step * 4 * 32 + batch_input
+    assert double_t.training_bytes == profile.saved_per_step * 8 * 32 + batch_input
+
+
+def test_two_thousand_timesteps_are_refused_before_any_file_or_dataset(
+    tmp_path, sixteen_gb, monkeypatch
+) -> None:
+    def no_loading(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the dataset was loaded")
+
+    monkeypatch.setattr("snnstudio.core.runner.load_dataset", no_loading)
+    with pytest.raises(MemoryEstimateError) as refused:
+        next(run_experiment(demo(timesteps=2000), tmp_path / "run"))
+    message = str(refused.value)
+    assert "16.00 GB is available (test: 16 GB" in message
+    assert "T = 2000 x batch 32" in message and "lower sim.timesteps to " in message
+    assert "\n" not in message and not (tmp_path / "run").exists()
+    fits_at = int(message.split("lower sim.timesteps to ")[1].split()[0])
+    assert 100 < fits_at < 2000 and estimate(demo(timesteps=fits_at)).fits
+    assert not estimate(demo(timesteps=fits_at + 1)).fits
+
+
+def test_stop_acts_between_the_timesteps_of_one_batch() -> None:
+    class StopAfter(CancelToken):
+        def __init__(self, checks: int) -> None:
+            super().__init__()
+            self.left = checks
+
+        @property
+        def cancelled(self) -> bool:
+            self.left -= 1
+            return self.left < 0
+
+    net = build_network(config_io.ModelConfig(), (1, 28, 28), 10)
+    readouts = []
+    net.layers[-1].register_forward_hook(lambda *args: readouts.append(1))
+    with pytest.raises(Cancelled):
+        net.classify(torch.rand(500, 2, 1, 28, 28), StopAfter(3))
+    assert len(readouts) == 3  # three of 500 timesteps ran, then Stop took effect

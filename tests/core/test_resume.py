@@ -1,0 +1,84 @@
+"""A killed, cancelled or stopped run resumes from its last completed epoch and ends with the
+metrics of an uninterrupted run (every value but the timings)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from snnstudio.core import config as config_io
+from snnstudio.core.errors import SnnStudioError
+from snnstudio.core.events import CancelToken, EpochDone, run_to_end
+from snnstudio.core.resume import RESUME_DIR
+from snnstudio.core.runner import resume_experiment, run_experiment
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ["train.epochs=2", "data.train_limit=120", "data.test_limit=60",
+         "train.clean_twin=false"]  # fmt: skip
+
+
+def cli(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "snnstudio", "run", *args, "--quiet"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def without_timings(run: Path) -> tuple[dict, list[list[str]]]:
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics.pop("seconds")
+    with (run / "history.csv").open() as handle:
+        history = [
+            {k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)
+        ]
+    return metrics, history
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_metrics(tmp_path) -> None:
+    overrides = [arg for item in SMALL for arg in ("--set", item)]
+    full = cli("--preset", "demo", *overrides, "--out", str(tmp_path / "full"))
+    killed = cli("--preset", "demo", *overrides, "--out", str(tmp_path / "killed"))
+    first_epoch = tmp_path / "killed" / RESUME_DIR / "backdoored.pt"
+    deadline = time.monotonic() + 300
+    while not first_epoch.exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert killed.returncode == -signal.SIGKILL
+    assert first_epoch.exists() and not (tmp_path / "killed" / "metrics.json").exists()
+
+    resumed = cli("--resume", str(tmp_path / "killed"))
+    assert resumed.wait() == 0, resumed.stderr.read()
+    assert full.wait() == 0, full.stderr.read()
+    assert without_timings(tmp_path / "killed") == without_timings(tmp_path / "full")
+    assert "resuming after backdoored: 1 epoch" in (tmp_path / "killed" / "log.txt").read_text()
+    assert not (tmp_path / "killed" / RESUME_DIR).exists()  # completed: states removed
+
+
+def test_hybrid_cancelled_in_its_snn_step_resumes_to_the_same_metrics(tmp_path) -> None:
+    cfg = config_io.with_overrides(
+        config_io.load_preset("demo"),
+        [*SMALL, "rule.name=hybrid", "rule.ann_epochs=2", "sim.eval_timesteps=6",
+         "data.train_limit=80", "data.test_limit=40"],
+    )  # fmt: skip
+    run_to_end(run_experiment(cfg, tmp_path / "full"))
+    token, epochs = CancelToken(), 0
+    for event in run_experiment(cfg, tmp_path / "cut", token):
+        if isinstance(event, EpochDone):
+            epochs += 1
+            if epochs == 3:  # both ANN epochs and the first STDB epoch done
+                token.cancel()
+    assert json.loads((tmp_path / "cut" / "metrics.json").read_text())["status"] == "cancelled"
+    run_to_end(resume_experiment(tmp_path / "cut"))
+    assert without_timings(tmp_path / "cut") == without_timings(tmp_path / "full")
+    with pytest.raises(SnnStudioError, match="the run has completed"):
+        next(resume_experiment(tmp_path / "cut"))

@@ -1,0 +1,62 @@
+"""The estimate beside Start refuses T = 2000 before anything starts; Resume in the Results
+tab continues a cancelled run to its end."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from helpers import click, field_widget, set_small_demo
+
+from snnstudio.core import config as config_io
+from snnstudio.core import estimate
+from snnstudio.core.events import CancelToken, EpochDone
+from snnstudio.core.runner import run_experiment
+
+GB = 1024**3
+SHOTS = os.environ.get("SNNSTUDIO_SHOTS", "")
+
+
+def test_two_thousand_timesteps_disable_start_with_the_numbers(window, qtbot, monkeypatch):
+    monkeypatch.setattr(estimate, "available_memory", lambda device: (16 * GB, "test: 16 GB"))
+    window.update_estimate()
+    label = window.run_panel.estimate
+    assert label.fits and label.text().startswith("estimate: ")
+    assert window.run_panel.start_button.isEnabled()
+    field_widget(window, "sim.timesteps").setValue(2000)
+    qtbot.waitUntil(lambda: not label.fits, timeout=10_000)  # the debounced estimate
+    assert label.text().startswith("will not fit: ")
+    assert not window.run_panel.start_button.isEnabled()
+    assert "lower sim.timesteps to" in window.run_panel.start_button.toolTip()
+    assert "T = 2000 x batch" in label.toolTip()
+    window.tabs.setCurrentWidget(window.run_panel)
+    if SHOTS:
+        window.grab().save(os.path.join(SHOTS, "estimate-t2000-refused.png"))
+    field_widget(window, "sim.timesteps").setValue(4)
+    qtbot.waitUntil(lambda: label.fits, timeout=10_000)
+    assert window.run_panel.start_button.isEnabled()
+
+
+def test_resume_in_results_finishes_a_cancelled_run(window, qtbot, messages):
+    set_small_demo(window, epochs=2, train=96, test=48)
+    cfg = window.config()
+    token, run = CancelToken(), window.runs_folder / "stopped"
+    for event in run_experiment(cfg, run, token):
+        if isinstance(event, EpochDone):
+            token.cancel()
+    assert json.loads((run / "metrics.json").read_text())["status"] == "cancelled"
+    window.results.refresh()
+    table = window.results
+    assert not table.resume_button.isEnabled()
+    table.table.selectRow(0)
+    assert table.resume_button.isEnabled()
+    window.tabs.setCurrentWidget(table)
+    if SHOTS:
+        window.grab().save(os.path.join(SHOTS, "results-resume.png"))
+    click(qtbot, table.resume_button)
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=120_000)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and messages.calls == []
+    assert config_io.load(run / "config.toml") == cfg
+    table.table.selectRow(0)
+    assert not table.resume_button.isEnabled()  # completed: nothing left to resume
