@@ -9,6 +9,7 @@ from pathlib import Path
 
 from snnstudio import __version__
 from snnstudio.cli_defense import add_defense_commands, command_detect, command_eliminate
+from snnstudio.cli_sweep import add_sweep_commands, command_report, command_sweep
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("config", help="print the resolved config as TOML")
     add_config_arguments(show)
 
-    commands.add_parser("presets", help="list the built-in presets")
+    commands.add_parser("presets", help="list the built-in run and sweep presets")
     add_defense_commands(commands)
+    add_sweep_commands(commands)
     return parser
 
 
@@ -125,8 +127,12 @@ def command_config(args: argparse.Namespace) -> int:
 
 def command_presets(args: argparse.Namespace) -> int:
     from snnstudio.core.config import preset_names
+    from snnstudio.core.sweep.spec import sweep_preset_names
 
-    print("\n".join(preset_names()))
+    print("run presets (snnstudio run --preset NAME):")
+    print("\n".join(f"  {name}" for name in preset_names()))
+    print("sweep presets (snnstudio sweep --preset NAME --out DIR):")
+    print("\n".join(f"  {name}" for name in sweep_preset_names()))
     return 0
 
 
@@ -142,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handlers = {"run": command_run, "config": command_config, "presets": command_presets}
     handlers.update(detect=command_detect, eliminate=command_eliminate)
+    handlers.update(sweep=command_sweep, report=command_report)
     try:
         apply_thread_policy()  # `run` applies it again with the experiment's train.threads
         return handlers[args.command](args)

@@ -245,9 +245,23 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
 
 def with_overrides(cfg: ExperimentConfig, assignments: list[str]) -> ExperimentConfig:
     """Return a copy of `cfg` with each `dotted.key=value` applied."""
-    data = to_dict(cfg)
+    values: dict[str, Any] = {}
     for assignment in assignments:
         key, value = parse_assignment(assignment)
+        values[key] = value
+    return with_values(cfg, values, raw={a.partition("=")[0].strip(): a for a in assignments})
+
+
+def with_values(
+    cfg: ExperimentConfig, values: dict[str, Any], raw: dict[str, str] | None = None
+) -> ExperimentConfig:
+    """Return a copy of `cfg` with each dotted key set to its (already typed) value.
+
+    `raw` maps a key to the `key=value` text it came from, so a string field given a value
+    that TOML reads as a number keeps the text (e.g. data.root=2024 stays a path).
+    """
+    data = to_dict(cfg)
+    for key, value in values.items():
         node = data
         parts = key.split(".")
         for part in parts[:-1]:
@@ -256,7 +270,7 @@ def with_overrides(cfg: ExperimentConfig, assignments: list[str]) -> ExperimentC
             node = node[part]
         if parts[-1] not in node or isinstance(node[parts[-1]], dict):
             raise ConfigError(f"unknown config key '{key}'")
-        if isinstance(node[parts[-1]], str) and not isinstance(value, str):
-            value = assignment.partition("=")[2].strip()  # e.g. data.root=2024 stays a path
+        if isinstance(node[parts[-1]], str) and not isinstance(value, str) and raw and key in raw:
+            value = raw[key].partition("=")[2].strip()
         node[parts[-1]] = value
     return from_dict(data)

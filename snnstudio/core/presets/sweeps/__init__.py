@@ -1,0 +1,1 @@
+"""Sweep presets shipped with snnstudio (`snnstudio sweep --preset NAME`)."""

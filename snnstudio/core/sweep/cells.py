@@ -1,0 +1,56 @@
+"""The report's view of a sweep: its dimensions and the completed points of each cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from snnstudio.core.sweep.spec import SweepSpec
+
+
+def norm(value: Any) -> str:
+    """A value as results.csv and the spec both spell it (booleans lower case)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).lower() if str(value) in ("True", "False") else str(value)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One [grid] axis, or all [zip] axes moving together."""
+
+    keys: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]
+
+    @property
+    def name(self) -> str:
+        return " / ".join(self.keys)
+
+    @property
+    def numeric(self) -> bool:
+        return len(self.keys) == 1 and all(
+            isinstance(v[0], int | float) and not isinstance(v[0], bool) for v in self.values
+        )
+
+    def label(self, value: tuple[Any, ...]) -> str:
+        return " / ".join(norm(v) for v in value)
+
+
+def dimensions(spec: SweepSpec) -> list[Dimension]:
+    dims = [Dimension((k,), tuple((v,) for v in vs)) for k, vs in spec.grid.items()]
+    if spec.zipped:
+        rows = tuple(zip(*spec.zipped.values(), strict=True))
+        dims.append(Dimension(tuple(spec.zipped), rows))
+    return dims
+
+
+@dataclass
+class Cell:
+    """The completed points of one combination of dimension values."""
+
+    values: dict[str, Any]  # dotted key -> value, over every dimension
+    rows: list[dict[str, str]]
+
+    def mean(self, metric: str) -> float | None:
+        found = [float(r[metric]) for r in self.rows if r.get(metric, "") not in ("", "nan")]
+        return sum(found) / len(found) if found else None

@@ -1,0 +1,100 @@
+"""What one sweep point runs: a registry of point jobs, and the one function a worker calls.
+
+A point job takes the point's config, its run directory, a cancel token and the spec's
+`[job_settings]`, and yields the events of an ordinary run ending in RunFinished. The
+default, `experiment`, is `snnstudio run`; other jobs (for example an elimination after
+training, for the paper's Fig. 12) register here under their own name.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from snnstudio.core import config as config_io
+from snnstudio.core.events import CancelToken, Event, RunFinished
+
+PointJob = Callable[
+    [config_io.ExperimentConfig, Path, CancelToken | None, dict[str, Any]], Iterator[Event]
+]
+
+
+def experiment_job(
+    cfg: config_io.ExperimentConfig, run_dir: Path, cancel: CancelToken | None,
+    settings: dict[str, Any],
+) -> Iterator[Event]:  # fmt: skip
+    """One ordinary experiment (`snnstudio run`) into `run_dir`."""
+    from snnstudio.core.runner import run_experiment  # torch loads in the worker, not the parent
+
+    return run_experiment(cfg, run_dir, cancel)
+
+
+POINT_JOBS: dict[str, PointJob] = {"experiment": experiment_job}
+
+
+def point_job_names() -> list[str]:
+    return sorted(POINT_JOBS)
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """What a worker needs to run one point (plain data: it crosses process boundaries)."""
+
+    index: int
+    config: dict[str, Any]
+    run_dir: str
+    job: str = "experiment"
+    job_settings: dict[str, Any] = field(default_factory=dict)
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class PointOutcome:
+    """How a point ended: completed, cancelled or failed (with the error)."""
+
+    index: int
+    status: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+def use_point_threads(threads: int) -> None:
+    """Give this process `threads` torch threads: every point of every backend runs with the
+    same count, so a spec's metrics do not depend on the backend or the worker count."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_point(task: PointTask, cancel: CancelToken | None) -> PointOutcome:
+    """Run one point to its end in this process; any exception becomes a failed outcome."""
+    use_point_threads(task.threads)
+    run_dir = Path(task.run_dir)
+    try:
+        cfg = config_io.from_dict(task.config)
+        finished: RunFinished | None = None
+        for event in POINT_JOBS[task.job](cfg, run_dir, cancel, task.job_settings):
+            if isinstance(event, RunFinished):
+                finished = event
+    except KeyboardInterrupt:  # Ray passes a cancel on as an interrupt
+        return PointOutcome(task.index, "cancelled")
+    except Exception as exc:  # a failed point is recorded; the sweep goes on
+        message = f"{type(exc).__name__}: {exc}"
+        _write_error(run_dir, message, traceback.format_exc())
+        return PointOutcome(task.index, "failed", error=message)
+    if finished is None:
+        return PointOutcome(task.index, "failed", error="the job ended without a result")
+    return PointOutcome(task.index, finished.status, dict(finished.metrics))
+
+
+def _write_error(run_dir: Path, message: str, details: str) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "error.txt").write_text(f"{message}\n\n{details}", encoding="utf-8")
+    except OSError:
+        pass  # the error still reaches results.csv

@@ -1,0 +1,96 @@
+"""results.csv: one row per point (axes, seed, status, metrics.json's scalars, run_dir, error),
+and reading a point that an earlier invocation already completed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from snnstudio.core import config as config_io
+from snnstudio.core.errors import ConfigError
+from snnstudio.core.sweep.spec import SweepPoint
+
+RESULTS_FILE = "results.csv"
+SPEC_FILE = "sweep.toml"
+RUNS_FOLDER = "runs"
+STATUSES = ("completed", "failed", "cancelled")
+# metrics first in this order (the paper's), then any other scalar in name order
+LEADING_METRICS = (
+    "acc", "asr", "clean_acc", "clean_asr", "ann_acc", "ann_asr", "mr",
+    "delta_acc", "delta_asr", "delta_ann_acc", "delta_ann_asr",
+)  # fmt: skip
+
+
+def metric_scalars(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Every scalar of metrics.json; nested tables flattened with dots (`seconds.total`)."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if key == "status":
+            continue  # the row has its own status
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in metric_scalars(value).items()})
+        elif value is None or isinstance(value, int | float | str | bool):
+            out[key] = value
+    return out
+
+
+def point_row(
+    point: SweepPoint, status: str, metrics: dict[str, Any], run_dir: str, error: str = ""
+) -> dict[str, Any]:
+    return {
+        **point.values, "seed": point.seed, "status": status, **metric_scalars(metrics),
+        "run_dir": run_dir, "error": error,
+    }  # fmt: skip
+
+
+def columns(axes: list[str], rows: list[dict[str, Any]]) -> list[str]:
+    """Axes, seed, status, the metrics (paper's first), run_dir, error."""
+    fixed = [*axes, "seed", "status"]
+    seen = {key for row in rows for key in row} - {*fixed, "run_dir", "error"}
+    metrics = [m for m in LEADING_METRICS if m in seen]
+    metrics += sorted(seen - set(metrics))
+    return [*fixed, *metrics, "run_dir", "error"]
+
+
+def write_results(path: Path, axes: list[str], rows: list[dict[str, Any]]) -> None:
+    """Write results.csv whole, atomically (a reader never sees half a file)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns(axes, rows), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_results(path: Path) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as file:
+            return list(csv.DictReader(file))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found: is this a sweep directory?") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def completed_metrics(point: SweepPoint, run_dir: Path) -> dict[str, Any] | None:
+    """The metrics of an earlier run of exactly this point that completed, else None."""
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        recorded = config_io.load(run_dir / "config.toml")
+    except (OSError, ValueError, ConfigError):
+        return None
+    if not isinstance(metrics, dict) or metrics.get("status") != "completed":
+        return None
+    if config_io.to_dict(recorded) != config_io.to_dict(point.config):
+        return None
+    return metrics

@@ -1,0 +1,272 @@
+"""A sweep spec: a base config, fixed overrides and axes, read from TOML and checked whole.
+
+    base = "demo"          # a preset name, a config file (relative to the spec) or a table
+    name = "pr-x-position"
+    repeats = 1            # seeds train.seed, train.seed + 1, ...
+    [set]                  # fixed overrides, dotted keys as in --set
+    "train.epochs" = 2
+    [grid]                 # every combination of these
+    "poison.rate" = [0.05, 0.1]
+    [zip]                  # lists of equal length that vary together
+
+Every point's config is built and validated when the spec is read, so a bad key or value
+is one error before any run starts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from snnstudio.core import config as config_io
+from snnstudio.core.errors import ConfigError
+
+SPEC_KEYS = ("base", "name", "repeats", "set", "grid", "zip", "job", "job_settings", "paper")
+SWEEP_PRESETS = "snnstudio.core.presets.sweeps"
+MAX_PROBLEMS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One run of a sweep: its axis values, its seed and its full config."""
+
+    index: int
+    values: dict[str, Any]
+    seed: int
+    config: config_io.ExperimentConfig
+
+    @property
+    def name(self) -> str:
+        """The point's run-directory name: index, then short axis=value parts (safe chars)."""
+        parts = [f"{key.rsplit('.', 1)[-1]}-{_text(value)}" for key, value in self.values.items()]
+        parts.append(f"seed-{self.seed}")
+        return _safe(f"{self.index:03d}_" + "_".join(parts))
+
+    def label(self) -> str:
+        """Axis values for messages: `poison.rate=0.05, trigger.position=top-left, seed=0`."""
+        values = [f"{k}={_text(v)}" for k, v in self.values.items()]
+        return ", ".join([*values, f"seed={self.seed}"])
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A resolved sweep: the base config inlined, so the spec alone can repeat the sweep."""
+
+    name: str
+    base: config_io.ExperimentConfig
+    repeats: int = 1
+    fixed: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    zipped: dict[str, list[Any]] = field(default_factory=dict)
+    job: str = "experiment"
+    job_settings: dict[str, Any] = field(default_factory=dict)
+    paper: str = ""  # a table of paper_results.toml the report shows beside ours
+
+    @property
+    def axes(self) -> list[str]:
+        return [*self.grid, *self.zipped]
+
+    def points(self) -> list[SweepPoint]:
+        """Every point, grid combinations outermost, zip rows next, repeats innermost."""
+        grid_rows = list(itertools.product(*self.grid.values())) if self.grid else [()]
+        zip_rows = list(zip(*self.zipped.values(), strict=True)) if self.zipped else [()]
+        out: list[SweepPoint] = []
+        for grid_row, zip_row in itertools.product(grid_rows, zip_rows):
+            values = dict(zip(self.axes, (*grid_row, *zip_row), strict=True))
+            cfg = config_io.with_values(self.base, {**self.fixed, **values})
+            first_seed = cfg.train.seed
+            for repeat in range(self.repeats):
+                seed = first_seed + repeat
+                point_cfg = config_io.with_values(cfg, {"train.seed": seed})
+                point_cfg.name = f"{self.name}-{len(out):03d}"
+                out.append(SweepPoint(len(out), values, seed, point_cfg))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as TOML-ready data (the base config as a table)."""
+        data: dict[str, Any] = {"name": self.name, "repeats": self.repeats, "job": self.job}
+        if self.paper:
+            data["paper"] = self.paper
+        data["base"] = config_io.to_dict(self.base)
+        for key, table in (("set", self.fixed), ("grid", self.grid), ("zip", self.zipped)):
+            if table:
+                data[key] = table
+        if self.job_settings:
+            data["job_settings"] = self.job_settings
+        return data
+
+    def dumps(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+
+def sweep_preset_names() -> list[str]:
+    folder = resources.files(SWEEP_PRESETS)
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def load_sweep_preset(name: str, overrides: list[str] | None = None) -> SweepSpec:
+    if name not in sweep_preset_names():
+        known = ", ".join(sweep_preset_names())
+        raise ConfigError(f"unknown sweep preset '{name}' (known: {known})")
+    text = resources.files(SWEEP_PRESETS).joinpath(f"{name}.toml").read_text("utf-8")
+    data = with_spec_overrides(_toml(text, f"sweep preset {name}"), overrides or [])
+    return parse_spec(data, name, None)
+
+
+def with_spec_overrides(data: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """Apply `--set key=value` to a parsed spec: a key that is an axis takes a TOML list as
+    its new values; any other key joins [set] (replacing the spec's value)."""
+    if not assignments:
+        return data
+    data = {**data, **{t: dict(data.get(t, {})) for t in ("set", "grid", "zip")}}
+    for assignment in assignments:
+        key, value = config_io.parse_assignment(assignment)
+        table = next((t for t in ("grid", "zip") if key in data[t]), "set")
+        if table != "set" and not isinstance(value, list):
+            raise ConfigError(f"--set {key}: '{key}' is an axis of this sweep; give a list")
+        data[table][key] = value
+    return data
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    """Read and check a sweep spec file; every problem is a ConfigError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"sweep spec not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read sweep spec {path}: {exc}") from None
+    try:
+        data = with_spec_overrides(_toml(text, str(path)), overrides or [])
+        return parse_spec(data, path.stem, path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def loads_spec(text: str, folder: Path | None = None, default_name: str = "sweep") -> SweepSpec:
+    return parse_spec(_toml(text, "<spec>"), default_name, folder)
+
+
+def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> SweepSpec:
+    """Build a SweepSpec from parsed TOML and check it, including every point's config."""
+    unknown = sorted(set(data) - set(SPEC_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown sweep key(s) {', '.join(unknown)} (known: {', '.join(SPEC_KEYS)})"
+        )
+    repeats = data.get("repeats", 1)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ConfigError(f"repeats = {repeats!r} must be an integer >= 1")
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"name = {name!r} must be a non-empty string")
+    fixed = _table(data, "set")
+    grid = {k: _axis(k, v, "grid") for k, v in _table(data, "grid").items()}
+    zipped = {k: _axis(k, v, "zip") for k, v in _table(data, "zip").items()}
+    _check_overlaps(fixed, grid, zipped)
+    lengths = {len(v) for v in zipped.values()}
+    if len(lengths) > 1:
+        sizes = ", ".join(f"{k} has {len(v)}" for k, v in zipped.items())
+        raise ConfigError(f"[zip] lists must have equal lengths ({sizes})")
+    zip_rows = [tuple(_text(v) for v in row) for row in zip(*zipped.values(), strict=True)]
+    if len(set(zip_rows)) != len(zip_rows):
+        raise ConfigError("[zip] repeats a row of values: every point would run twice")
+    job = data.get("job", "experiment")
+    from snnstudio.core.sweep.jobs import point_job_names
+
+    if job not in point_job_names():
+        raise ConfigError(f"job = {job!r} is not one of: {', '.join(point_job_names())}")
+    paper = data.get("paper", "")
+    if not isinstance(paper, str):
+        raise ConfigError(f"paper = {paper!r} must be a string (a table of paper_results.toml)")
+    spec = SweepSpec(
+        name=name.strip(), base=_base_config(data.get("base"), folder), repeats=repeats,
+        fixed=fixed, grid=grid, zipped=zipped, job=job,
+        job_settings=_table(data, "job_settings"), paper=paper,
+    )  # fmt: skip
+    check_points(spec)
+    return spec
+
+
+def check_points(spec: SweepSpec) -> list[SweepPoint]:
+    """Build every point's config and validate it; one ConfigError lists what is wrong."""
+    points = spec.points()  # unknown keys and wrong types raise here
+    found: list[str] = []
+    for point in points:
+        for problem in config_io.problems(point.config):
+            found.append(f"point {point.index} ({point.label()}): {problem}")
+    if found:
+        more = len(found) - MAX_PROBLEMS_SHOWN
+        shown = found[:MAX_PROBLEMS_SHOWN] + ([f"... and {more} more"] if more > 0 else [])
+        raise ConfigError("; ".join(shown))
+    return points
+
+
+def _base_config(base: Any, folder: Path | None) -> config_io.ExperimentConfig:
+    if base is None:
+        return config_io.ExperimentConfig()
+    if isinstance(base, dict):
+        return config_io.from_dict(base)
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"base = {base!r} must be a preset name, a config file or a table")
+    if base in config_io.preset_names():
+        return config_io.load_preset(base)
+    path = Path(base) if folder is None else folder / base
+    if path.suffix == ".toml" or path.exists():
+        return config_io.load(path)
+    known = ", ".join(config_io.preset_names())
+    raise ConfigError(f"base = '{base}' is neither a preset ({known}) nor a config file")
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{key}] must be a table of dotted keys, got {table!r}")
+    return dict(table)
+
+
+def _axis(key: str, values: Any, table: str) -> list[Any]:
+    if not isinstance(values, list):
+        raise ConfigError(f"[{table}] '{key}' must be a list of values, got {values!r}")
+    if not values:
+        raise ConfigError(f"[{table}] '{key}' is an empty list: an axis needs at least one value")
+    if table == "grid" and len({_text(v) for v in values}) != len(values):
+        raise ConfigError(f"[{table}] '{key}' repeats a value: {values!r}")
+    return values
+
+
+def _check_overlaps(fixed: dict, grid: dict, zipped: dict) -> None:
+    for a_name, a, b_name, b in (
+        ("set", fixed, "grid", grid), ("set", fixed, "zip", zipped), ("grid", grid, "zip", zipped),
+    ):  # fmt: skip
+        both = sorted(set(a) & set(b))
+        if both:
+            raise ConfigError(f"'{both[0]}' is in both [{a_name}] and [{b_name}]")
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _safe(name: str) -> str:
+    """Letters, digits and . _ - only: a portable folder name (others become '-')."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
