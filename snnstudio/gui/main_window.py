@@ -35,6 +35,7 @@ from snnstudio.gui.exporting import PLOT_FILTER, TABLE_FILTER, export_graphics, 
 from snnstudio.gui.results_table import ResultsTable
 from snnstudio.gui.run_panel import RunPanel
 from snnstudio.gui.setup_panel import SetupPanel
+from snnstudio.gui.sweep_panel import SweepTab
 from snnstudio.gui.trigger_editor import TriggerEditor
 from snnstudio.gui.worker import JobRunner
 
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.defense.detection, "Detection")
         self.tabs.addTab(self.defense.elimination, "Elimination")
+        self.sweep = SweepTab(self)  # the Sweep tab: its panel, Start/Stop and reopening
         self.setCentralWidget(self.tabs)
         self._build_menus()
 
@@ -314,6 +316,8 @@ class MainWindow(QMainWindow):
     def _on_event(self, event: object) -> None:
         if self.job_kind == "experiment":
             self.run_panel.show_event(event)
+        elif self.job_kind == "sweep":
+            self.sweep.panel.show_event(event)
         else:
             self.defense.show_event(self.job_kind, event)
         if isinstance(event, RunFinished):
@@ -336,7 +340,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ results
 
     def reopen_run(self, path: Path) -> None:
-        """Show a past run's epoch curves and load its config into the form."""
+        """Show a past run's epoch curves and load its config into the form (a sweep opens
+        in the Sweep tab)."""
+        if self.sweep.reopen(path):
+            return
         try:
             record = open_run(path)
             cfg = record.config()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from snnstudio.core.rundir import RunDirError, RunKind, RunRecord, list_runs
 from snnstudio.core.runner import why_not_resumable
+from snnstudio.core.sweep.results import sweep_status
 
 COLUMNS = ["run", "kind", "dataset", "rule", "status", "acc", "asr", "clean_acc", "clean_asr",
            "delta_acc", "delta_asr", "ann_acc", "ann_asr", "mr", "finished"]  # fmt: skip
@@ -54,6 +55,8 @@ class RunRow:
 
 def run_row(record: RunRecord) -> RunRow:
     """The row of a run, with a status that says why metrics are missing or unreadable."""
+    if record.kind is RunKind.SWEEP:
+        return RunRow(record, {"status": sweep_status(record.path)})
     try:
         metrics = record.metrics()
     except RunDirError:

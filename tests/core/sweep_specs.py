@@ -4,11 +4,12 @@ from __future__ import annotations
 
 TINY_SET = """
 [set]
-"data.train_limit" = 160
+"data.train_limit" = 300
 "data.test_limit" = 60
-"train.epochs" = 1
-"train.batch_size" = 32
-"sim.timesteps" = 2
+"train.epochs" = 2
+"train.batch_size" = 16
+"train.lr" = 0.01
+"sim.timesteps" = 4
 "train.clean_twin" = false
 """
 

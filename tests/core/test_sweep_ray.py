@@ -44,6 +44,7 @@ def test_ray_and_local_backends_give_the_same_metrics(tmp_path: Path) -> None:
         assert isinstance(events[-1], SweepFinished) and events[-1].status == "completed"
     local_rows, ray_rows = results(tmp_path / "local"), results(tmp_path / "ray")
     assert [r["status"] for r in ray_rows] == ["completed", "completed"]
+    assert all(float(r["acc"]) > 0.5 for r in local_rows)  # trained, not a silent network
     for a, b in zip(local_rows, ray_rows, strict=True):
         assert (a["trigger.position"], a["acc"], a["asr"]) == (
             b["trigger.position"], b["acc"], b["asr"],

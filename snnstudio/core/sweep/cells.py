@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +50,22 @@ class Cell:
     """The completed points of one combination of dimension values."""
 
     values: dict[str, Any]  # dotted key -> value, over every dimension
-    rows: list[dict[str, str]]
+    rows: list[dict[str, Any]]
 
     def mean(self, metric: str) -> float | None:
-        found = [float(r[metric]) for r in self.rows if r.get(metric, "") not in ("", "nan")]
+        found = [float(r[metric]) for r in self.rows if r.get(metric) not in (None, "", "nan")]
         return sum(found) / len(found) if found else None
+
+
+def cells_of(dims: list[Dimension], rows: list[dict[str, Any]]) -> list[Cell]:
+    """One cell per combination of dimension values (the last dimension varies fastest),
+    holding the rows whose axis values match."""
+    cells = []
+    for combo in itertools.product(*(d.values for d in dims)):
+        values = {
+            k: v for d, vs in zip(dims, combo, strict=True) for k, v in zip(d.keys, vs, strict=True)
+        }
+        wanted = {k: norm(v) for k, v in values.items()}
+        matching = [r for r in rows if all(norm(r.get(k, "")) == t for k, t in wanted.items())]
+        cells.append(Cell(values, matching))
+    return cells

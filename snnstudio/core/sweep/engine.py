@@ -17,13 +17,13 @@ from typing import Any
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken
+from snnstudio.core.rundir import RUN_FILE, RunKind, mark_run_dir, write_text_atomic
 from snnstudio.core.sweep.backends import Backend, check_backend, make_backend
 from snnstudio.core.sweep.jobs import PointOutcome, PointTask
 from snnstudio.core.sweep.results import (
     RESULTS_FILE,
     RUNS_FOLDER,
     SPEC_FILE,
-    atomic_write_text,
     completed_metrics,
     point_row,
     write_results,
@@ -179,10 +179,11 @@ def _claim_folder(spec: SweepSpec, out: Path) -> None:
                 f"{out} holds a different sweep ('{earlier.name}'); choose another --out "
                 "or rerun that sweep's own spec (its sweep.toml) to resume it"
             )
-    elif out.is_dir() and any(out.iterdir()):
+    elif out.is_dir() and any(p.name != RUN_FILE for p in out.iterdir()):
         raise ConfigError(f"{out} is not empty and holds no sweep; choose another --out")
-    (out / RUNS_FOLDER).mkdir(parents=True, exist_ok=True)
-    atomic_write_text(spec_file, spec.dumps())
+    mark_run_dir(out, RunKind.SWEEP)
+    (out / RUNS_FOLDER).mkdir(exist_ok=True)
+    write_text_atomic(spec_file, spec.dumps())
 
 
 def _cancelled(cancel: CancelToken | None) -> bool:

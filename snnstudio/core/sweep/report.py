@@ -9,7 +9,6 @@ mean over seeds. When the spec names a paper table, the published value stands b
 from __future__ import annotations
 
 import csv
-import itertools
 import math
 import tomllib
 from dataclasses import dataclass
@@ -19,13 +18,13 @@ from typing import Any
 
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.sweep.cells import Cell, Dimension, dimensions, norm
+from snnstudio.core.rundir import write_text_atomic
+from snnstudio.core.sweep.cells import Cell, Dimension, cells_of, dimensions, norm
 from snnstudio.core.sweep.report_figures import curves_figure, heatmap_figure, lines_figure
 from snnstudio.core.sweep.results import (
     RESULTS_FILE,
     SPEC_FILE,
     STATUSES,
-    atomic_write_text,
     read_results,
 )
 from snnstudio.core.sweep.spec import SweepSpec, loads_spec
@@ -70,7 +69,7 @@ def write_report(sweep_dir: str | Path) -> Path:
     folder = out / REPORT_FOLDER
     folder.mkdir(exist_ok=True)
     dims = dimensions(spec)
-    cells = _cells(dims, [r for r in rows if r.get("status") == "completed"])
+    cells = cells_of(dims, [r for r in rows if r.get("status") == "completed"])
     metrics = [(m, t) for m, t in METRICS if any(c.mean(m) is not None for c in cells)]
     paper = PaperTable.load(spec)
     tables = _tables(dims, cells, metrics, paper)
@@ -78,20 +77,8 @@ def write_report(sweep_dir: str | Path) -> Path:
         _write_csv(folder / f"{table.slug}.csv", table, with_paper=paper is not None)
     figures = _figures(folder, dims, cells, metrics, rows, out)
     text = _markdown(spec, rows, tables, figures, paper)
-    atomic_write_text(folder / "report.md", text)
+    write_text_atomic(folder / "report.md", text)
     return folder / "report.md"
-
-
-def _cells(dims: list[Dimension], rows: list[dict[str, str]]) -> list[Cell]:
-    cells = []
-    for combo in itertools.product(*(d.values for d in dims)):
-        values = {
-            k: v for d, vs in zip(dims, combo, strict=True) for k, v in zip(d.keys, vs, strict=True)
-        }
-        wanted = {k: norm(v) for k, v in values.items()}
-        matching = [r for r in rows if all(norm(r.get(k, "")) == t for k, t in wanted.items())]
-        cells.append(Cell(values, matching))
-    return cells
 
 
 # ---------------------------------------------------------------- the paper's values

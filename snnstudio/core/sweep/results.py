@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from snnstudio.core import config as config_io
-from snnstudio.core.errors import ConfigError
+from snnstudio.core.errors import ConfigError, SnnStudioError
+from snnstudio.core.rundir import open_run, write_text_atomic
 from snnstudio.core.sweep.spec import SweepPoint
 
 RESULTS_FILE = "results.csv"
@@ -63,7 +62,7 @@ def write_results(path: Path, axes: list[str], rows: list[dict[str, Any]]) -> No
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    atomic_write_text(path, buffer.getvalue())
+    write_text_atomic(path, buffer.getvalue())
 
 
 def read_results(path: Path) -> list[dict[str, str]]:
@@ -76,21 +75,25 @@ def read_results(path: Path) -> list[dict[str, str]]:
         raise ConfigError(f"cannot read {path}: {exc}") from None
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def completed_metrics(point: SweepPoint, run_dir: Path) -> dict[str, Any] | None:
     """The metrics of an earlier run of exactly this point that completed, else None."""
     try:
-        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        recorded = config_io.load(run_dir / "config.toml")
-    except (OSError, ValueError, ConfigError):
+        record = open_run(run_dir)
+        metrics = record.metrics()
+        recorded = record.config()
+    except (OSError, SnnStudioError):
         return None
-    if not isinstance(metrics, dict) or metrics.get("status") != "completed":
+    if metrics.get("status") != "completed":
         return None
     if config_io.to_dict(recorded) != config_io.to_dict(point.config):
         return None
     return metrics
+
+
+def sweep_status(sweep_dir: Path) -> str:
+    """`3 of 4 points completed`: a sweep's state for a list of runs."""
+    try:
+        statuses = [row.get("status", "") for row in read_results(sweep_dir / RESULTS_FILE)]
+    except ConfigError:
+        return "no points finished yet"
+    return f"{statuses.count('completed')} of {len(statuses)} points completed"

@@ -16,7 +16,7 @@ is one error before any run starts.
 from __future__ import annotations
 
 import itertools
-import re
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,6 +27,7 @@ import tomli_w
 
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import ConfigError
+from snnstudio.core.rundir import safe_name
 
 SPEC_KEYS = ("base", "name", "repeats", "set", "grid", "zip", "job", "job_settings", "paper")
 SWEEP_PRESETS = "snnstudio.core.presets.sweeps"
@@ -47,7 +48,7 @@ class SweepPoint:
         """The point's run-directory name: index, then short axis=value parts (safe chars)."""
         parts = [f"{key.rsplit('.', 1)[-1]}-{_text(value)}" for key, value in self.values.items()]
         parts.append(f"seed-{self.seed}")
-        return _safe(f"{self.index:03d}_" + "_".join(parts))
+        return safe_name(f"{self.index:03d}_" + "_".join(parts))
 
     def label(self) -> str:
         """Axis values for messages: `poison.rate=0.05, trigger.position=top-left, seed=0`."""
@@ -267,6 +268,36 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _safe(name: str) -> str:
-    """Letters, digits and . _ - only: a portable folder name (others become '-')."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
+def axis_keys() -> list[str]:
+    """The dotted config keys a sweep can vary (every scalar field, not the name)."""
+    out: list[str] = []
+    for section, fields in config_io.to_dict(config_io.ExperimentConfig()).items():
+        if isinstance(fields, dict):
+            out += [f"{section}.{k}" for k, v in fields.items() if not isinstance(v, list)]
+    return out
+
+
+def parse_axis_values(text: str) -> list[Any]:
+    """Axis values as a user types them: `0.05, 0.1`, `top-left, bottom-right`, or a range
+    `start:stop:step` (stop included), e.g. `0.02:0.2:0.06` -> [0.02, 0.08, 0.14, 0.2]."""
+    text = text.strip()
+    if not text:
+        raise ConfigError("no values: give a list (a, b, c) or a range (start:stop:step)")
+    if text.count(":") == 2 and "," not in text:
+        return _range_values(text)
+    return [config_io.parse_assignment(f"v={item.strip()}")[1] for item in text.split(",")]
+
+
+def _range_values(text: str) -> list[Any]:
+    parts = [config_io.parse_assignment(f"v={p.strip()}")[1] for p in text.split(":")]
+    if not all(isinstance(p, int | float) and not isinstance(p, bool) for p in parts):
+        raise ConfigError(f"range '{text}' must be numbers start:stop:step")
+    start, stop, step = parts
+    if step <= 0 or stop < start:
+        raise ConfigError(f"range '{text}' needs step > 0 and stop >= start")
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    if count > 1000:
+        raise ConfigError(f"range '{text}' has {count} values (at most 1000)")
+    if all(isinstance(p, int) for p in parts):
+        return [start + i * step for i in range(count)]
+    return [round(start + i * step, 10) for i in range(count)]

@@ -1,0 +1,68 @@
+"""The Sweep tab: a small sweep over the edited experiment, live table and plot, bad input
+as a dialog in the tab, reopening from Results and opening a point."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox
+
+from tests.gui.helpers import click, field_widget, set_small_demo
+
+SHOTS = Path(os.environ.get("SNNSTUDIO_SHOTS", "")) if os.environ.get("SNNSTUDIO_SHOTS") else None
+
+
+def set_axes(panel, axes: list[tuple[str, str]]) -> None:
+    while panel.axes.rowCount():
+        panel.axes.removeRow(0)
+    for key, values in axes:
+        panel.add_axis(key, values)
+
+
+def test_sweep_runs_from_the_tab_and_reopens_from_results(qtbot, window, messages) -> None:
+    set_small_demo(window, epochs=2, train=300, test=60)  # as tests/core/sweep_specs.py
+    field_widget(window, "train.batch_size").setValue(16)
+    field_widget(window, "train.lr").setValue(0.01)
+    panel = window.sweep.panel
+    window.tabs.setCurrentWidget(panel)
+    set_axes(
+        panel, [("poison.rate", "0.1:0.2:0.1"), ("trigger.position", "top-left, bottom-right")]
+    )
+    panel.workers.setValue(2)
+    click(qtbot, panel.start_button)
+    assert window.runner.running and panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=240_000)
+    assert messages.calls == []
+    statuses = [panel.points.item(r, 3).text() for r in range(panel.points.rowCount())]
+    assert statuses == ["completed"] * 4
+    assert float(panel.points.item(0, 4).text()) > 50  # ACC column, in %
+    assert len(panel.graphics.ci.items) == 2  # two axes: ACC and ASR heat maps
+    assert "sweep completed" in panel.status.text()
+    if SHOTS:
+        window.grab().save(str(SHOTS / "sweep-tab.png"))
+
+    # a point opens in the Run tab's curves, like a run reopened from Results
+    panel._open_row(0)
+    assert window.tabs.currentWidget() is window.run_panel
+    # the finished sweep is listed in Results as kind `sweep` and reopens in the Sweep tab
+    window.results.refresh()
+    kinds = [window.results.table.item(r, 1).text() for r in range(window.results.table.rowCount())]
+    assert "sweep" in kinds
+    row = kinds.index("sweep")
+    panel.rows = {}
+    window.results._reopen_row(row)
+    assert window.tabs.currentWidget() is panel and len(panel.rows) == 4
+
+
+def test_bad_axis_is_a_dialog_in_the_tab_and_nothing_starts(qtbot, window, messages) -> None:
+    panel = window.sweep.panel
+    set_axes(panel, [("poison.rate", "0.1, 1.5")])
+    click(qtbot, panel.start_button)
+    assert not window.runner.running
+    assert any("poison.rate = 1.5 must be in [0, 1]" in t for t in messages.texts("warning"))
+    set_axes(panel, [("poison.rate", "")])
+    click(qtbot, panel.start_button)
+    assert any("axis poison.rate: no values" in t for t in messages.texts("warning"))
+    assert not window.runner.running
+    assert isinstance(panel.axes.cellWidget(0, 0), QComboBox)
