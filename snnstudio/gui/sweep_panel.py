@@ -37,7 +37,7 @@ from snnstudio.core import config as config_io
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.rundir import RunKind, new_run_dir, open_run
 from snnstudio.core.sweep.backends import BACKENDS
-from snnstudio.core.sweep.cells import Dimension, cells_of, dimensions
+from snnstudio.core.sweep.cells import Dimension, cells_of, dimensions, norm
 from snnstudio.core.sweep.engine import (
     PointFinished,
     PointStarted,
@@ -202,6 +202,13 @@ class SweepPanel(QWidget):
         rows = read_results(sweep_dir / RESULTS_FILE)
         self.spec, self.sweep_dir = spec, sweep_dir
         self.rows = dict(enumerate(rows))
+        self.name.setText(spec.name)
+        self.repeats.setValue(spec.repeats)
+        if not spec.zipped:  # the editor holds grid axes only; a zipped sweep keeps it as is
+            while self.axes.rowCount():
+                self.axes.removeRow(0)
+            for key, values in spec.grid.items():
+                self.add_axis(key, ", ".join(norm(v) for v in values))
         self.progress.setRange(0, len(rows))
         self.progress.setValue(sum(r.get("status") == "completed" for r in rows))
         self.status.setText(f"reopened {sweep_dir}")

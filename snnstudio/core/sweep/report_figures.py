@@ -88,7 +88,7 @@ def curves_figure(path: Path, rows: list[dict[str, str]], sweep_dir: Path) -> st
             curves.append((Path(row["run_dir"]).name, _read_curve(curve)))
     if not curves:
         return None
-    fig, (acc_ax, asr_ax) = _canvas(10, 3.8, 2)
+    fig, (acc_ax, asr_ax) = _canvas(13, 3.8, 2)
     for name, (t, acc, asr) in curves[:MAX_CURVES]:
         acc_ax.plot(t, 100 * acc, label=name)
         asr_ax.plot(t, 100 * asr, label=name)
@@ -97,7 +97,7 @@ def curves_figure(path: Path, rows: list[dict[str, str]], sweep_dir: Path) -> st
         ax.set_ylabel(f"{title} %")
         ax.set_ylim(-3, 103)
         ax.grid(alpha=0.3)
-    asr_ax.legend(fontsize=6)
+    asr_ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
     if len(curves) > MAX_CURVES:
         acc_ax.set_title(f"first {MAX_CURVES} of {len(curves)} points")
     return _saved(fig, path)

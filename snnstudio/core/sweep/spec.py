@@ -28,6 +28,7 @@ import tomli_w
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.rundir import safe_name
+from snnstudio.core.validation import problems
 
 SPEC_KEYS = ("base", "name", "repeats", "set", "grid", "zip", "job", "job_settings", "paper")
 SWEEP_PRESETS = "snnstudio.core.presets.sweeps"
@@ -204,7 +205,7 @@ def check_points(spec: SweepSpec) -> list[SweepPoint]:
     points = spec.points()  # unknown keys and wrong types raise here
     found: list[str] = []
     for point in points:
-        for problem in config_io.problems(point.config):
+        for problem in problems(point.config):
             found.append(f"point {point.index} ({point.label()}): {problem}")
     if found:
         more = len(found) - MAX_PROBLEMS_SHOWN
