@@ -31,7 +31,7 @@ from snnstudio.core.sweep.results import (
 from snnstudio.core.sweep.spec import SweepPoint, SweepSpec, loads_spec
 
 POLL_SECONDS = 0.25
-POINT_THREADS = 1  # torch threads of every point, whatever the backend (README: threads)
+POINT_THREADS = 1  # torch threads of every point, whatever the backend (core/threads.py)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ training, for the paper's Fig. 12) register here under their own name.
 
 from __future__ import annotations
 
-import os
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from snnstudio.core import config as config_io
 from snnstudio.core.events import CancelToken, Event, RunFinished
+from snnstudio.core.threads import apply_thread_policy
 
 PointJob = Callable[
     [config_io.ExperimentConfig, Path, CancelToken | None, dict[str, Any]], Iterator[Event]
@@ -49,7 +49,7 @@ class PointTask:
     run_dir: str
     job: str = "experiment"
     job_settings: dict[str, Any] = field(default_factory=dict)
-    threads: int = 1
+    threads: int = 1  # the thread policy's count for a sweep worker; Ray's num_cpus
 
 
 @dataclass(frozen=True)
@@ -62,18 +62,9 @@ class PointOutcome:
     error: str = ""
 
 
-def use_point_threads(threads: int) -> None:
-    """Give this process `threads` torch threads: every point of every backend runs with the
-    same count, so a spec's metrics do not depend on the backend or the worker count."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
-
-
 def run_point(task: PointTask, cancel: CancelToken | None) -> PointOutcome:
     """Run one point to its end in this process; any exception becomes a failed outcome."""
-    use_point_threads(task.threads)
+    apply_thread_policy(role="worker")  # one torch thread in this process, for good
     run_dir = Path(task.run_dir)
     try:
         cfg = config_io.from_dict(task.config)
