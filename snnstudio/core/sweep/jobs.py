@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from snnstudio.core import config as config_io
+from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import CancelToken, Event, RunFinished
+from snnstudio.core.rundir import open_run
 from snnstudio.core.threads import apply_thread_policy
 
 PointJob = Callable[
@@ -27,10 +29,25 @@ def experiment_job(
     cfg: config_io.ExperimentConfig, run_dir: Path, cancel: CancelToken | None,
     settings: dict[str, Any],
 ) -> Iterator[Event]:  # fmt: skip
-    """One ordinary experiment (`snnstudio run`) into `run_dir`."""
+    """One ordinary experiment (`snnstudio run`) into `run_dir`; a point interrupted earlier
+    (Stop, Ctrl-C, a killed worker) resumes from its last completed epoch."""
     from snnstudio.core.runner import run_experiment  # torch loads in the worker, not the parent
 
-    return run_experiment(cfg, run_dir, cancel)
+    return run_experiment(cfg, run_dir, cancel, resume=_interrupted(cfg, run_dir))
+
+
+def _interrupted(cfg: config_io.ExperimentConfig, run_dir: Path) -> bool:
+    """True when `run_dir` holds an unfinished run of exactly `cfg` with a saved epoch."""
+    from snnstudio.core.resume import resume_state_exists
+    from snnstudio.core.runner import why_not_resumable
+
+    if not resume_state_exists(run_dir):
+        return False
+    try:
+        record = open_run(run_dir)
+        return record.config() == cfg and why_not_resumable(record) is None
+    except (SnnStudioError, OSError):
+        return False
 
 
 POINT_JOBS: dict[str, PointJob] = {"experiment": experiment_job}
@@ -64,7 +81,7 @@ class PointOutcome:
 
 def run_point(task: PointTask, cancel: CancelToken | None) -> PointOutcome:
     """Run one point to its end in this process; any exception becomes a failed outcome."""
-    apply_thread_policy(role="worker")  # one torch thread in this process, for good
+    apply_thread_policy(task.threads, role="worker")  # this process keeps that count for good
     run_dir = Path(task.run_dir)
     try:
         cfg = config_io.from_dict(task.config)
