@@ -10,8 +10,10 @@ import pytest
 
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.events import CancelToken
+from snnstudio.core.events import CancelToken, EpochDone, Log
+from snnstudio.core.runner import run_experiment
 from snnstudio.core.sweep.engine import PointFinished, SweepFinished, SweepStarted, run_sweep
+from snnstudio.core.sweep.jobs import _interrupted, experiment_job
 from snnstudio.core.sweep.spec import loads_spec
 from tests.core.sweep_specs import tiny_spec
 
@@ -78,3 +80,19 @@ def test_a_folder_with_another_sweep_is_refused(tmp_path: Path) -> None:
     other = loads_spec(tiny_spec('[grid]\n"poison.rate" = [0.2]'))
     with pytest.raises(ConfigError, match="holds a different sweep"):
         list(run_sweep(other, out))
+
+
+def test_an_interrupted_point_resumes_from_its_last_epoch(tmp_path: Path) -> None:
+    spec = loads_spec(tiny_spec('[grid]\n"poison.rate" = [0.1]'))
+    cfg = spec.points()[0].config
+    cancel = CancelToken()
+    for event in run_experiment(cfg, tmp_path / "point", cancel):
+        if isinstance(event, EpochDone):
+            cancel.cancel()  # Stop after the first epoch
+    assert _interrupted(cfg, tmp_path / "point")
+    logs = [e.message for e in experiment_job(cfg, tmp_path / "point", None, {})
+            if isinstance(e, Log)]  # fmt: skip
+    assert any(m.startswith("resuming after backdoored: 1 epoch") for m in logs)
+    assert not _interrupted(cfg, tmp_path / "point")  # completed now
+    other = config_io.with_values(cfg, {"train.seed": 5})
+    assert not _interrupted(other, tmp_path / "point")  # another config never resumes it
