@@ -212,11 +212,13 @@ def load(path: str | Path) -> ExperimentConfig:
     return loads(text, str(path))
 
 
+PRESET_DATA_FILES = ("paper_results.toml",)  # data beside the presets (the sweep report's)
+
+
 def preset_names() -> list[str]:
     folder = resources.files("snnstudio.core.presets")
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    names = [p.name for p in folder.iterdir() if p.name not in PRESET_DATA_FILES]
+    return sorted(n.removesuffix(".toml") for n in names if n.endswith(".toml"))
 
 
 def load_preset(name: str) -> ExperimentConfig:

@@ -74,6 +74,7 @@ class SweepPanel(QWidget):
         self.axes = QTableWidget(0, 2)
         self.axes.setHorizontalHeaderLabels(["config key", "values: a, b, c  or  start:stop:step"])
         self.axes.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.axes.setColumnWidth(0, 200)  # room for the longest keys (trigger.frame_start)
         self.axes.setMinimumHeight(110)
         self.add_axis_button = QPushButton("Add axis")
         self.remove_axis_button = QPushButton("Remove axis")

@@ -136,3 +136,4 @@ def test_every_sweep_preset_parses_and_is_listed(capsys) -> None:
     assert main(["presets"]) == 0
     listed = capsys.readouterr().out
     assert "demo" in listed and "paper-table3" in listed
+    assert "paper_results" not in listed  # the paper's numbers are data, not a preset

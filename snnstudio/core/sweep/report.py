@@ -30,7 +30,7 @@ from snnstudio.core.sweep.results import (
 from snnstudio.core.sweep.spec import SweepSpec, loads_spec
 
 REPORT_FOLDER = "report"
-PAPER_RESULTS = "paper_results.toml"
+PAPER_RESULTS = config_io.PRESET_DATA_FILES[0]
 METRICS = (  # (column of results.csv, title with its unit); shown when any point has it
     ("acc", "ACC %"),
     ("asr", "ASR %"),
