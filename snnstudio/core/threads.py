@@ -6,9 +6,11 @@ the demo ran 12x slower, because every parallel region waits for a thread the OS
 descheduled. The rule (README, "Threads"):
 
 - ``SNNSTUDIO_THREADS`` (an integer >= 1) wins; else ``train.threads`` when it is > 0;
-- else (auto) every usable core but one, at least one: the GUI's event thread and the
-  rest of the machine keep a core (on 2 cores: one thread); ``OMP_NUM_THREADS``, when set,
-  caps it;
+- else (auto) in the desktop application every usable core but one, at least one (its
+  event thread keeps a core: a 2-core laptop trains on one thread); headless (CLI, scripts)
+  every usable core, since with passive waiting two threads beside a busy process cost the
+  demo only 1.19x (benchmarks/contention.py --threads 2, 2 cores); ``OMP_NUM_THREADS``,
+  when set, caps it;
 - a sweep worker process uses the count its pool gives it, one by default (the pool's size
   uses the cores), for good: the runs it hosts do not change it;
 - inter-op threads: one (snnstudio runs no parallel graph branches);
@@ -38,7 +40,7 @@ from typing import Literal
 from snnstudio.core.errors import ConfigError
 
 ENV_THREADS = "SNNSTUDIO_THREADS"
-Role = Literal["process", "worker"]
+Role = Literal["process", "gui", "worker"]
 
 _role: Role = "process"
 _worker_threads = 1  # what apply_thread_policy(..., role="worker") pinned
@@ -110,7 +112,8 @@ def choose_threads(setting: int = 0, role: Role | None = None) -> ThreadChoice:
         raise ConfigError(f"train.threads = {setting} must be >= 0 (0 = auto)")
     if setting > 0:
         return ThreadChoice(setting, "train.threads")
-    threads = max(1, usable_cores() - 1)
+    # the desktop application leaves its event thread a core; a headless run takes them all
+    threads = max(1, usable_cores() - 1) if role == "gui" else usable_cores()
     omp = os.environ.get("OMP_NUM_THREADS", "").strip()
     if omp.isdigit() and int(omp) > 0:
         threads = min(threads, int(omp))

@@ -30,7 +30,7 @@ def application(argv: list[str] | None = None) -> QApplication:
     if app is None:
         from snnstudio.core.threads import apply_thread_policy
 
-        apply_thread_policy()  # leaves this event thread a core on a small machine
+        apply_thread_policy(role="gui")  # leaves this event thread a core
         app = QApplication(argv if argv is not None else sys.argv[:1])
         app.setApplicationName("snnstudio")
         app.setOrganizationName("snnstudio")

@@ -29,9 +29,17 @@ def clean_policy(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 1), (4, 3), (16, 15)])
-def test_auto_leaves_a_core(monkeypatch: pytest.MonkeyPatch, cores: int, expected: int) -> None:
+def test_auto_leaves_the_gui_a_core(
+    monkeypatch: pytest.MonkeyPatch, cores: int, expected: int
+) -> None:
     monkeypatch.setattr(threads, "usable_cores", lambda: cores)
-    assert threads.choose_threads(0) == threads.ThreadChoice(expected, "auto")
+    assert threads.choose_threads(0, role="gui") == threads.ThreadChoice(expected, "auto")
+
+
+@pytest.mark.parametrize("cores", [1, 2, 16])
+def test_auto_headless_takes_every_core(monkeypatch: pytest.MonkeyPatch, cores: int) -> None:
+    monkeypatch.setattr(threads, "usable_cores", lambda: cores)
+    assert threads.choose_threads(0, role="process") == threads.ThreadChoice(cores, "auto")
 
 
 def test_omp_num_threads_caps_auto(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +71,7 @@ def test_sweep_worker_keeps_the_count_its_pool_gives(monkeypatch: pytest.MonkeyP
 
 def test_apply_sets_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threads, "usable_cores", lambda: 3)
-    assert threads.apply_thread_policy().threads == 2
+    assert threads.apply_thread_policy(role="gui").threads == 2
     assert torch.get_num_threads() == 2
     assert threads.apply_thread_policy(1).describe() == "1 torch thread (train.threads)"
     assert torch.get_num_threads() == 1
