@@ -79,6 +79,10 @@ class ModelConfig:
     v_threshold: float = 1.0
     reset: str = "hard"  # hard (to 0) | soft (subtract the threshold)
     surrogate: str = "h3"  # h1 rectangular | h2 polynomial | h3 sigmoid | h4 Gaussian CDF
+    # set by LR_C / LR_H on the network they hand back, not a setting: the IF SNN converted
+    # from the ANN twin (max-pools after spike layers pool spike counts, identity shortcuts
+    # carry the threshold gain); false in configs written before it existed
+    converted: bool = False
 
 
 @dataclass

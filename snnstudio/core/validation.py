@@ -151,9 +151,13 @@ def conversion_problems(cfg: ExperimentConfig) -> list[str]:
     arch = ARCHS.get(cfg.model.arch)
     if converts_ann(r.name) and arch is not None and not arch.convertible:
         out.append(
-            f"rule.name = '{r.name}' needs a plain layer stack (model.arch = "
-            f"{' or '.join(convertible_arch_names())}): threshold balancing rescales the layer "
-            f"after each spike layer, which {cfg.model.arch}'s identity shortcuts do not have"
+            f"rule.name = '{r.name}' cannot convert model.arch = '{cfg.model.arch}' "
+            f"(convertible: {', '.join(convertible_arch_names())})"
+        )
+    if cfg.model.converted and not converts_ann(r.name):
+        out.append(
+            "model.converted is set by the conversion rules on the network they convert; "
+            f"it cannot be trained with rule.name = '{r.name}'"
         )
     return out
 

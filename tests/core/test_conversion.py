@@ -42,7 +42,8 @@ def test_conversion_keeps_the_accuracy_of_the_trained_ann(converted_run) -> None
     _, out, events = converted_run
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["ann_acc"] > 0.8
-    assert metrics["acc"] >= metrics["ann_acc"] - 0.1
+    assert metrics["acc"] >= metrics["ann_acc"] - 0.05
+    assert metrics["mr"] >= 0.95  # the backdoor migrates (rate-correct max-pool)
     assert metrics["mr"] == pytest.approx(metrics["asr"] / metrics["ann_asr"])
     assert set(metrics["seconds"]["backdoored"]) >= {"ann_training", "conversion", "snn_training"}
     assert isinstance(events[-1], RunFinished) and events[-1].status == "completed"
@@ -102,7 +103,9 @@ def test_conversion_keys_are_validated() -> None:
     found = " | ".join(validation.problems(cfg))
     for key in ("rule.norm", "rule.scale", "rule.reference", "rule.combo", "sim.eval_timesteps"):
         assert key in found
-    assert "plain layer stack" in found
+    assert "model.arch" not in found  # ResNet18 converts
+    trained = config_io.with_overrides(config_io.ExperimentConfig(), ["model.converted=true"])
+    assert "model.converted" in " | ".join(validation.problems(trained))
     events = config_io.with_overrides(cfg, ["data.name=digits-dvs", "model.arch=csnn"])
     assert any("neuromorphic" in p for p in validation.problems(events))
     assert validation.problems(config_io.load_preset("demo")) == []

@@ -76,9 +76,9 @@ def test_max_norm_and_robust_norm_read_the_ann_activations():
     assert robust == pytest.approx([0.59375, 0.875])
 
 
-def test_spike_slots_find_the_reader_of_each_spike_layer_and_refuse_nested_blocks():
+def test_spike_slots_find_the_reader_of_each_spike_layer_and_refuse_unknown_blocks():
     slots = spike_slots(two_layer(spiking=True).layers)
-    assert [(s.activation, s.successor) for s in slots] == [(1, 2), (3, 4)]
+    assert [(s.activation, s.readers) for s in slots] == [("1", ("2",)), ("3", ("4",))]
     nested = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
-    with pytest.raises(ConfigError, match="plain layer stack"):
+    with pytest.raises(ConfigError, match="plain layer stacks and ResNet basic blocks"):
         spike_slots(nested)

@@ -129,6 +129,8 @@ def test_rule_specific_options_only_where_they_apply(window):
     setup.rule.setCurrentText("hybrid")
     assert row_visible(window, "rule.combo") and row_visible(window, "rule.stdb_alpha")
     assert not row_visible(window, "rule.reference")
-    field_widget(window, "model.arch").setCurrentText("resnet18")  # not convertible: explained
-    assert "rule.name = 'hybrid' needs" in setup.problems.text()
+    field_widget(window, "model.arch").setCurrentText("resnet18")  # converts
+    assert "model.arch" not in setup.problems.text()
+    field_widget(window, "data.name").setCurrentText("digits-dvs")  # event data: explained
+    assert "converts an ANN trained on static images" in setup.problems.text()
     assert not window.run_panel.start_button.isEnabled()

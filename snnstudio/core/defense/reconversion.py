@@ -21,14 +21,13 @@ from snnstudio.core.defense.loading import LoadedModel
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken, Event, Log
 from snnstudio.core.models.network import SpikingNetwork
-from snnstudio.core.models.neurons import spiking_neuron
 from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import convert, converted_config, describe_thresholds
 from snnstudio.core.rules.registry import converts_ann
-from snnstudio.core.rules.stdb import freeze_batch_norm, swap_spike_layers, use_stdb_neurons
+from snnstudio.core.rules.stdb import stdb_fine_tuning
 from snnstudio.core.rules.threshold_balancing import ann_state_dict
 from snnstudio.core.runner import PreparedData
-from snnstudio.core.training import TrainSettings, evaluate, train_epochs
+from snnstudio.core.training import TrainSettings, evaluate
 
 
 def require_converted(cfg: ExperimentConfig) -> None:
@@ -68,21 +67,8 @@ def reconvert_clean(
     yield Log(f"after clean re-conversion: acc {converted['acc']:.4f} asr {converted['asr']:.4f}")
     config = converted_config(cfg, timesteps)
     if train.epochs > 0:
-        use_stdb_neurons(snn, cfg.rule.stdb_alpha, cfg.rule.stdb_beta)
-        frozen = freeze_batch_norm(snn)
-        try:
-            yield from train_epochs(
-                snn, clean, data.sets, train, model.device, "reconvert-stdb", cancel
-            )
-        finally:
-            for handle in frozen:
-                handle.remove()
-
-        def plain_if(threshold: float) -> Any:  # the IF layers a checkpoint rebuilds
-            node = spiking_neuron(config.model)
-            node.v_threshold = threshold
-            node.step_mode = snn.step_mode
-            return node
-
-        swap_spike_layers(snn, plain_if)
+        yield from stdb_fine_tuning(
+            snn, clean, data.sets, train, model.device, "reconvert-stdb", cancel, config.model,
+            cfg.rule.stdb_alpha, cfg.rule.stdb_beta,
+        )  # fmt: skip
     return snn, config, {"acc_reconverted": converted["acc"], "asr_reconverted": converted["asr"]}

@@ -2,34 +2,56 @@
 
 Layers are spikingjelly's `layer.*` so the SNN runs in single- or multi-step mode; the
 ANN twin has identical parameter names (ReLU in place of each spike layer), so its
-state_dict loads into the SNN for conversion.
+state_dict loads into the SNN for conversion. A converted SNN (`Parts.converted`) differs
+from the trained one only in parameter-free places: a max-pool after a spike layer pools
+spike counts, and an identity shortcut carries the threshold gain (`conversion_layers`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from spikingjelly.activation_based import layer
 from torch import nn
 
+from snnstudio.core.models.conversion_layers import ScaledShortcut, SpikeCountMaxPool2d
+
 Act = Callable[[], nn.Module]
 
 
-def csnn(in_channels: int, side: int, num_classes: int, act: Act) -> nn.Sequential:
+@dataclass(frozen=True)
+class Parts:
+    """What the layer stacks are made of: the activation after each conv/FC layer (spike
+    layer or ReLU), and whether the net is a converted IF SNN."""
+
+    act: Act
+    converted: bool = False
+
+    def pool_after_act(self) -> nn.Module:
+        """A 2x2 max-pool that reads an activation (a spike layer in the SNN)."""
+        return SpikeCountMaxPool2d(2) if self.converted else layer.MaxPool2d(2)
+
+    def identity(self) -> nn.Module:
+        return ScaledShortcut() if self.converted else nn.Identity()
+
+
+def csnn(in_channels: int, side: int, num_classes: int, parts: Parts) -> nn.Sequential:
     """A small convolutional SNN that trains in seconds on a CPU: two conv-BN-spike blocks with
     max-pool, then FC-spike and the FC readout (spikingjelly's Fashion-MNIST recipe, smaller).
     """
     c1, c2, hidden = 16, 32, 128
     flat = c2 * (side // 4) ** 2
+    act = parts.act
     return nn.Sequential(
         layer.Conv2d(in_channels, c1, 3, padding=1, bias=False),
         layer.BatchNorm2d(c1),
         act(),
-        layer.MaxPool2d(2),
+        parts.pool_after_act(),
         layer.Conv2d(c1, c2, 3, padding=1, bias=False),
         layer.BatchNorm2d(c2),
         act(),
-        layer.MaxPool2d(2),
+        parts.pool_after_act(),
         layer.Flatten(),
         layer.Linear(flat, hidden, bias=False),
         act(),
@@ -41,19 +63,20 @@ VGG11_PLAN = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
 
 
 def vgg11(
-    in_channels: int, side: int, num_classes: int, act: Act, fc_width: int = 4096
+    in_channels: int, side: int, num_classes: int, parts: Parts, fc_width: int = 4096
 ) -> nn.Sequential:
     """Spike-based VGG11 (the paper's appendix): conv-BN-spike blocks with max-pool, then
     average pool and FC-spike-dropout(0.5) twice, then the FC readout.
 
     A max-pool that would shrink the map below 1x1 (small inputs such as MNIST) is skipped.
     """
+    act = parts.act
     layers: list[nn.Module] = []
     channels = in_channels
     for item in VGG11_PLAN:
         if item == "M":
             if side >= 2:
-                layers.append(layer.MaxPool2d(2))
+                layers.append(parts.pool_after_act())
                 side //= 2
             continue
         layers += [
@@ -79,37 +102,37 @@ def vgg11(
 class BasicBlock(nn.Module):
     """ResNet's two 3x3 conv-BN layers with a shortcut; a spike layer after each sum."""
 
-    def __init__(self, in_channels: int, channels: int, stride: int, act: Act) -> None:
+    def __init__(self, in_channels: int, channels: int, stride: int, parts: Parts) -> None:
         super().__init__()
         self.conv1 = layer.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
         self.bn1 = layer.BatchNorm2d(channels)
-        self.act1 = act()
+        self.act1 = parts.act()
         self.conv2 = layer.Conv2d(channels, channels, 3, 1, 1, bias=False)
         self.bn2 = layer.BatchNorm2d(channels)
-        self.shortcut: nn.Module = nn.Identity()
+        self.shortcut: nn.Module = parts.identity()
         if stride != 1 or in_channels != channels:
             self.shortcut = nn.Sequential(
                 layer.Conv2d(in_channels, channels, 1, stride, bias=False),
                 layer.BatchNorm2d(channels),
             )
-        self.act2 = act()
+        self.act2 = parts.act()
 
     def forward(self, x):  # type: ignore[no-untyped-def]
         out = self.act1(self.bn1(self.conv1(x)))
         return self.act2(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
-def resnet18(in_channels: int, side: int, num_classes: int, act: Act) -> nn.Sequential:
+def resnet18(in_channels: int, side: int, num_classes: int, parts: Parts) -> nn.Sequential:
     """Spike-based ResNet18: conv-BN-spike, max-pool, 4 stages of 2 BasicBlocks, avg-pool, FC."""
     layers: list[nn.Module] = [
         layer.Conv2d(in_channels, 64, 3, 1, 1, bias=False),
         layer.BatchNorm2d(64),
-        act(),
-        layer.MaxPool2d(2),
+        parts.act(),
+        parts.pool_after_act(),
     ]
     channels = 64
     for width, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-        layers += [BasicBlock(channels, width, stride, act), BasicBlock(width, width, 1, act)]
+        layers += [BasicBlock(channels, width, stride, parts), BasicBlock(width, width, 1, parts)]
         channels = width
     layers += [
         layer.AdaptiveAvgPool2d((1, 1)),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from snnstudio.core.config import ModelConfig
-from snnstudio.core.models.architectures import Act, csnn, resnet18, vgg11
+from snnstudio.core.models.architectures import Parts, csnn, resnet18, vgg11
 from snnstudio.core.models.network import AnnTwin, SpikingNetwork
 from snnstudio.core.models.neurons import activation_factory
 
@@ -19,19 +19,19 @@ class ArchEntry:
 
     Attributes
     ----------
-    layers : (in_channels, side, num_classes, activation) -> the layer stack.
-    convertible : ANN -> SNN conversion applies (LR_C, LR_H): a plain layer stack whose
-        threshold balancing can rescale the layer after each spike layer.
+    layers : (in_channels, side, num_classes, parts) -> the layer stack.
+    convertible : ANN -> SNN conversion applies (LR_C, LR_H): threshold balancing knows
+        where each spike layer's readers are (plain stacks and ResNet basic blocks).
     """
 
-    layers: Callable[[int, int, int, Act], nn.Sequential]
+    layers: Callable[[int, int, int, Parts], nn.Sequential]
     convertible: bool
 
 
 ARCHS: dict[str, ArchEntry] = {
     "csnn": ArchEntry(csnn, convertible=True),
     "vgg11": ArchEntry(vgg11, convertible=True),
-    "resnet18": ArchEntry(resnet18, convertible=False),
+    "resnet18": ArchEntry(resnet18, convertible=True),
 }
 
 
@@ -54,8 +54,9 @@ def build_network(
     """The architecture `cfg.arch` for images of shape (C, H, W): the SNN, or (`spiking=False`)
     its ANN twin, an `AnnTwin`."""
     channels, height, width = image_shape
-    act = activation_factory(cfg, "snn" if spiking else "ann")
-    layers = ARCHS[cfg.arch].layers(channels, min(height, width), num_classes, act)
+    # the ANN twin never has the converted SNN's parameter-free layers
+    parts = Parts(activation_factory(cfg, "snn" if spiking else "ann"), spiking and cfg.converted)
+    layers = ARCHS[cfg.arch].layers(channels, min(height, width), num_classes, parts)
     return SpikingNetwork(layers, step_mode) if spiking else AnnTwin(layers)
 
 

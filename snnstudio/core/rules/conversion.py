@@ -27,7 +27,13 @@ from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.spike_norm import spike_norm
-from snnstudio.core.rules.threshold_balancing import activation_norms, set_threshold, spike_slots
+from snnstudio.core.rules.threshold_balancing import (
+    activation_norms,
+    set_threshold,
+    shortcut_gains,
+    spike_slots,
+    thresholds_of,
+)
 from snnstudio.core.training import train_epochs
 
 
@@ -37,8 +43,11 @@ def eval_timesteps(cfg: ExperimentConfig) -> int:
 
 
 def converted_config(cfg: ExperimentConfig, timesteps: int) -> ExperimentConfig:
-    """The config a converted SNN runs under: IF neurons, soft reset, `timesteps` steps."""
-    model = dataclasses.replace(cfg.model, neuron="if", reset="soft", v_threshold=1.0)
+    """The config a converted SNN runs under: IF neurons, soft reset, the converted layout
+    (spike-count max-pool, shortcut gains), `timesteps` steps."""
+    model = dataclasses.replace(
+        cfg.model, neuron="if", reset="soft", v_threshold=1.0, converted=True
+    )
     sim = dataclasses.replace(cfg.sim, timesteps=timesteps)
     return dataclasses.replace(cfg, model=model, sim=sim)
 
@@ -96,7 +105,10 @@ def convert(
     splits = ctx.splits
     snn = build_network(model, splits.image_shape, splits.num_classes, True, ctx.step_mode)
     snn = snn.to(ctx.device)
-    snn.load_state_dict(ann.state_dict())
+    # the converted net's identity-shortcut gains (1 until balanced) are not in the ANN
+    missing, _ = snn.load_state_dict(ann.state_dict(), strict=False)
+    if set(missing) != shortcut_gains(snn):
+        raise ConfigError(f"the ANN twin's weights do not fit its SNN (missing {missing})")
     if rule.norm == "spike":
         spike_norm(
             snn, reference, timesteps, ctx.cfg.sim.encoder, ctx.device, rule.scale, ctx.cancel,
@@ -124,35 +136,57 @@ def score_curve(
 
 
 def describe_thresholds(snn: SpikingNetwork) -> str:
-    values = [float(snn.layers[s.activation].v_threshold) for s in spike_slots(snn.layers)]
-    return ", ".join(f"{v:.4g}" for v in values)
+    return ", ".join(f"{v:.4g}" for v in thresholds_of(snn))
+
+
+class StageClock:
+    """Seconds per stage of a conversion rule; a stage timed twice adds up."""
+
+    STAGES = ("ann_training", "conversion", "snn_training", "evaluation")
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(self.STAGES, 0.0)
+        self._since = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        """Charge the time since the last lap to `stage`."""
+        now = time.perf_counter()
+        self.seconds[stage] += now - self._since
+        self._since = now
+
+
+def converted_result(
+    snn: SpikingNetwork,
+    scores: dict[str, float],
+    ann_metrics: dict[str, float],
+    clock: StageClock,
+    config: ExperimentConfig,
+) -> RuleResult:
+    """The rule's result: the SNN's scores beside its ANN twin's, and the migration rate."""
+    metrics = {
+        **scores,
+        "ann_acc": ann_metrics["acc"],
+        "ann_asr": ann_metrics["asr"],
+        "mr": migration_rate(scores["asr"], ann_metrics["asr"]),
+    }
+    return RuleResult(snn, metrics, dict(clock.seconds), config=config)
 
 
 def run_conversion(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     require_static_images(ctx)
     rule = ctx.cfg.rule
     timesteps = eval_timesteps(ctx.cfg)
-    started = time.perf_counter()
+    clock = StageClock()
     ann, ann_metrics = yield from train_ann(ctx, ctx.train_set)
-    trained = time.perf_counter()
+    clock.lap("ann_training")
     reference = reference_set(ctx, rule.reference)
     yield Log(
         f"{ctx.stage}: converting with {rule.norm} norm x {rule.scale:g} on {len(reference)} "
         f"{rule.reference} reference samples, T = {timesteps}"
     )
     snn = convert(ctx, ann, reference, timesteps)
-    converted = time.perf_counter()
+    clock.lap("conversion")
     yield Log(f"{ctx.stage}: thresholds {describe_thresholds(snn)}")
-    metrics = yield from score_curve(ctx, snn, timesteps)
-    metrics.update(
-        ann_acc=ann_metrics["acc"],
-        ann_asr=ann_metrics["asr"],
-        mr=migration_rate(metrics["asr"], ann_metrics["asr"]),
-    )
-    seconds = {
-        "ann_training": trained - started,
-        "conversion": converted - trained,
-        "snn_training": 0.0,
-        "evaluation": time.perf_counter() - converted,
-    }
-    return RuleResult(snn, metrics, seconds, config=converted_config(ctx.cfg, timesteps))
+    scores = yield from score_curve(ctx, snn, timesteps)
+    clock.lap("evaluation")
+    return converted_result(snn, scores, ann_metrics, clock, converted_config(ctx.cfg, timesteps))

@@ -21,19 +21,16 @@ curve (curve.csv) runs to max(sim.eval_timesteps, sim.timesteps).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator
 
-from torch import nn
-
-from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.events import Event, Log
 from snnstudio.core.metrics import migration_rate
-from snnstudio.core.models.neurons import spiking_neuron
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.conversion import (
+    StageClock,
     convert,
     converted_config,
+    converted_result,
     describe_thresholds,
     eval_timesteps,
     pick_data,
@@ -42,8 +39,8 @@ from snnstudio.core.rules.conversion import (
     score_curve,
     train_ann,
 )
-from snnstudio.core.rules.stdb import freeze_batch_norm, swap_spike_layers, use_stdb_neurons
-from snnstudio.core.training import evaluate, train_epochs
+from snnstudio.core.rules.stdb import stdb_fine_tuning
+from snnstudio.core.training import evaluate
 
 COMBOS: dict[str, tuple[str, str, str]] = {  # ANN step, conversion reference, SNN step
     "com1": ("clean", "clean", "clean"),
@@ -57,9 +54,9 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     require_static_images(ctx)
     rule, sim = ctx.cfg.rule, ctx.cfg.sim
     ann_data, reference_data, snn_data = COMBOS[rule.combo]
-    started = time.perf_counter()
+    clock = StageClock()
     ann, ann_metrics = yield from train_ann(ctx, pick_data(ctx, ann_data))
-    trained = time.perf_counter()
+    clock.lap("ann_training")
     reference = reference_set(ctx, reference_data)
     yield Log(
         f"{ctx.stage}: {rule.combo}: ANN on {ann_data} data, {rule.norm} norm x {rule.scale:g} "
@@ -67,57 +64,24 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
         f"T = {sim.timesteps}"
     )
     snn = convert(ctx, ann, reference, sim.timesteps)
-    converted_at = time.perf_counter()
+    clock.lap("conversion")
     yield Log(f"{ctx.stage}: thresholds {describe_thresholds(snn)}")
     converted = evaluate(snn, ctx.sets, sim.timesteps, sim.encoder, ctx.device)
-    fine_tuning = time.perf_counter()
-
-    snn_set = pick_data(ctx, snn_data)
-    settings = ctx.settings()
-    use_stdb_neurons(snn, rule.stdb_alpha, rule.stdb_beta)
-    frozen = freeze_batch_norm(snn)
-    try:
-        yield from train_epochs(
-            snn,
-            snn_set,
-            ctx.sets,
-            settings,
-            ctx.device,
-            ctx.stage,
-            ctx.cancel,
-            ctx.clean_twin,
-            states=ctx.states,
-        )
-    finally:
-        for handle in frozen:
-            handle.remove()
+    clock.lap("evaluation")
     config = converted_config(ctx.cfg, sim.timesteps)
-    # back to the plain IF layers a checkpoint rebuilds (same forward, no STDB state)
-    swap_spike_layers(snn, lambda th: _plain_if(config, th, snn.step_mode))
-    fine_tuned = time.perf_counter()
-
+    yield from stdb_fine_tuning(
+        snn, pick_data(ctx, snn_data), ctx.sets, ctx.settings(), ctx.device, ctx.stage,
+        ctx.cancel, config.model, rule.stdb_alpha, rule.stdb_beta, ctx.clean_twin,
+    )  # fmt: skip
+    clock.lap("snn_training")
     # scored at the T it was trained for; the curve runs on to T_max when that is longer
     curve_length = max(eval_timesteps(ctx.cfg), sim.timesteps)
-    metrics = yield from score_curve(ctx, snn, curve_length, at=sim.timesteps)
-    metrics.update(
-        ann_acc=ann_metrics["acc"],
-        ann_asr=ann_metrics["asr"],
-        mr=migration_rate(metrics["asr"], ann_metrics["asr"]),
+    scores = yield from score_curve(ctx, snn, curve_length, at=sim.timesteps)
+    clock.lap("evaluation")
+    result = converted_result(snn, scores, ann_metrics, clock, config)
+    result.metrics.update(
         converted_acc=converted["acc"],
         converted_asr=converted["asr"],
         converted_mr=migration_rate(converted["asr"], ann_metrics["asr"]),
     )
-    seconds = {
-        "ann_training": trained - started,
-        "conversion": converted_at - trained,
-        "snn_training": fine_tuned - fine_tuning,
-        "evaluation": (fine_tuning - converted_at) + (time.perf_counter() - fine_tuned),
-    }
-    return RuleResult(snn, metrics, seconds, config=config)
-
-
-def _plain_if(config: ExperimentConfig, threshold: float, step_mode: str) -> nn.Module:
-    node = spiking_neuron(config.model)
-    node.v_threshold = threshold
-    node.step_mode = step_mode
-    return node
+    return result

@@ -5,21 +5,35 @@ layer l, with their thresholds already set) on the reference data for T timestep
 the largest input current any neuron of layer l receives at any timestep, and make that
 (times the scale factor) layer l's threshold. Unlike MaxNorm, the statistic comes from the
 spiking network itself, so it accounts for the rate-coding error of the layers before it.
+The forward pass stops at layer l (a hook records its input and raises), so a spike layer
+inside a residual block is calibrated like any other, with both of its paths.
 
 Not in any library (spikingjelly has no Spike-Norm): written here.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from spikingjelly.activation_based import functional
+from torch import nn
 
 from snnstudio.core.attack.encoding import encode_batch
 from snnstudio.core.batches import iterate_batches
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.models.network import SpikingNetwork
-from snnstudio.core.rules.threshold_balancing import CALIBRATION_BATCH, set_threshold, spike_slots
+from snnstudio.core.rules.threshold_balancing import (
+    CALIBRATION_BATCH,
+    set_threshold,
+    spike_layer,
+    spike_slots,
+)
+
+
+class _Reached(Exception):
+    """Raised by the recording hook: nothing after the calibrated layer needs to run."""
 
 
 @torch.no_grad()
@@ -35,8 +49,8 @@ def spike_norm(
 ) -> list[float]:
     """Set the thresholds of `snn` (IF, soft reset, weights of its ANN) in place; return them.
 
-    Thresholds are in the units of `threshold_balancing`: the layer after spike layer l has
-    its weights multiplied by theta_l, so the input current of layer l + 1 is in ANN units
+    Thresholds are in the units of `threshold_balancing`: the readers of spike layer l have
+    their weights multiplied by theta_l, so the input current of layer l + 1 is in ANN units
     and the spike trains are those of Sengupta's unit-spike formulation.
     """
     was_training = snn.training
@@ -44,18 +58,25 @@ def spike_norm(
     thresholds = []
     try:
         for slot in spike_slots(snn.layers):
-            prefix = snn.layers[: slot.activation]
             peak = torch.zeros((), device=device)
+
+            def record(module: nn.Module, args: tuple) -> None:
+                nonlocal peak
+                peak = torch.maximum(peak, args[0].max())
+                raise _Reached
+
+            handle = spike_layer(snn, slot).register_forward_pre_hook(record)
             generator = torch.Generator(device=device).manual_seed(seed)
-            for batch in iterate_batches(reference, CALIBRATION_BATCH, device):
-                check_cancel(cancel)
-                functional.reset_net(prefix)
-                x_seq = encode_batch(batch.x, timesteps, encoder, generator)
-                if snn.step_mode == "m":
-                    peak = torch.maximum(peak, prefix(x_seq).max())
-                else:
-                    for x_t in x_seq:
-                        peak = torch.maximum(peak, prefix(x_t).max())
+            try:
+                for batch in iterate_batches(reference, CALIBRATION_BATCH, device):
+                    check_cancel(cancel)
+                    functional.reset_net(snn.layers)
+                    x_seq = encode_batch(batch.x, timesteps, encoder, generator)
+                    for x in [x_seq] if snn.step_mode == "m" else x_seq:
+                        with contextlib.suppress(_Reached):
+                            snn.layers(x)
+            finally:
+                handle.remove()
             thresholds.append(set_threshold(snn, slot, scale * float(peak)))
     finally:
         functional.reset_net(snn.layers)

@@ -10,15 +10,19 @@ spikingjelly's surrogates are stateless functions of v, so this one is written h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import torch
-from spikingjelly.activation_based import base, neuron
+from spikingjelly.activation_based import base, functional, neuron
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from snnstudio.core.config import ModelConfig
+from snnstudio.core.data.base import SampleSet
+from snnstudio.core.events import CancelToken, Event
 from snnstudio.core.models.network import SpikingNetwork
-from snnstudio.core.models.neurons import is_spiking_layer
+from snnstudio.core.models.neurons import is_spiking_layer, spiking_neuron
+from snnstudio.core.training import EvalSets, TrainSettings, train_epochs
 
 NEVER_SPIKED = 1000.0
 
@@ -67,14 +71,50 @@ class STDBIFNode(neuron.IFNode):
 
 
 def swap_spike_layers(net: SpikingNetwork, make: Callable[[float], nn.Module]) -> None:
-    """Replace every spike layer of a plain layer stack by `make(its threshold)`."""
-    for i, module in enumerate(net.layers):
-        if is_spiking_layer(module):
-            net.layers[i] = make(float(module.v_threshold))
+    """Replace every spike layer (nested ones too) by `make(its threshold)`."""
+    names = [name for name, module in net.layers.named_modules() if is_spiking_layer(module)]
+    for name in names:
+        parent, _, child = name.rpartition(".")
+        owner = net.layers.get_submodule(parent) if parent else net.layers
+        setattr(owner, child, make(float(getattr(owner, child).v_threshold)))
+    functional.invalidate_reset_cache(net.layers)  # spikingjelly caches what reset_net resets
 
 
-def use_stdb_neurons(net: SpikingNetwork, alpha: float, beta: float) -> None:
-    swap_spike_layers(net, lambda th: STDBIFNode(th, alpha, beta, net.step_mode))
+def stdb_fine_tuning(
+    snn: SpikingNetwork,
+    train_set: SampleSet,
+    sets: EvalSets,
+    settings: TrainSettings,
+    device: torch.device,
+    stage: str,
+    cancel: CancelToken | None,
+    model: ModelConfig,
+    alpha: float,
+    beta: float,
+    clean_twin: bool = False,
+) -> Generator[Event, None, dict[str, float]]:
+    """Train a converted SNN in place with the STDB gradient (thresholds fixed, batch norm in
+    inference mode), then put back the spike layers of `model` (the converted config's IF,
+    soft reset) that a checkpoint rebuilds: same forward, no STDB state."""
+    step_mode = snn.step_mode
+    swap_spike_layers(snn, lambda th: STDBIFNode(th, alpha, beta, step_mode))
+    frozen = freeze_batch_norm(snn)
+    try:
+        metrics = yield from train_epochs(
+            snn, train_set, sets, settings, device, stage, cancel, clean_twin
+        )
+    finally:
+        for handle in frozen:
+            handle.remove()
+        swap_spike_layers(snn, lambda th: _configured_neuron(model, th, step_mode))
+    return metrics
+
+
+def _configured_neuron(model: ModelConfig, threshold: float, step_mode: str) -> nn.Module:
+    node = spiking_neuron(model)
+    node.v_threshold = threshold
+    node.step_mode = step_mode
+    return node
 
 
 def freeze_batch_norm(net: nn.Module) -> list[RemovableHandle]:
