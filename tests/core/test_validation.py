@@ -22,12 +22,12 @@ def conversion_on(arch: str, dataset: str = "digits") -> config_io.ExperimentCon
 
 def test_capabilities_come_from_the_registry_entries(monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = conversion_on("resnet18")
-    assert any("plain layer stack" in p for p in validation.problems(cfg))
+    assert validation.problems(cfg) == []
     entry = model_registry.ARCHS["resnet18"]
     monkeypatch.setitem(
-        model_registry.ARCHS, "resnet18", dataclasses.replace(entry, convertible=True)
+        model_registry.ARCHS, "resnet18", dataclasses.replace(entry, convertible=False)
     )
-    assert validation.problems(cfg) == []
+    assert any("cannot convert model.arch" in p for p in validation.problems(cfg))
 
     events = conversion_on("csnn", "digits-dvs")
     assert any("neuromorphic" in p for p in validation.problems(events))
@@ -40,7 +40,7 @@ def test_capabilities_come_from_the_registry_entries(monkeypatch: pytest.MonkeyP
 
 def test_registry_capabilities_as_the_readme_states() -> None:
     assert rule_registry.converting_rule_names() == ["conversion", "hybrid"]
-    assert model_registry.convertible_arch_names() == ["csnn", "vgg11"]
+    assert model_registry.convertible_arch_names() == ["csnn", "vgg11", "resnet18"]
     events = [n for n in data_registry.dataset_names() if data_registry.is_event_dataset(n)]
     assert events == ["digits-dvs", "nmnist", "cifar10dvs", "dvsgesture"]
     assert not data_registry.needs_root("digits") and data_registry.needs_root("mnist")
