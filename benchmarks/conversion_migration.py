@@ -70,7 +70,7 @@ def pool_variant(snn, variant: str):  # type: ignore[no-untyped-def]
 def data_overrides(args: argparse.Namespace) -> list[str]:
     if args.data == "digits":
         return [f"data.train_limit={args.train}", f"data.test_limit={args.test}"]
-    mnist = SHARED_DATA / "mnist"
+    mnist = Path(args.mnist_root)
     if not mnist.is_dir():
         raise SystemExit(f"needs real MNIST in {mnist}")
     return ["data.name=mnist", f"data.root={mnist}", f"data.train_limit={args.train}",
@@ -81,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=("digits", "mnist"), default="digits")
     parser.add_argument("--arch", default="csnn")
+    parser.add_argument("--mnist-root", default=str(SHARED_DATA / "mnist"))
     parser.add_argument("--train", type=int, default=0, help="0 = all")
     parser.add_argument("--test", type=int, default=0, help="0 = all")
     parser.add_argument("--tmax", type=int, default=0, help="0 = the demo's sim.eval_timesteps")

@@ -11,8 +11,11 @@ from snnstudio.core.attack.encoding import encode_batch
 from snnstudio.core.config import ModelConfig
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.models.conversion_layers import ScaledShortcut, SpikeCountMaxPool2d
+from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.models.registry import build_network
+from snnstudio.core.probe import spiking_layer_names
 from snnstudio.core.rules.spike_norm import spike_norm
+from snnstudio.core.rules.stdb import STDBIFNode, swap_spike_layers
 from snnstudio.core.rules.threshold_balancing import (
     activation_norms,
     ann_state_dict,
@@ -96,3 +99,14 @@ def test_converted_resnet_follows_its_ann_and_gives_its_weights_back(resnet_ann,
         rates = snn(encode_batch(x, 100, "repeat")).mean(0)
     # rate coding converges to the ANN: both residual paths are in the same units
     assert (rates - logits).abs().mean() < 0.15 * logits.abs().mean()
+
+
+def test_stdb_reaches_the_spike_layers_inside_residual_blocks() -> None:
+    snn = tiny_resnet(spiking=True)
+    swap_spike_layers(snn, lambda th: STDBIFNode(th, 0.3, 0.01))
+    kinds = {type(m) for m in snn.modules() if is_spiking_layer(m)}
+    assert kinds == {STDBIFNode} and len(spiking_layer_names(snn)) == 17
+    x = torch.from_numpy(reference(2).x)
+    snn.train()
+    snn.classify(encode_batch(x, 2, "repeat")).sum().backward()  # trains through both paths
+    assert snn.layers[4].conv1.weight.grad is not None
