@@ -24,10 +24,10 @@ from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import convert, converted_config, describe_thresholds
 from snnstudio.core.rules.registry import converts_ann
-from snnstudio.core.rules.stdb import stdb_fine_tuning
+from snnstudio.core.rules.stdb import stdb_training
 from snnstudio.core.rules.threshold_balancing import ann_state_dict
 from snnstudio.core.runner import PreparedData
-from snnstudio.core.training import TrainSettings, evaluate
+from snnstudio.core.training import TrainSettings, evaluate, train_epochs
 
 
 def require_converted(cfg: ExperimentConfig) -> None:
@@ -67,8 +67,8 @@ def reconvert_clean(
     yield Log(f"after clean re-conversion: acc {converted['acc']:.4f} asr {converted['asr']:.4f}")
     config = converted_config(cfg, timesteps)
     if train.epochs > 0:
-        yield from stdb_fine_tuning(
-            snn, clean, data.sets, train, model.device, "reconvert-stdb", cancel, config.model,
-            cfg.rule.stdb_alpha, cfg.rule.stdb_beta,
-        )  # fmt: skip
+        with stdb_training(snn, config.model, cfg.rule.stdb_alpha, cfg.rule.stdb_beta):
+            yield from train_epochs(
+                snn, clean, data.sets, train, model.device, "reconvert-stdb", cancel
+            )
     return snn, config, {"acc_reconverted": converted["acc"], "asr_reconverted": converted["asr"]}

@@ -39,8 +39,8 @@ from snnstudio.core.rules.conversion import (
     score_curve,
     train_ann,
 )
-from snnstudio.core.rules.stdb import stdb_fine_tuning
-from snnstudio.core.training import evaluate
+from snnstudio.core.rules.stdb import stdb_training
+from snnstudio.core.training import evaluate, train_epochs
 
 COMBOS: dict[str, tuple[str, str, str]] = {  # ANN step, conversion reference, SNN step
     "com1": ("clean", "clean", "clean"),
@@ -69,10 +69,11 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     converted = evaluate(snn, ctx.sets, sim.timesteps, sim.encoder, ctx.device)
     clock.lap("evaluation")
     config = converted_config(ctx.cfg, sim.timesteps)
-    yield from stdb_fine_tuning(
-        snn, pick_data(ctx, snn_data), ctx.sets, ctx.settings(), ctx.device, ctx.stage,
-        ctx.cancel, config.model, rule.stdb_alpha, rule.stdb_beta, ctx.clean_twin,
-    )  # fmt: skip
+    with stdb_training(snn, config.model, rule.stdb_alpha, rule.stdb_beta):
+        yield from train_epochs(
+            snn, pick_data(ctx, snn_data), ctx.sets, ctx.settings(), ctx.device, ctx.stage,
+            ctx.cancel, ctx.clean_twin,
+        )  # fmt: skip
     clock.lap("snn_training")
     # scored at the T it was trained for; the curve runs on to T_max when that is longer
     curve_length = max(eval_timesteps(ctx.cfg), sim.timesteps)

@@ -10,7 +10,8 @@ spikingjelly's surrogates are stateless functions of v, so this one is written h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
+from contextlib import contextmanager
 
 import torch
 from spikingjelly.activation_based import base, functional, neuron
@@ -18,11 +19,8 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from snnstudio.core.config import ModelConfig
-from snnstudio.core.data.base import SampleSet
-from snnstudio.core.events import CancelToken, Event
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import is_spiking_layer, spiking_neuron
-from snnstudio.core.training import EvalSets, TrainSettings, train_epochs
 
 NEVER_SPIKED = 1000.0
 
@@ -80,34 +78,20 @@ def swap_spike_layers(net: SpikingNetwork, make: Callable[[float], nn.Module]) -
     functional.invalidate_reset_cache(net.layers)  # spikingjelly caches what reset_net resets
 
 
-def stdb_fine_tuning(
-    snn: SpikingNetwork,
-    train_set: SampleSet,
-    sets: EvalSets,
-    settings: TrainSettings,
-    device: torch.device,
-    stage: str,
-    cancel: CancelToken | None,
-    model: ModelConfig,
-    alpha: float,
-    beta: float,
-    clean_twin: bool = False,
-) -> Generator[Event, None, dict[str, float]]:
-    """Train a converted SNN in place with the STDB gradient (thresholds fixed, batch norm in
-    inference mode), then put back the spike layers of `model` (the converted config's IF,
-    soft reset) that a checkpoint rebuilds: same forward, no STDB state."""
+@contextmanager
+def stdb_training(snn: SpikingNetwork, model: ModelConfig, alpha: float, beta: float):  # type: ignore[no-untyped-def]
+    """While open, `snn` trains with the STDB gradient (thresholds fixed, batch norm in
+    inference mode); on leaving, it gets back the spike layers of `model` (the converted
+    config's IF, soft reset) that a checkpoint rebuilds: same forward, no STDB state."""
     step_mode = snn.step_mode
     swap_spike_layers(snn, lambda th: STDBIFNode(th, alpha, beta, step_mode))
     frozen = freeze_batch_norm(snn)
     try:
-        metrics = yield from train_epochs(
-            snn, train_set, sets, settings, device, stage, cancel, clean_twin
-        )
+        yield snn
     finally:
         for handle in frozen:
             handle.remove()
         swap_spike_layers(snn, lambda th: _configured_neuron(model, th, step_mode))
-    return metrics
 
 
 def _configured_neuron(model: ModelConfig, threshold: float, step_mode: str) -> nn.Module:
