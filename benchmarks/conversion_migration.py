@@ -8,7 +8,8 @@ rule once per combination. Every number printed is measured in this run, one tor
     python benchmarks/conversion_migration.py --data mnist --train 6000 --test 1000 --tmax 64
     python benchmarks/conversion_migration.py --data mnist --arch resnet18 --train 2000 ...
         [--norms max,robust,spike] [--scales 1,0.5] [--reference poisoned,clean]
-        [--hybrid] [--hybrid-timesteps 8] [--snn-epochs 2] [--snn-lr 1e-3] [--pool-study]
+        [--hybrid] [--hybrid-timesteps 8] [--hybrid-scale 0.5] [--snn-epochs 2] [--snn-lr 1e-4]
+        [--pool-study]
 
 --pool-study re-scores the MaxNorm SNN with the other max-pool treatments (the numbers in
 snnstudio/core/models/conversion_layers.py's docstring).
@@ -93,6 +94,7 @@ def main() -> None:
     parser.add_argument("--pool-study", action="store_true")
     parser.add_argument("--hybrid", action="store_true", help="also LR_H Com1-Com4")
     parser.add_argument("--hybrid-timesteps", type=int, default=0, help="0 = the demo's T")
+    parser.add_argument("--hybrid-scale", type=float, default=0.5, help="LR_H threshold scale")
     parser.add_argument("--snn-epochs", type=int, default=0, help="0 = the demo's train.epochs")
     parser.add_argument("--snn-lr", type=float, default=0.0, help="0 = the demo's train.lr")
     args = parser.parse_args()
@@ -146,15 +148,15 @@ def main() -> None:
                         f"    {th}", flush=True,
                     )  # fmt: skip
     if args.hybrid:
-        run_combos(cfg, ctx)
+        run_combos(cfg, ctx, args.hybrid_scale)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
-def run_combos(cfg: config_io.ExperimentConfig, ctx: RuleContext) -> None:
-    cfg.rule.norm, cfg.rule.scale = "max", 1.0
+def run_combos(cfg: config_io.ExperimentConfig, ctx: RuleContext, scale: float) -> None:
+    cfg.rule.norm, cfg.rule.scale = "max", scale
     cfg.sim.eval_timesteps = cfg.sim.timesteps  # LR_H is scored at the T it was trained at
     print(
-        f"\nLR_H: max norm x 1, T = {cfg.sim.timesteps}, STDB {cfg.train.epochs} epochs "
+        f"\nLR_H: max norm x {scale:g}, T = {cfg.sim.timesteps}, STDB {cfg.train.epochs} epochs "
         f"Adam {cfg.train.lr}"
     )
     print("combo  ANN ACC  ANN ASR  conv ACC  conv ASR  ACC     ASR     MR     s(ann/conv/snn)")
