@@ -72,7 +72,7 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     with stdb_training(snn, config.model, rule.stdb_alpha, rule.stdb_beta):
         yield from train_epochs(
             snn, pick_data(ctx, snn_data), ctx.sets, ctx.settings(), ctx.device, ctx.stage,
-            ctx.cancel, ctx.clean_twin,
+            ctx.cancel, ctx.clean_twin, states=ctx.states,
         )  # fmt: skip
     clock.lap("snn_training")
     # scored at the T it was trained for; the curve runs on to T_max when that is longer
