@@ -205,15 +205,20 @@ def save(cfg: ExperimentConfig, path: str | Path) -> None:
     Path(path).write_text(dumps(cfg), encoding="utf-8")
 
 
-def load(path: str | Path) -> ExperimentConfig:
+def read_text_file(path: str | Path, what: str = "config file") -> str:
+    """A UTF-8 text file's contents; a missing or unreadable file is one ConfigError line
+    naming `what` it should have been."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(f"{what} not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    return loads(text, str(path))
+        raise ConfigError(f"cannot read {what} {path}: {exc}") from None
+
+
+def load(path: str | Path) -> ExperimentConfig:
+    return loads(read_text_file(path), str(path))
 
 
 PRESET_DATA_FILES = ("paper_results.toml",)  # data beside the presets (the sweep report's)

@@ -142,12 +142,7 @@ def with_spec_overrides(data: dict[str, Any], assignments: list[str]) -> dict[st
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
     """Read and check a sweep spec file; every problem is a ConfigError naming the file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"sweep spec not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read sweep spec {path}: {exc}") from None
+    text = config_io.read_text_file(path, "sweep spec")
     try:
         data = with_spec_overrides(_toml(text, str(path)), overrides or [])
         return parse_spec(data, path.stem, path.parent)
