@@ -114,9 +114,9 @@ def with_window(
 
     tick.timeout.connect(on_tick)
     switch.timeout.connect(on_switch)
-    window.runner.event.connect(on_event)
+    window.jobs.yielded.connect(on_event)
     done = asyncio.Event()
-    window.runner.finished.connect(done.set)
+    window.jobs.busy_changed.connect(lambda busy: None if busy else done.set())
 
     async def run() -> None:
         await asyncio.sleep(1.0)  # the window's own start-up (dataset check) is not measured

@@ -1,1 +1,1 @@
-"""The thin Qt layer: windows, panels, views and the one worker that drives the core."""
+"""The thin Qt layer: windows, panels, views and the background tasks that drive the core."""

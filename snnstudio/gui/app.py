@@ -92,9 +92,8 @@ def self_test() -> int:
                 if len(batches) == SELF_TEST_BATCHES:
                     window.stop_run()
 
-        window.runner.event.connect(on_event)
-        window.runner.finished.connect(done.set)
-        window.runner.failed.connect(lambda message, _details: print(f"failed: {message}"))
+        window.jobs.yielded.connect(on_event)
+        window.jobs.busy_changed.connect(lambda busy: None if busy else done.set())
         QTimer.singleShot(0, window.run_panel.start_button.click)
         with loop:
             try:

@@ -1,16 +1,16 @@
 """Wiring of the Detection and Elimination tabs: checkpoint loading and probe recording as
-short tasks in a thread pool awaited on the qasync loop; the detection tests and elimination
-as jobs on the window's one worker."""
+short tasks of the Detection tab, the detection tests and elimination as the window's one long
+job. Each tab starts its own work with its own callbacks, so its events, results and failures
+come back to it (gui/tasks.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox
 
+from snnstudio.core import config as config_io
 from snnstudio.core.defense.detection import run_detection
 from snnstudio.core.defense.elimination import run_elimination
 from snnstudio.core.errors import SnnStudioError
@@ -22,6 +22,7 @@ from snnstudio.core.events import (
     Log,
     RunFinished,
     StageStarted,
+    check_cancel,
 )
 from snnstudio.core.rundir import (
     CLEAN_TWIN_STAGE,
@@ -33,60 +34,67 @@ from snnstudio.core.rundir import (
 )
 from snnstudio.gui.detection_view import DetectionView
 from snnstudio.gui.elimination_panel import EliminationPanel
-from snnstudio.gui.probe_snapshot import LoadedCheckpoints, load_checkpoints, record_snapshot
-from snnstudio.gui.worker import Job
-
-StartJob = Callable[[str, Job], bool]  # (kind, job) -> started?
+from snnstudio.gui.exporting import figure_caption
+from snnstudio.gui.probe_snapshot import (
+    LoadedCheckpoints,
+    ProbeSnapshot,
+    load_checkpoints,
+    record_snapshot,
+)
+from snnstudio.gui.tasks import Failure, TaskSlot, show_failure
 
 
 class DefenseTabs:
-    """Owns the two tabs' behaviour; the window gives it a pool, a job starter and a parent."""
+    """Owns the two tabs' behaviour; the window gives it its job slot and runs folder."""
 
-    def __init__(
-        self, parent: QWidget, pool: Executor, start_job: StartJob, runs_folder: Callable[[], Path]
-    ) -> None:
-        self.parent = parent
-        self.pool = pool
-        self.start_job = start_job
+    def __init__(self, jobs: TaskSlot, runs_folder: Callable[[], Path]) -> None:
+        self.jobs = jobs
         self.runs_folder = runs_folder
         self.detection = DetectionView()
         self.elimination = EliminationPanel()
+        self.probe = TaskSlot(self.detection, replace=True)  # load and record
         self.loaded: LoadedCheckpoints | None = None
-        self.task: asyncio.Future | None = None
         self.last_run: Path | None = None
+        self.detection_caption = ""
+        self.elimination_caption = ""
         d, e = self.detection, self.elimination
         d.use_last_run.clicked.connect(self.use_last_run)
-        d.load_button.clicked.connect(lambda: self._spawn(self.load()))
-        d.record_button.clicked.connect(lambda: self._spawn(self.record()))
+        d.load_button.clicked.connect(self.load)
+        d.record_button.clicked.connect(self.record)
         d.detect_button.clicked.connect(self.start_detection)
+        d.stop_button.clicked.connect(self.jobs.cancel)
         e.use_last_run.clicked.connect(self.use_last_run)
         e.start_button.clicked.connect(self.start_elimination)
+        e.stop_button.clicked.connect(self.jobs.cancel)
 
-    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
-        self.task = asyncio.ensure_future(coro)
+    # ------------------------------------------------------------------ failures, per tab
 
-    def _error(self, title: str, exc: Exception) -> None:
-        self.detection.status.setText(str(exc))
-        QMessageBox.warning(self.parent, title, str(exc))
+    def detection_failed(self, title: str, failure: Failure) -> None:
+        self.detection.set_running(False)
+        self.detection.status.setText(failure.message)
+        show_failure(self.detection, title, failure)
+
+    def elimination_failed(self, title: str, failure: Failure) -> None:
+        self.elimination.set_running(False)
+        self.elimination.status.setText(failure.message)
+        show_failure(self.elimination, title, failure)
 
     # ------------------------------------------------------------------ checkpoints and probe
 
     def use_last_run(self) -> None:
         """Point both tabs at the newest run's model.pt (and its clean twin as reference)."""
         if self.last_run is None:
-            QMessageBox.information(self.parent, "No run yet", "run an experiment first")
+            QMessageBox.information(self.detection, "No run yet", "run an experiment first")
             return
         try:
             run = open_run(self.last_run)
         except RunDirError as exc:
-            QMessageBox.warning(self.parent, "Cannot open the last run", str(exc))
+            QMessageBox.warning(self.detection, "Cannot open the last run", str(exc))
             return
         model = run.checkpoint(MODEL_STAGE)
         if model is None:
             QMessageBox.information(
-                self.parent, "No model", f"{run.path} holds no trained model (stopped early?)"
+                self.detection, "No model", f"{run.path} holds no trained model (stopped early?)"
             )
             return
         twin = run.checkpoint(CLEAN_TWIN_STAGE)
@@ -94,59 +102,103 @@ class DefenseTabs:
         self.detection.reference.edit.setText("" if twin is None else str(twin))
         self.elimination.checkpoint.edit.setText(str(model))
 
-    async def load(self) -> bool:
+    def _chosen(self) -> tuple[Path, Path | None] | None:
         suspect, reference = self.detection.suspect.path(), self.detection.reference.path()
         if suspect is None:
-            self._error("No checkpoint", SnnStudioError("choose the suspect checkpoint first"))
+            self.detection_failed("No checkpoint", Failure("choose the suspect checkpoint first"))
+            return None
+        return suspect, reference
+
+    def _is_loaded(self, suspect: Path, reference: Path | None) -> bool:
+        if self.loaded is None:
             return False
-        self.detection.status.setText(f"loading {suspect} …")
-        loop = asyncio.get_event_loop()
-        try:
-            self.loaded = await loop.run_in_executor(
-                self.pool, load_checkpoints, suspect, reference
-            )
-        except SnnStudioError as exc:
-            self.loaded = None
-            self._error("Cannot load the checkpoint", exc)
-            return False
-        layers = self.loaded.layers
-        labels = self.loaded.labels
-        cfg = self.loaded.suspect.config
+        ref = self.loaded.reference
+        return self.loaded.suspect.path == suspect and (ref.path if ref else None) == reference
+
+    def _forget(self, status: str) -> None:
+        """A new model is coming (or none): nothing of the previous one stays on screen."""
+        self.loaded = None
+        self.detection_caption = ""
+        self.detection.clear_snapshot(status)
+
+    def load(self) -> None:
+        chosen = self._chosen()
+        if chosen is None:
+            return
+        suspect, reference = chosen
+        self._forget(f"loading {suspect} …")
+        self.probe.start(
+            "checkpoint loading",
+            lambda cancel: load_checkpoints(suspect, reference, cancel),
+            on_returned=self._show_loaded,
+            on_failed=self._load_failed,
+        )
+
+    def record(self) -> None:
+        """Record the chosen layer for clean and triggered inputs, loading first if needed."""
+        chosen = self._chosen()
+        if chosen is None:
+            return
+        suspect, reference = chosen
+        loaded = self.loaded if self._is_loaded(suspect, reference) else None
+        if loaded is None:
+            self._forget(f"loading {suspect} …")
+        layer, count = self.detection.layer_name(), self.detection.count.value()
+
+        def work(cancel: CancelToken) -> tuple[LoadedCheckpoints, ProbeSnapshot]:
+            ready = loaded or load_checkpoints(suspect, reference, cancel)
+            check_cancel(cancel)
+            spiking = [name for name in ready.layers if name != "output"] or ready.layers
+            name = layer if layer in ready.layers else spiking[-1]  # as set_layers chooses
+            return ready, record_snapshot(ready, name, count, cancel)
+
+        label = self.detection.labels.get(layer, layer) or "the last spiking layer"
+        self.detection.status.setText(f"recording {label} for {count} inputs …")
+        self.probe.start(
+            "probe recording", work, on_returned=self._show_recorded, on_failed=self._record_failed
+        )
+
+    def _load_failed(self, failure: Failure) -> None:
+        self._forget(failure.message)
+        self.detection_failed("Cannot load the checkpoint", failure)
+
+    def _record_failed(self, failure: Failure) -> None:
+        if self.loaded is None:  # it had to load the checkpoint first
+            self._load_failed(failure)
+        else:
+            self.detection_failed("Cannot record", failure)
+
+    def _show_loaded(self, loaded: LoadedCheckpoints) -> None:
+        self.loaded = loaded
+        layers, labels = loaded.layers, loaded.labels
+        cfg = loaded.suspect.config
         self.detection.set_layers(labels, cfg.poison.target)
         self.elimination.set_layers({k: v for k, v in labels.items() if k in layers})
+        suspect, reference = loaded.suspect.path, loaded.reference
         self.elimination.checkpoint.edit.setText(str(suspect))
+        self.detection_caption = figure_caption(cfg, f"{suspect.parent.name}/{suspect.name}")
         self.detection.status.setText(
             f"loaded {suspect.name}: {cfg.model.arch} on {cfg.data.name}, target class "
             f"{cfg.poison.target}; {len(layers)} spiking layers"
-            + ("" if reference is None else f"; reference {reference.name}")
+            + ("" if reference is None else f"; reference {reference.path.name}")
         )
-        return True
 
-    async def record(self) -> None:
-        """Record the chosen layer for clean and triggered inputs, loading first if needed."""
-        if self.loaded is None and not await self.load():
-            return
-        assert self.loaded is not None
-        layer, count = self.detection.layer_name(), self.detection.count.value()
-        label = self.detection.labels.get(layer, layer)
-        self.detection.status.setText(f"recording {label} for {count} inputs …")
-        loop = asyncio.get_event_loop()
-        try:
-            snapshot = await loop.run_in_executor(
-                self.pool, record_snapshot, self.loaded, layer, count
-            )
-        except SnnStudioError as exc:
-            self._error("Cannot record", exc)
-            return
+    def _show_recorded(self, result: tuple[LoadedCheckpoints, ProbeSnapshot]) -> None:
+        loaded, snapshot = result
+        if loaded is not self.loaded:
+            self._show_loaded(loaded)
+        self.detection.layer.setCurrentIndex(self.detection.layer.findData(snapshot.layer))
         self.detection.set_snapshot(snapshot)
 
     # ------------------------------------------------------------------ jobs
 
     def start_detection(self) -> None:
-        suspect, reference = self.detection.suspect.path(), self.detection.reference.path()
-        if suspect is None:
-            self._error("No checkpoint", SnnStudioError("choose the suspect checkpoint first"))
+        chosen = self._chosen()
+        if chosen is None:
             return
+        suspect, reference = chosen
+        if not self._is_loaded(suspect, reference):  # no plots of another model stay shown
+            self._forget("")
         settings, runs = self.detection.settings(), self.runs_folder()
         self.detection.clear_scores()
 
@@ -156,13 +208,21 @@ class DefenseTabs:
                 run_detection(suspect, reference, out, settings, None, cancel), out
             )
 
-        if self.start_job("detection", job):
+        started = self.jobs.try_start(
+            self.detection, "detection", job,
+            on_yielded=self._detection_event,
+            on_failed=lambda f: self.detection_failed("Detection failed", f),
+            on_finished=lambda: self.detection.set_running(False),
+        )  # fmt: skip
+        if started:
             self.detection.set_running(True)
+            self.detection.status.setText(f"detecting on {suspect} …")
 
     def start_elimination(self) -> None:
         path = self.elimination.checkpoint.path()
         if path is None:
-            self._error("No checkpoint", SnnStudioError("choose the checkpoint to clean first"))
+            failure = Failure("choose the checkpoint to clean first")
+            self.elimination_failed("No checkpoint", failure)
             return
         settings, runs = self.elimination.settings(), self.runs_folder()
 
@@ -170,35 +230,46 @@ class DefenseTabs:
             out = new_run_dir(runs, "eliminate")
             return dropped_if_empty(run_elimination(path, out, settings, None, cancel), out)
 
-        if self.start_job("elimination", job):
+        started = self.jobs.try_start(
+            self.elimination, "elimination", job,
+            on_yielded=self._elimination_event,
+            on_failed=lambda f: self.elimination_failed("Elimination failed", f),
+            on_finished=lambda: self.elimination.set_running(False),
+        )  # fmt: skip
+        if started:
+            self.elimination_caption = ""
+            self.elimination.clear_result()
             self.elimination.set_running(True)
             self.elimination.progress.setValue(0)
+            self.elimination.status.setText(f"eliminating from {path} …")
 
-    def show_event(self, kind: str, event: object) -> None:
-        if kind == "detection":
-            if isinstance(event, DetectionResult):
-                self.detection.show_result(event.section, event.summary)
-            elif isinstance(event, Log):
-                self.detection.status.setText(event.message)
-            elif isinstance(event, RunFinished):
-                self.detection.status.setText(f"detection {event.status}: {event.out_dir}")
-        elif kind == "elimination":
-            panel = self.elimination
-            if isinstance(event, StageStarted):
-                panel.progress.setRange(0, max(1, event.total_steps))
-            elif isinstance(event, BatchDone):
-                panel.progress.setValue(event.step)
-            elif isinstance(event, Log):
-                panel.status.setText(event.message)
-            elif isinstance(event, RunFinished):
-                panel.status.setText(f"elimination {event.status}: {event.out_dir}")
-                if "acc" in event.metrics:
-                    panel.show_result(event.metrics)
+    def _detection_event(self, event: object) -> None:
+        if isinstance(event, DetectionResult):
+            self.detection.show_result(event.section, event.summary)
+        elif isinstance(event, Log):
+            self.detection.status.setText(event.message)
+        elif isinstance(event, RunFinished):
+            self.detection.status.setText(f"detection {event.status}: {event.out_dir}")
 
-    def job_finished(self) -> None:
-        self.detection.set_running(False)
-        self.elimination.set_running(False)
+    def _elimination_event(self, event: object) -> None:
+        panel = self.elimination
+        if isinstance(event, StageStarted):
+            panel.progress.setRange(0, max(1, event.total_steps))
+        elif isinstance(event, BatchDone):
+            panel.progress.setValue(event.step)
+        elif isinstance(event, Log):
+            panel.status.setText(event.message)
+        elif isinstance(event, RunFinished):
+            panel.status.setText(f"elimination {event.status}: {event.out_dir}")
+            if "acc" in event.metrics:
+                panel.show_result(event.metrics)
+            if event.out_dir is not None:
+                self.elimination_caption = run_caption(Path(event.out_dir))
 
-    def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+
+def run_caption(run_dir: Path) -> str:
+    """The figure caption of a run directory, from its config.toml ("" if unreadable)."""
+    try:
+        return figure_caption(config_io.load(run_dir / "config.toml"), run_dir.name)
+    except SnnStudioError:
+        return run_dir.name

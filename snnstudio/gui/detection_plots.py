@@ -128,6 +128,7 @@ class DetectionPlots(QWidget):
                 )  # fmt: skip
                 self._trace_items.append(item)
         self.threshold.setValue(snap.threshold)
+        self.threshold.show()
 
     def _draw_histograms(self, snap: ProbeSnapshot) -> None:
         for item in self._hist_items:
@@ -154,6 +155,18 @@ class DetectionPlots(QWidget):
                 pen=pg.mkPen(colour, width=2), name=name,
             )  # fmt: skip
             self._hist_items.append(item)
+
+    def clear(self) -> None:
+        """Empty every plot: nothing of a previous model stays on screen."""
+        for item in self.heat_items:
+            item.clear()
+        for item in self.raster_items:
+            item.clear()
+        for plot, items in ((self.traces, self._trace_items), (self.histogram, self._hist_items)):
+            for item in items:
+                plot.removeItem(item)
+            items.clear()
+        self.threshold.hide()
 
     def spike_points(self, which: int) -> int:
         """How many spikes the clean (0) or triggered (1) raster shows."""
@@ -191,6 +204,15 @@ class ScorePlots(pg.GraphicsLayoutWidget):
         self.margins.setLabel("left", "max margin")
         self.margins.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=(255, 255, 255, 210))
         self.margin_items: list[pg.GraphicsObject] = []
+
+    def clear(self) -> None:
+        """No scores: the ROC curve, the histograms and the margins emptied."""
+        self.roc_curve.setData([], [])
+        self.roc.setTitle("ROC: triggered vs clean test inputs")
+        for item in self.hist_items:
+            item.setData([0, 1], [0])
+        self.histogram.setTitle("sample score")
+        self.show_margins({})
 
     def show_sample_level(self, summary: dict) -> None:
         self.roc_curve.setData(summary["roc_fpr"], summary["roc_tpr"])

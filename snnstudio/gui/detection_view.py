@@ -263,6 +263,14 @@ class DetectionView(QWidget):
     def layer_name(self) -> str:
         return str(self.layer.currentData() or "")
 
+    def clear_snapshot(self, status: str) -> None:
+        """Forget the recording, the layers and the plots (a new model is coming, or none)."""
+        self.snapshot = None
+        self.labels = {}
+        self.layer.clear()
+        self.plots.clear()
+        self.status.setText(status)
+
     def set_snapshot(self, snapshot: ProbeSnapshot) -> None:
         self.snapshot = snapshot
         self.sample.setMaximum(snapshot.clean.voltage.shape[1] - 1)
@@ -305,6 +313,7 @@ class DetectionView(QWidget):
         self.scores.setRowCount(0)
         self.sections = {}
         self.verdict.setText(verdict_html({}))
+        self.score_plots.clear()
 
     def show_result(self, section: str, summary: dict[str, Any]) -> None:
         """One detection result: the verdict, the plots and the table rows it feeds."""

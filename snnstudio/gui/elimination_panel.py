@@ -1,5 +1,5 @@
 """The Elimination tab: remove a backdoor from a checkpoint with one of the core's methods
-(`run_elimination`, run by the window's worker), with ACC/ASR before and after as bars.
+(`run_elimination`, the window's long job), with ACC/ASR before and after as bars.
 
 The options are generated from `EliminationSettings` (as `snnstudio eliminate`'s are), the
 method list is the registry's with the default first, and each method shows only the
@@ -104,13 +104,17 @@ class EliminationPanel(QWidget):
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
 
-    def show_result(self, metrics: dict) -> None:
-        """Bars of acc/asr before (grey) and after (blue), with their values written above."""
+    def clear_result(self) -> None:
+        """Remove the bars of a previous elimination."""
         for item in self.bars:
             self.bars_plot.removeItem(item)
         self.bars = []
         if self.bars_plot.legend is not None:
             self.bars_plot.legend.clear()
+
+    def show_result(self, metrics: dict) -> None:
+        """Bars of acc/asr before (grey) and after (blue), with their values written above."""
+        self.clear_result()
         for offset, when, colour in ((0, "before", BEFORE_COLOUR), (1, "after", AFTER_COLOUR)):
             keys = [f"acc_{when}" if when == "before" else "acc",
                     f"asr_{when}" if when == "before" else "asr"]  # fmt: skip

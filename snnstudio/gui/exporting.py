@@ -1,60 +1,115 @@
-"""Export plots as PNG (pyqtgraph's ImageExporter) or SVG (Qt's QSvgGenerator) and tables as CSV.
+"""Export plots as SVG or PNG, each with a caption naming the run and its key settings, and
+tables as CSV.
 
-pyqtgraph 0.14.0's SVGExporter fails on every plot with Qt 6.12, whose SVG paths end in "Z"
-(pyqtgraph issue #3495, no fixed release yet), so SVG is rendered by Qt itself and the broken
-exporter is taken out of pyqtgraph's right-click export menu.
+Both formats are drawn the same way: the caption, then the plot's scene rendered by Qt's own
+painter into a QSvgGenerator or a QImage, with pyqtgraph's export mode on (vector scatter
+symbols instead of cached pixmaps). pyqtgraph's SVGExporter is not used: with Qt 6.12 it fails
+on every plot (pyqtgraph issue #3495), so it is also taken out of the right-click export menu.
+
+Why SVG drew the axes out of line with the curves: pyqtgraph's axes paint a cached QPicture,
+which Qt replays scaled by the ratio of the picture's resolution (the screen's 96 dpi) to the
+painting device's. QSvgGenerator defaults to 72 dpi, so axes and tick labels came out at 3/4
+size while the curves did not. The generator now uses the resolution the pictures were
+recorded at.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPaintDevice, QPainter, QPicture
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QTableWidget
 
+from snnstudio.core import config as config_io
 from snnstudio.core.errors import SnnStudioError
 
-PLOT_FILTER = "PNG image (*.png);;SVG drawing (*.svg)"
+PLOT_FILTER = "SVG drawing (*.svg);;PNG image (*.png)"
 TABLE_FILTER = "CSV table (*.csv)"
 PNG_WIDTH = 1600
+CAPTION_HEIGHT = 28
+CAPTION_MARGIN = 10
+CAPTION_POINT_SIZE = 10
 
 
-def export_graphics(item: pg.GraphicsObject, path: str | Path) -> Path:
-    """Write a plot, or a whole layout of plots, to `path` (.png or .svg)."""
+def figure_caption(cfg: config_io.ExperimentConfig, run: str = "") -> str:
+    """'run — dataset, rule, model, PR, target, T': what an exported figure shows."""
+    return (
+        f"{run or cfg.name} — dataset {cfg.data.name}, rule {cfg.rule.name}, "
+        f"model {cfg.model.arch}, PR {cfg.poison.rate:g}, target {cfg.poison.target}, "
+        f"T {cfg.sim.timesteps}"
+    )
+
+
+def export_graphics(item: pg.GraphicsObject, path: str | Path, caption: str = "") -> Path:
+    """Write a plot, or a whole layout of plots, to `path` (.svg or .png) under `caption`."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".svg":
-        return export_svg(item, path)
-    if suffix != ".png":
-        raise SnnStudioError(f"cannot export a plot as '{suffix or path.name}': use .png or .svg")
-    exporter = pg.exporters.ImageExporter(item)
-    exporter.parameters()["width"] = PNG_WIDTH
-    try:
-        exporter.export(str(path))
-    except OSError as exc:
-        raise SnnStudioError(f"cannot write {path}: {exc}") from None
-    return path
-
-
-def export_svg(item: pg.GraphicsObject, path: Path) -> Path:
-    """Render a plot (or a layout of plots) with Qt's SVG painter."""
+    if suffix not in (".svg", ".png"):
+        raise SnnStudioError(f"cannot export a plot as '{suffix or path.name}': use .svg or .png")
+    if not path.parent.is_dir():
+        raise SnnStudioError(f"cannot write {path}: folder {path.parent} does not exist")
     source = item.sceneBoundingRect()
-    generator = QSvgGenerator()
-    generator.setFileName(str(path))
-    generator.setSize(source.size().toSize())
-    generator.setViewBox(QRectF(0, 0, source.width(), source.height()))
-    generator.setTitle("snnstudio plot")
-    painter = QPainter()
-    if not painter.begin(generator):
-        raise SnnStudioError(f"cannot write {path}")
-    item.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
-    painter.end()
+    size = QSize(round(source.width()), round(source.height()) + (CAPTION_HEIGHT if caption else 0))
+    if suffix == ".svg":
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setResolution(QPicture().logicalDpiX())  # see the module text
+        generator.setSize(size)
+        generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+        generator.setTitle(caption or "snnstudio plot")
+        generator.setDescription(caption)
+        _paint(item, generator, caption)
+    else:
+        scale = PNG_WIDTH / max(1.0, size.width())
+        image = QImage(
+            round(size.width() * scale), round(size.height() * scale), QImage.Format.Format_RGB32
+        )
+        image.setDevicePixelRatio(scale)  # drawn as on a high-dpi screen: every item scales
+        _paint(item, image, caption)
+        if not image.save(str(path)):
+            raise SnnStudioError(f"cannot write {path}")
     return path
+
+
+def _paint(item: pg.GraphicsObject, device: QPaintDevice, caption: str) -> None:
+    source = item.sceneBoundingRect()
+    top = CAPTION_HEIGHT if caption else 0
+    painter = QPainter()
+    if not painter.begin(device):
+        raise SnnStudioError("cannot start drawing the figure (is the file writable?)")
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(QRectF(0, 0, source.width(), source.height() + top), QColor("white"))
+        if caption:
+            font = QFont(painter.font())
+            font.setPointSize(CAPTION_POINT_SIZE)
+            painter.setFont(font)
+            painter.setPen(QColor("black"))
+            where = QRectF(CAPTION_MARGIN, 0, source.width() - 2 * CAPTION_MARGIN, top)
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            painter.drawText(where, int(flags), caption)
+        with _export_mode(item, painter):
+            item.scene().render(painter, QRectF(0, top, source.width(), source.height()), source)
+    finally:
+        painter.end()
+
+
+@contextmanager
+def _export_mode(item: pg.GraphicsObject, painter: QPainter) -> Iterator[None]:
+    """pyqtgraph's export mode on every item painted (as its own exporters do)."""
+    exporter = pg.exporters.ImageExporter(item)
+    exporter.setExportMode(True, {"antialias": True, "background": "w", "painter": painter})
+    try:
+        yield
+    finally:
+        exporter.setExportMode(False)
 
 
 def drop_broken_svg_exporter() -> None:

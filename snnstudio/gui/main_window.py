@@ -1,14 +1,12 @@
-"""The main window: tabs for setup, trigger, run, results; one worker; file handling.
+"""The main window: tabs for setup, trigger, run, results, defences; one long job; files.
 
-It edits an ExperimentConfig, starts the core's `run_experiment` generator on one QThread and
-draws the events it relays; short blocking calls (dataset checks) run in a thread pool awaited
-on the qasync loop so the window never freezes. It holds no science.
+It edits an ExperimentConfig, starts the core's `run_experiment` generator as the window's one
+long job and draws the events it relays; short blocking calls (dataset checks) are tasks of
+their own (gui/tasks.py), so the window never freezes. It holds no science.
 """
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
@@ -25,25 +23,40 @@ from PySide6.QtWidgets import (
 from snnstudio.core import config as config_io
 from snnstudio.core import validation
 from snnstudio.core.data.base import DatasetSplits
-from snnstudio.core.data.registry import load_dataset
+from snnstudio.core.data.registry import is_event_dataset, load_dataset
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import RunFinished
 from snnstudio.core.rundir import new_run_dir, open_run
 from snnstudio.core.runner import resume_experiment, run_experiment
 from snnstudio.gui.defense_tabs import DefenseTabs
-from snnstudio.gui.exporting import PLOT_FILTER, TABLE_FILTER, export_graphics, export_table_csv
+from snnstudio.gui.exporting import (
+    PLOT_FILTER,
+    TABLE_FILTER,
+    export_graphics,
+    export_table_csv,
+    figure_caption,
+)
 from snnstudio.gui.results_table import ResultsTable
 from snnstudio.gui.run_panel import RunPanel
 from snnstudio.gui.setup_panel import SetupPanel
+from snnstudio.gui.start_checks import Problem, start_problems
 from snnstudio.gui.sweep_panel import SweepTab
+from snnstudio.gui.tasks import Failure, TaskSlot, Work, show_failure
 from snnstudio.gui.trigger_editor import TriggerEditor
-from snnstudio.gui.worker import JobRunner
 
 TOML_FILTER = "Experiment (*.toml)"
 RECENT_KEY = "recent_files"
 MAX_RECENT = 8
 PREVIEW_SAMPLES = 6
 CHECK_DELAY_MS = 250
+
+
+def data_key(cfg: config_io.ExperimentConfig) -> tuple:
+    """What decides whether a dataset check still holds: the dataset, its folder and framing
+    (the sample limits and the seed only choose samples)."""
+    data = {k: v for k, v in config_io.to_dict(cfg)["data"].items() if not k.endswith("_limit")}
+    framing = cfg.sim.timesteps if is_event_dataset(cfg.data.name) else None
+    return (sorted(data.items()), framing)
 
 
 class MainWindow(QMainWindow):
@@ -54,16 +67,18 @@ class MainWindow(QMainWindow):
         self.config_path: Path | None = None
         self.splits: DatasetSplits | None = None
         self.last_run_dir: Path | None = None
-        self.runner = JobRunner(self)
-        self._io_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snnstudio-io")
-        self._dataset_task: asyncio.Future | None = None
+        self.jobs = TaskSlot(self)  # the one long job: experiment, detection or elimination
+        self._dataset_checks = TaskSlot(self, replace=True)
+        self._checked_data: tuple | None = None  # data_key of the last finished check
+        self._dataset_failure: str | None = None  # what that check said, when it failed
+        self._start_when_checked = False
+        self.run_caption = ""
 
         self.setup = SetupPanel()
         self.trigger = TriggerEditor()
         self.run_panel = RunPanel()
         self.results = ResultsTable(self.runs_folder)
-        self.job_kind = ""  # "experiment" | "detection" | "elimination" while a job runs
-        self.defense = DefenseTabs(self, self._io_pool, self.start_job, lambda: self.runs_folder)
+        self.defense = DefenseTabs(self.jobs, lambda: self.runs_folder)
         self.tabs = QTabWidget()
         self.tabs.addTab(_scrolled(self.setup), "Experiment")
         self.tabs.addTab(self.trigger, "Trigger")
@@ -90,9 +105,8 @@ class MainWindow(QMainWindow):
         self.run_panel.stop_button.clicked.connect(self.stop_run)
         self.defense.detection.stop_button.clicked.connect(self.stop_run)
         self.defense.elimination.stop_button.clicked.connect(self.stop_run)
-        self.runner.event.connect(self._on_event)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.finished.connect(self._on_finished)
+        self.jobs.busy_changed.connect(self._on_busy_changed)
+        self.jobs.yielded.connect(self._on_job_event)
         self.results.reopen.connect(self.reopen_run)
         self.results.resume.connect(self.resume_run)
         self.resize(1280, 860)
@@ -211,13 +225,34 @@ class MainWindow(QMainWindow):
         self._refresh_start()
 
     def _refresh_start(self) -> None:
-        problems = validation.problems(self.config())
-        if not problems and not self.run_panel.estimate.fits:
-            problems = [self.run_panel.estimate.toolTip()]
-        idle = not self.runner.running
+        """Mark every problem at its field and enable Start only when there is none."""
+        problems = self.start_problems()
+        self.setup.show_problems(problems)
+        for problem in problems:
+            if problem.on_trigger_tab:
+                self.trigger.show_message(problem.message, ok=False)
+        idle = not self.jobs.running
         self.run_panel.start_button.setEnabled(idle and not problems)
         self.start_action.setEnabled(idle and not problems)
-        self.run_panel.start_button.setToolTip("\n".join(problems))
+        self.run_panel.start_button.setToolTip("\n".join(p.message for p in problems))
+
+    def start_problems(self) -> list[Problem]:
+        """What stops the experiment now: the core's validation, a dataset whose check failed,
+        a trigger that does not fit its images (known once the dataset is checked) and a run
+        the memory estimate beside Start says would not fit."""
+        cfg = self.config()
+        checked = self._checked_data == data_key(cfg)
+        trigger_failure = None
+        if checked and self.splits is not None:
+            try:
+                self.trigger.placed_trigger()
+            except SnnStudioError as exc:
+                trigger_failure = str(exc)
+        dataset_failure = self._dataset_failure if checked else None
+        found = start_problems(cfg, dataset_failure, trigger_failure)
+        if not found and not self.run_panel.estimate.fits:
+            found.append(Problem("", self.run_panel.estimate.toolTip()))
+        return found
 
     def update_estimate(self) -> None:
         """The memory and time estimate beside Start, for the config as edited."""
@@ -235,24 +270,33 @@ class MainWindow(QMainWindow):
 
     def check_dataset(self) -> None:
         """Load the chosen dataset with the core's loader, off the GUI thread."""
-        if self._dataset_task is not None and not self._dataset_task.done():
-            self._dataset_task.cancel()
+        cfg = self.setup.config()
+        key = data_key(cfg)
+        self._checked_data = None
         self.setup.set_dataset_status("checking the dataset…", ok=True)
-        self._dataset_task = asyncio.ensure_future(self._check_dataset(self.setup.config()))
+        self._dataset_checks.start(
+            "dataset check",
+            lambda _cancel: load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps),
+            on_returned=lambda splits: self._dataset_checked(key, splits),
+            on_failed=lambda failure: self._dataset_failed(key, cfg, failure),
+        )
 
-    async def _check_dataset(self, cfg: config_io.ExperimentConfig) -> None:
-        loop = asyncio.get_event_loop()
-        try:
-            splits = await loop.run_in_executor(
-                self._io_pool, load_dataset, cfg.data, cfg.train.seed, cfg.sim.timesteps
-            )
-        except SnnStudioError as exc:
-            self.splits = None
-            self.setup.set_dataset_status(str(exc), ok=False)
-            if cfg.data.root.strip():
-                QMessageBox.warning(self, "Dataset not usable", str(exc))
-            return
+    def _dataset_failed(
+        self, key: object, cfg: config_io.ExperimentConfig, failure: Failure
+    ) -> None:
+        self.splits = None
+        self._checked_data, self._dataset_failure = key, failure.message
+        self.setup.set_dataset_status(failure.message, ok=False)
+        if self._start_when_checked:  # Start's refusal names the problem; one message, not two
+            self._start_when_checked = False
+            self.start_run()
+        elif cfg.data.root.strip() or failure.is_bug:
+            show_failure(self.setup, "Dataset not usable", failure)
+        self._on_config_edited()
+
+    def _dataset_checked(self, key: object, splits: DatasetSplits) -> None:
         self.splits = splits
+        self._checked_data, self._dataset_failure = key, None
         self.setup.set_classes(splits.classes)
         self.setup.set_dataset_status(
             f"{splits.name}: {len(splits.train)} training and {len(splits.test)} test samples, "
@@ -261,81 +305,86 @@ class MainWindow(QMainWindow):
         self.trigger.set_samples(
             splits.test.x[:PREVIEW_SAMPLES], splits.image_shape, splits.is_event
         )
+        self._on_config_edited()
+        if self._start_when_checked:
+            self._start_when_checked = False
+            self.start_run()
 
     # ------------------------------------------------------------------ running
 
     def start_run(self) -> None:
-        if self.runner.running:
+        """Start the experiment, or refuse it with each problem shown at its field; a run
+        that cannot start makes no run directory."""
+        if self.jobs.running:
             return
         cfg = self.config()
-        problems = validation.problems(cfg)
+        if self._checked_data != data_key(cfg):  # not checked yet: check, then come back
+            self._start_when_checked = True
+            self.check_dataset()
+            self.run_panel.status.setText("checking the dataset before starting…")
+            return
+        problems = self.start_problems()
         if problems:
-            QMessageBox.warning(self, "Experiment not valid", "\n".join(problems))
+            self._on_config_edited()
+            where = self.trigger if problems[0].on_trigger_tab else self.setup
+            listed = "\n".join(f"• {p.message}" for p in problems)
+            show_failure(where, "Experiment cannot start", Failure(listed))
+            self.run_panel.status.setText("not started")
             return
         try:
             out_dir = new_run_dir(self.runs_folder, cfg.name)
         except SnnStudioError as exc:
             QMessageBox.warning(self, "Cannot make the run folder", str(exc))
             return
+        self.run_caption = figure_caption(cfg, out_dir.name)
+        self._start_experiment(
+            cfg.name, out_dir, lambda cancel: run_experiment(cfg, out_dir, cancel)
+        )
+
+    def _start_experiment(self, name: str, out_dir: Path, work: Work) -> None:
+        """Start an experiment job whose events, errors and end go to the Run tab."""
         self.last_run_dir = out_dir
-        self.run_panel.begin(cfg.name, str(out_dir))
-        self.start_job("experiment", lambda cancel: run_experiment(cfg, out_dir, cancel))
+        self.run_panel.begin(name, str(out_dir))
+        self.jobs.start(
+            "experiment",
+            work,
+            on_yielded=self.run_panel.show_event,
+            on_failed=lambda failure: self.run_panel.show_failure("Experiment failed", failure),
+            on_finished=self._experiment_finished,
+        )
         self.tabs.setCurrentWidget(self.run_panel)
 
     def resume_run(self, path: Path) -> None:
         """Continue a stopped or killed experiment in its own directory (Results > Resume)."""
-        if self.runner.running:
+        if self.jobs.running:
             return
-        self.last_run_dir = path
-        self.run_panel.begin(f"{path.name} (resumed)", str(path))
-        self.start_job("experiment", lambda cancel: resume_experiment(path, cancel))
-        self.tabs.setCurrentWidget(self.run_panel)
+        try:
+            self.run_caption = figure_caption(open_run(path).config(), path.name)
+        except (SnnStudioError, OSError):
+            self.run_caption = path.name
+        self._start_experiment(
+            f"{path.name} (resumed)", path, lambda cancel: resume_experiment(path, cancel)
+        )
 
-    def start_job(self, kind: str, job) -> bool:  # type: ignore[no-untyped-def]
-        """Start a job on the one worker; refused (with a message) while another runs."""
-        if self.runner.running:
-            QMessageBox.information(
-                self, "Busy", f"a {self.job_kind} job is running; stop it or wait for it"
-            )
-            return False
-        self.job_kind = kind
-        self.runner.start(job)
-        self._set_running(True)
-        return True
+    def _experiment_finished(self) -> None:
+        if self.last_run_dir is not None and self.last_run_dir.is_dir():
+            self.defense.last_run = self.last_run_dir
 
     def stop_run(self) -> None:
-        if self.runner.running:
-            self.runner.cancel()
+        if self.jobs.running:
+            self.jobs.cancel()
             self.run_panel.status.setText("stopping after this batch…")
 
-    def _set_running(self, running: bool) -> None:
+    def _on_busy_changed(self, running: bool) -> None:
         self.run_panel.set_running(running)
         self.stop_action.setEnabled(running)
         self._on_config_edited()
+        if not running:
+            self.results.refresh()
 
-    def _on_event(self, event: object) -> None:
-        if self.job_kind == "experiment":
-            self.run_panel.show_event(event)
-        elif self.job_kind == "sweep":
-            self.sweep.panel.show_event(event)
-        else:
-            self.defense.show_event(self.job_kind, event)
+    def _on_job_event(self, event: object) -> None:
         if isinstance(event, RunFinished):
             self.statusBar().showMessage(f"run {event.status}: {event.out_dir}", 10000)
-
-    def _on_failed(self, message: str, details: str) -> None:
-        self.run_panel.append_log(f"{self.job_kind} error: {message}")
-        if details:
-            self.run_panel.append_log(details)
-        QMessageBox.critical(self, f"{self.job_kind.capitalize()} failed", message)
-
-    def _on_finished(self) -> None:
-        self._set_running(False)
-        self.defense.job_finished()
-        if self.job_kind == "experiment" and self.last_run_dir is not None:
-            self.defense.last_run = self.last_run_dir
-        self.job_kind = ""
-        self.results.refresh()
 
     # ------------------------------------------------------------------ results
 
@@ -349,10 +398,11 @@ class MainWindow(QMainWindow):
             cfg = record.config()
             epochs, curves = record.epochs(), record.timestep_curves()
         except (SnnStudioError, OSError) as exc:
-            QMessageBox.warning(self, "Cannot reopen run", str(exc))
+            QMessageBox.warning(self.results, "Cannot reopen run", str(exc))
             return
         self.config_path = None
         self.set_config(cfg)
+        self.run_caption = figure_caption(cfg, path.name)
         self.run_panel.curves.clear()
         for event in [*epochs, *curves]:
             self.run_panel.curves.add_event(event)
@@ -361,14 +411,17 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ export
 
-    def current_figure(self) -> tuple[str, object]:
-        """(file stem, plot layout) of the tab on screen; the run curves elsewhere."""
+    def current_figure(self) -> tuple[str, object, str]:
+        """(file stem, plot layout, caption naming the run) of the tab on screen; the run
+        curves elsewhere."""
         page = self.tabs.currentWidget()
-        if page is self.defense.detection:
-            return "detection", self.defense.detection.plots.graphics.ci
-        if page is self.defense.elimination:
-            return "elimination", self.defense.elimination.graphics.ci
-        return "curves", self.run_panel.curves.graphics.ci
+        defense = self.defense
+        if page is defense.detection:  # the recordings or the scores, as on screen
+            shown = defense.detection.views.currentWidget()
+            return "detection", shown.graphics.ci, defense.detection_caption
+        if page is defense.elimination:
+            return "elimination", defense.elimination.graphics.ci, defense.elimination_caption
+        return "curves", self.run_panel.curves.graphics.ci, self.run_caption
 
     def current_table(self) -> tuple[str, object]:
         """(file stem, table) of the tab on screen: detection scores, else the past runs."""
@@ -377,10 +430,10 @@ class MainWindow(QMainWindow):
         return "runs", self.results.table
 
     def export_plots_dialog(self) -> None:
-        stem, figure = self.current_figure()
-        path, _ = QFileDialog.getSaveFileName(self, "Export plots", f"{stem}.png", PLOT_FILTER)
+        stem, figure, caption = self.current_figure()
+        path, _ = QFileDialog.getSaveFileName(self, "Export plots", f"{stem}.svg", PLOT_FILTER)
         if path:
-            self._report(lambda: export_graphics(figure, path))
+            self._report(lambda: export_graphics(figure, path, caption))
 
     def export_table_dialog(self) -> None:
         stem, table = self.current_table()
@@ -399,14 +452,24 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop a running job between batches and join its thread before closing."""
-        if self.runner.running:
-            self.statusBar().showMessage("stopping the run…")
-            self.runner.stop_and_wait()
-        if self._dataset_task is not None:
-            self._dataset_task.cancel()
-        self.defense.close()
-        self._io_pool.shutdown(wait=False, cancel_futures=True)
+        """While a job runs, ask first; if the user agrees, cancel it at its next check and
+        join every background thread before closing."""
+        task = self.jobs.task
+        if task is not None:
+            answer = QMessageBox.question(
+                self, "Stop and close?",
+                f"The {task.name} is still running. Stop it and close the window? What it has "
+                "saved so far stays in its run directory.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )  # fmt: skip
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.statusBar().showMessage(f"stopping the {task.name}…")
+        self._check_timer.stop()  # no new dataset check after the window has gone
+        for slot in (self.jobs, self._dataset_checks, self.defense.probe):
+            slot.close()
         self.run_panel.curves.timer.stop()
         event.accept()
 

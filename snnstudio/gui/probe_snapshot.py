@@ -13,6 +13,7 @@ import numpy as np
 
 from snnstudio.core.defense.layer_names import layer_labels
 from snnstudio.core.defense.loading import LoadedModel, load_data, load_model, load_reference
+from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.probe import LayerRecording, record_dataset, spiking_layer_names
 from snnstudio.core.runner import PreparedData
 
@@ -46,24 +47,33 @@ class ProbeSnapshot:
     target: int
 
 
-def load_checkpoints(suspect: Path, reference: Path | None) -> LoadedCheckpoints:
-    """Load the models (the core's checks) and the attacked data the suspect's config names."""
+def load_checkpoints(
+    suspect: Path, reference: Path | None, cancel: CancelToken | None = None
+) -> LoadedCheckpoints:
+    """Load the models (the core's checks) and the attacked data the suspect's config names;
+    `cancel` is checked between the three loads."""
     model = load_model(suspect)
+    check_cancel(cancel)
     ref = load_reference(reference, model) if reference is not None else None
+    check_cancel(cancel)
     data = load_data(model)
     labels = layer_labels(model.network, tuple(data.splits.sample_shape))
     return LoadedCheckpoints(model, ref, data, labels)
 
 
-def record_snapshot(loaded: LoadedCheckpoints, layer: str, count: int) -> ProbeSnapshot:
+def record_snapshot(
+    loaded: LoadedCheckpoints, layer: str, count: int, cancel: CancelToken | None = None
+) -> ProbeSnapshot:
     """Record `layer` for the first `count` test samples outside the target class, clean and
-    triggered (the triggered test set keeps those samples in the same order)."""
+    triggered (the triggered test set keeps those samples in the same order); `cancel` is
+    checked before each of the (up to four) recordings."""
     sets = loaded.data.sets
     keep = np.flatnonzero(sets.test.original_y != sets.target)[:count]
     clean = sets.test.subset(keep)
     triggered = sets.triggered_test.subset(np.arange(len(keep)))
 
     def record(model: LoadedModel, samples) -> LayerRecording:  # type: ignore[no-untyped-def]
+        check_cancel(cancel)
         cfg = model.config
         rec = record_dataset(
             model.network, samples, cfg.sim.timesteps, cfg.sim.encoder, model.device, [layer]

@@ -28,6 +28,7 @@ from snnstudio.core.events import (
 )
 from snnstudio.gui.estimate_label import EstimateLabel
 from snnstudio.gui.live_curves import LiveCurves
+from snnstudio.gui.tasks import Failure, show_failure
 
 LOG_LINES = 5000
 STATUS_SECONDS = 0.4
@@ -40,7 +41,7 @@ def format_seconds(seconds: float) -> str:
 
 
 class RunPanel(QWidget):
-    """Shows one run's events; the window owns the worker and connects its signals here."""
+    """Shows one run's events; the window starts the job and sends its events here."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +88,14 @@ class RunPanel(QWidget):
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')} {line}")
+
+    def show_failure(self, title: str, failure: Failure) -> None:
+        """A failed job: its message (and a bug's traceback) in the log, and a message box."""
+        self.append_log(f"error: {failure.message}")
+        if failure.is_bug:
+            self.append_log(failure.details)
+        self.status.setText("failed")
+        show_failure(self, title, failure)
 
     def show_event(self, event: object) -> None:
         """Route one core event to the curves, the progress bar and the log."""

@@ -2,7 +2,8 @@
 
 Every choice comes from the core (registries and config.py's tuples); the form edits a copy
 of an ExperimentConfig and keeps any field it does not show, so a TOML file opened and saved
-again loses nothing. Problems are the core's own `validation.problems()` sentences.
+again loses nothing. The window decides what stops a run (`start_checks`); `show_problems`
+lists them under the form and marks each field they are about.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from snnstudio.core import config as config_io
-from snnstudio.core import validation
 from snnstudio.core.data.event_frames import FRAMES_BY
 from snnstudio.core.data.registry import dataset_names, is_event_dataset, needs_root
 from snnstudio.core.models.registry import arch_names
@@ -40,8 +40,10 @@ from snnstudio.gui.form_fields import (
     int_spin,
     set_dotted,
 )
+from snnstudio.gui.start_checks import Problem
 
 MAX_SAMPLES = 10_000_000
+PROBLEM_STYLE = "border: 2px solid #b00020;"
 CONVERTING_RULES = set(converting_rule_names())
 # Fields that apply to some learning rules only (shown only for those). A converted SNN is
 # always IF with soft reset and balanced thresholds, and LR_H trains with the STDB surrogate,
@@ -224,8 +226,16 @@ class SetupPanel(QWidget):
         self._on_edited()
         self.dataset_changed.emit()
 
-    def problems_now(self) -> list[str]:
-        return validation.problems(self.config())
+    def show_problems(self, problems: list[Problem]) -> None:
+        """List the problems of this form under it and mark each field they are about."""
+        by_key: dict[str, list[str]] = {}
+        for problem in problems:
+            by_key.setdefault(problem.key, []).append(problem.message)
+        for key, (_form, widget) in self._rows.items():
+            messages = by_key.get(key, [])
+            widget.setStyleSheet(PROBLEM_STYLE if messages else "")
+            widget.setToolTip("\n".join(messages))
+        self.problems.setText("\n".join(p.message for p in problems if not p.on_trigger_tab))
 
     # ------------------------------------------------------------------ classes, dataset
 
@@ -286,8 +296,5 @@ class SetupPanel(QWidget):
         return self._rows[key][1]
 
     def _on_edited(self) -> None:
-        if self._loading:
-            return
-        found = self.problems_now()
-        self.problems.setText("\n".join(found))
-        self.changed.emit()
+        if not self._loading:
+            self.changed.emit()

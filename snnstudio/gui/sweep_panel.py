@@ -54,6 +54,7 @@ from snnstudio.core.sweep.spec import (
     parse_spec,
 )
 from snnstudio.gui.form_fields import combo, int_spin
+from snnstudio.gui.tasks import Failure, show_failure
 
 METRIC_COLUMNS = (("acc", "ACC"), ("asr", "ASR"), ("mr", "MR"))
 METRIC_COLOURS = {"acc": "#1f77b4", "asr": "#d62728"}
@@ -337,14 +338,12 @@ class SweepTab:
         self.panel = SweepPanel()
         window.tabs.addTab(self.panel, "Sweep")
         self.panel.start_button.clicked.connect(self.start)
-        self.panel.stop_button.clicked.connect(window.stop_run)
+        self.panel.stop_button.clicked.connect(window.jobs.cancel)
         self.panel.open_point.connect(window.reopen_run)
-        window.runner.finished.connect(lambda: self.panel.set_running(False))
 
     def start(self) -> None:
         """Check the sweep with the core; a problem is a dialog in this tab, nothing starts."""
-        if self.window.runner.running:
-            self.window.start_job("sweep", None)  # says which job is busy
+        if self.window.jobs.busy_here(self.panel):  # says which job is busy
             return
         try:
             spec = self.panel.build_spec(self.window.config())
@@ -353,15 +352,24 @@ class SweepTab:
             return
         try:
             out_dir = new_run_dir(self.window.runs_folder, f"sweep-{spec.name}")
-        except OSError as exc:
+        except (SnnStudioError, OSError) as exc:
             QMessageBox.warning(self.panel, "Cannot make the sweep folder", str(exc))
             return
         workers, backend = self.panel.workers.value(), self.panel.backend.currentText()
         self.panel.begin(spec, out_dir)
-        self.window.start_job(
-            "sweep", lambda cancel: run_sweep(spec, out_dir, workers, backend, None, cancel)
+        self.window.jobs.start(
+            "sweep",
+            lambda cancel: run_sweep(spec, out_dir, workers, backend, None, cancel),
+            on_yielded=self.panel.show_event,
+            on_failed=self.failed,
+            on_finished=lambda: self.panel.set_running(False),
         )
         self.panel.set_running(True)
+
+    def failed(self, failure: Failure) -> None:
+        """Any error of the sweep: a message in this tab (a bug's traceback in its details)."""
+        self.panel.set_running(False)
+        show_failure(self.panel, "Sweep failed", failure)
 
     def reopen(self, path: Path) -> bool:
         """Show `path` in this tab when it is a sweep directory (True), else leave it (False)."""

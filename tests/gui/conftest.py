@@ -44,7 +44,7 @@ def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch):
         original_start(self, *args)
 
     monkeypatch.setattr(QThread, "start", tracking_start)
-    yield
+    yield started
     running = [t for t in started if shiboken6.isValid(t) and t.isRunning()]
     for thread in running:  # do not let a stray thread crash later tests
         thread.wait(10_000)
@@ -68,9 +68,14 @@ def qasync_loop(qapp):
 
 @dataclass
 class MessageLog:
-    """QMessageBox calls, recorded instead of shown."""
+    """QMessageBox calls, recorded instead of shown: the static ones and the boxes opened by
+    `tasks.show_failure` (kind 'warning' for a user error, 'critical' for a bug). `answer` is
+    what QMessageBox.question returns (closing the window during a run asks it)."""
 
     calls: list[tuple[str, str, str]] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # detailed text of each box opened
+    parents: list[object] = field(default_factory=list)  # the widget each box was opened on
+    answer: QMessageBox.StandardButton = QMessageBox.StandardButton.Yes
 
     def texts(self, kind: str | None = None) -> list[str]:
         return [text for k, _title, text in self.calls if kind is None or k == kind]
@@ -79,13 +84,23 @@ class MessageLog:
 @pytest.fixture
 def messages(monkeypatch: pytest.MonkeyPatch) -> MessageLog:
     log = MessageLog()
-    for kind in ("warning", "critical", "information"):
+    for kind in ("warning", "critical", "information", "question"):
 
-        def record(_parent, title, text, *args, _kind=kind, **kwargs):
+        def record(parent, title, text, *args, _kind=kind, **kwargs):
             log.calls.append((_kind, title, text))
-            return QMessageBox.StandardButton.Ok
+            log.parents.append(parent)
+            return log.answer if _kind == "question" else QMessageBox.StandardButton.Ok
 
         monkeypatch.setattr(QMessageBox, kind, staticmethod(record))
+
+    def record_open(box: QMessageBox, *args) -> None:
+        kind = "critical" if box.icon() == QMessageBox.Icon.Critical else "warning"
+        log.calls.append((kind, box.windowTitle(), box.text()))
+        log.details.append(box.detailedText())
+        log.parents.append(box.parentWidget())
+        box.deleteLater()
+
+    monkeypatch.setattr(QMessageBox, "open", record_open)
     return log
 
 

@@ -67,7 +67,7 @@ def test_detection_scores_from_the_core(window, qtbot, trained_run):
     view.reference.edit.setText(str(trained_run / "clean-twin.pt"))
     view.options.fields["reference_free"].setChecked(False)  # the margin search is slow
     click(qtbot, view.detect_button)
-    qtbot.waitUntil(lambda: not window.runner.running, timeout=600_000)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=600_000)
     keys = [view.scores.item(r, 0).text() for r in range(view.scores.rowCount())]
     assert "AUROC fc1 spikes (128), both" in keys
     assert any(k.startswith("separation, fc1 spikes (128)") for k in keys)
@@ -91,6 +91,80 @@ def test_bad_checkpoint_shows_a_message(window, qtbot, messages, tmp_path):
     assert str(bogus) in messages.texts("warning")[-1]
 
 
+@pytest.fixture
+def notes(tmp_path) -> Path:
+    """A text file chosen as a checkpoint (issue 12: it hung at "loading…", then drew the
+    previous model's plots under its name)."""
+    path = tmp_path / "notes.txt"
+    path.write_text("experiment notes\nepoch 1: acc 0.91\n")
+    return path
+
+
+def test_text_file_as_checkpoint_is_an_error_in_the_detection_tab_and_clears_the_plots(
+    window, qtbot, messages, trained_run, notes
+):
+    view = window.defense.detection
+    view.suspect.edit.setText(str(trained_run / "model.pt"))
+    view.count.setValue(8)
+    click(qtbot, view.record_button)
+    qtbot.waitUntil(lambda: view.snapshot is not None, timeout=30_000)
+    assert view.plots.spike_points(0) + view.plots.spike_points(1) > 0
+    assert window.defense.detection_caption.startswith("run")
+    window.tabs.setCurrentWidget(window.results)
+    view.suspect.edit.setText(str(notes))
+    view.reference.edit.clear()
+    click(qtbot, view.load_button)
+    assert view.snapshot is None and window.defense.loaded is None  # nothing stale stays
+    assert view.plots.spike_points(0) == view.plots.spike_points(1) == 0
+    assert all(item.image is None for item in view.plots.heat_items)
+    assert not view.plots.threshold.isVisible() and view.layer.count() == 0
+    assert window.defense.detection_caption == ""
+    qtbot.waitUntil(lambda: bool(messages.calls), timeout=10_000)
+    assert messages.parents == [view] and window.tabs.currentWidget() is view
+    # a CheckpointError naming the file, or (before the reader is hardened) a bug's traceback
+    kind, _title, text = messages.calls[0]
+    assert "notes.txt" in text if kind == "warning" else "Traceback" in messages.details[0]
+    assert view.status.text() == messages.texts()[0]  # not "loading…"
+    assert not window.defense.probe.running
+    click(qtbot, view.record_button)  # Record loads again: the same error, no old plots
+    qtbot.waitUntil(lambda: len(messages.calls) == 2, timeout=10_000)
+    assert view.snapshot is None and view.plots.spike_points(0) == 0
+    assert window.run_panel.log.toPlainText() == ""
+
+
+def test_text_file_in_detection_and_elimination_jobs_is_an_error_in_their_tabs(
+    window, qtbot, messages, notes
+):
+    view, panel = window.defense.detection, window.defense.elimination
+    view.suspect.edit.setText(str(notes))
+    click(qtbot, view.detect_button)
+    qtbot.waitUntil(lambda: not window.jobs.running and bool(messages.calls), timeout=10_000)
+    assert messages.parents == [view] and view.status.text() == messages.texts()[0]
+    assert view.detect_button.isEnabled() and not view.stop_button.isEnabled()
+    panel.checkpoint.edit.setText(str(notes))
+    window.tabs.setCurrentWidget(window.run_panel)
+    click(qtbot, panel.start_button)
+    qtbot.waitUntil(lambda: not window.jobs.running and len(messages.calls) == 2, timeout=10_000)
+    assert messages.parents[1] is panel and window.tabs.currentWidget() is panel
+    assert panel.status.text() == messages.texts()[1]
+    assert panel.start_button.isEnabled() and panel.bars == []
+    assert window.run_panel.log.toPlainText() == ""  # nothing in the Run tab
+
+
+def test_a_second_job_is_refused_in_the_tab_that_asked(window, qtbot, messages, trained_run):
+    view = window.defense.detection
+    view.suspect.edit.setText(str(trained_run / "model.pt"))
+    click(qtbot, view.detect_button)
+    assert window.jobs.running
+    panel = window.defense.elimination
+    panel.checkpoint.edit.setText(str(trained_run / "model.pt"))
+    click(qtbot, panel.start_button)
+    assert messages.parents == [panel] and "detection is still running" in messages.texts()[0]
+    click(qtbot, view.stop_button)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=60_000)
+    assert view.status.text().startswith("detection cancelled")
+
+
 def test_elimination_shows_before_and_after(window, qtbot, trained_run):
     panel = window.defense.elimination
     panel.checkpoint.edit.setText(str(trained_run / "model.pt"))
@@ -99,7 +173,7 @@ def test_elimination_shows_before_and_after(window, qtbot, trained_run):
     panel.fields["epochs"].setValue(1)
     panel.fields["settle_epochs"].setValue(0)
     click(qtbot, panel.start_button)
-    qtbot.waitUntil(lambda: not window.runner.running, timeout=300_000)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=300_000)
     heights = [list(item.opts["height"]) for item in panel.bars if hasattr(item, "opts")]
     assert len(heights) == 2 and all(0 <= v <= 1 for pair in heights for v in pair)
 
@@ -115,7 +189,7 @@ def test_reference_free_verdict_is_the_clis(window, qtbot, trained_run, tmp_path
     fields["max_margin.starts"].setValue(2)
     fields["max_test_samples"].setValue(40)
     click(qtbot, view.detect_button)
-    qtbot.waitUntil(lambda: not window.runner.running, timeout=600_000)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=600_000)
     gui = view.sections["reference-free"]
     out = tmp_path / "cli-detect"
     args = ["detect", str(trained_run / "model.pt"), "--no-training-scores", "--margin-steps",

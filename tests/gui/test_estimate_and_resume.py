@@ -54,7 +54,7 @@ def test_resume_in_results_finishes_a_cancelled_run(window, qtbot, messages):
     if SHOTS:
         window.grab().save(os.path.join(SHOTS, "results-resume.png"))
     click(qtbot, table.resume_button)
-    qtbot.waitUntil(lambda: not window.runner.running, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=120_000)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["status"] == "completed" and messages.calls == []
     assert config_io.load(run / "config.toml") == cfg

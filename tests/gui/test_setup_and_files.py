@@ -1,19 +1,15 @@
-"""Dataset folder checks, TOML save/open with recent files, exports, the worker's errors."""
+"""Dataset folder checks, TOML save/open with recent files, exports."""
 
 from __future__ import annotations
 
 import csv
 
-import pytest
 from helpers import click, field_widget
 from PySide6.QtWidgets import QFileDialog
 
 from snnstudio.core import config as config_io
 from snnstudio.core import validation
-from snnstudio.core.errors import DatasetError
-from snnstudio.core.events import CancelToken, Log
 from snnstudio.gui.exporting import export_graphics, export_table_csv
-from snnstudio.gui.worker import JobRunner
 
 
 def test_invalid_dataset_folder_shows_a_message(window, qtbot, messages, tmp_path, monkeypatch):
@@ -74,41 +70,6 @@ def test_export_plots_and_table(window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(scores), ""))
     window.export_table_dialog()
     assert next(csv.reader(scores.open())) == ["score", "value"]
-
-
-def test_worker_turns_core_errors_into_signals(qtbot):
-    def failing_job(cancel: CancelToken):
-        yield Log("started")
-        raise DatasetError("folder not found: /nowhere")
-
-    def buggy_job(cancel: CancelToken):
-        yield Log("started")
-        raise ZeroDivisionError("bug")
-
-    runner = JobRunner()
-    for job, message, has_details in ((failing_job, "folder not found", False),
-                                      (buggy_job, "ZeroDivisionError", True)):  # fmt: skip
-        with (
-            qtbot.waitSignal(runner.failed, timeout=5000) as failed,
-            qtbot.waitSignal(runner.finished, timeout=5000),
-        ):
-            runner.start(job)
-        assert message in failed.args[0]
-        assert bool(failed.args[1]) == has_details
-        assert not runner.running
-
-
-def test_one_job_at_a_time(qtbot):
-    def slow_job(cancel: CancelToken):
-        while not cancel.cancelled:
-            yield Log("tick")
-
-    runner = JobRunner()
-    runner.start(slow_job)
-    with pytest.raises(RuntimeError):
-        runner.start(slow_job)
-    with qtbot.waitSignal(runner.finished, timeout=5000):
-        runner.cancel()
 
 
 def row_visible(window, key: str) -> bool:

@@ -31,8 +31,8 @@ def test_sweep_runs_from_the_tab_and_reopens_from_results(qtbot, window, message
     )
     panel.workers.setValue(2)
     click(qtbot, panel.start_button)
-    assert window.runner.running and panel.stop_button.isEnabled()
-    qtbot.waitUntil(lambda: not window.runner.running, timeout=240_000)
+    assert window.jobs.running and panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=240_000)
     assert messages.calls == []
     statuses = [panel.points.item(r, 3).text() for r in range(panel.points.rowCount())]
     assert statuses == ["completed"] * 4
@@ -59,10 +59,10 @@ def test_bad_axis_is_a_dialog_in_the_tab_and_nothing_starts(qtbot, window, messa
     panel = window.sweep.panel
     set_axes(panel, [("poison.rate", "0.1, 1.5")])
     click(qtbot, panel.start_button)
-    assert not window.runner.running
+    assert not window.jobs.running
     assert any("poison.rate = 1.5 must be in [0, 1]" in t for t in messages.texts("warning"))
     set_axes(panel, [("poison.rate", "")])
     click(qtbot, panel.start_button)
     assert any("axis poison.rate: no values" in t for t in messages.texts("warning"))
-    assert not window.runner.running
+    assert not window.jobs.running
     assert isinstance(panel.axes.cellWidget(0, 0), QComboBox)
