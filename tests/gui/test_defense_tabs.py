@@ -149,6 +149,8 @@ def test_text_file_in_detection_and_elimination_jobs_is_an_error_in_their_tabs(
     assert panel.status.text() == messages.texts()[1]
     assert panel.start_button.isEnabled() and panel.bars == []
     assert window.run_panel.log.toPlainText() == ""  # nothing in the Run tab
+    runs = window.runs_folder
+    assert not runs.exists() or list(runs.iterdir()) == []  # no empty run folders left
 
 
 def test_a_second_job_is_refused_in_the_tab_that_asked(window, qtbot, messages, trained_run):
