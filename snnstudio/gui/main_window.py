@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
         try:
             out_dir = new_run_dir(self.runs_folder, cfg.name)
         except SnnStudioError as exc:
-            QMessageBox.warning(self, "Cannot make the run folder", str(exc))
+            QMessageBox.warning(self.run_panel, "Cannot make the run folder", str(exc))
             return
         self.run_caption = figure_caption(cfg, out_dir.name)
         self._start_experiment(
