@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import qasync
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 SELF_TEST_BATCHES = 3
+_collector: GarbageCollector | None = None
 SELF_TEST_TIMEOUT_S = 300
 
 
@@ -23,6 +25,16 @@ def configure_pyqtgraph() -> None:
 
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
     drop_broken_svg_exporter()
+
+
+def collect_garbage_in_gui_thread() -> GarbageCollector:
+    """Python's cyclic garbage collection only on the GUI thread, on a timer (pyqtgraph's
+    GarbageCollector). A collection started on a job's thread can destroy a Qt widget there
+    and deadlock: seen as ~QObject on the job's thread waiting in Shiboken's GIL acquire."""
+    global _collector
+    if _collector is None:
+        _collector = GarbageCollector(interval=1.0)
+    return _collector
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -35,6 +47,7 @@ def application(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("snnstudio")
         app.setOrganizationName("snnstudio")
     configure_pyqtgraph()
+    collect_garbage_in_gui_thread()
     return app  # type: ignore[return-value]
 
 

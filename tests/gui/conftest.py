@@ -19,7 +19,7 @@ import torch
 from PySide6.QtCore import QSettings, QThread
 from PySide6.QtWidgets import QMessageBox
 
-from snnstudio.gui.app import configure_pyqtgraph
+from snnstudio.gui.app import collect_garbage_in_gui_thread, configure_pyqtgraph
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -55,6 +55,17 @@ def no_dangling_qthreads(monkeypatch: pytest.MonkeyPatch):
     gc.collect()
     if running:
         pytest.fail(f"{len(running)} QThread(s) still running after the test")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def garbage_collected_in_gui_thread(qapp):
+    """As in the app: cyclic GC only on the GUI thread while the GUI tests run (a collection
+    on a job's thread once deadlocked destroying a widget there); restored afterwards."""
+    collector = collect_garbage_in_gui_thread()
+    yield
+    collector.timer.stop()
+    gc.enable()
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
