@@ -161,7 +161,7 @@ class DetectionPlots(QWidget):
         for item in self.heat_items:
             item.clear()
         for item in self.raster_items:
-            item.clear()
+            item.setData([], [])  # clear() empties the data but leaves the old points painted
         for plot, items in ((self.traces, self._trace_items), (self.histogram, self._hist_items)):
             for item in items:
                 plot.removeItem(item)

@@ -156,16 +156,16 @@ def test_start_refused_for_a_trigger_larger_than_the_image(window, qtbot, messag
 
 
 def test_core_problems_are_marked_at_their_fields(window, messages):
-    field_widget(window, "model.arch").setCurrentText("resnet18")
-    window.setup.rule.setCurrentText("hybrid")
-    rule = window.setup.rule  # "rule.name = 'hybrid' needs ...": marked at the rule
-    assert "b00020" in rule.styleSheet() and "needs" in rule.toolTip()
+    field_widget(window, "train.clean_weight").setValue(0)
+    weight = field_widget(window, "train.poison_weight")
+    weight.setValue(0)  # "train.poison_weight + train.clean_weight must be > 0": marked there
+    assert "b00020" in weight.styleSheet() and "must be > 0" in weight.toolTip()
     assert field_widget(window, "train.lr").styleSheet() == ""  # only where the problem is
     assert not window.run_panel.start_button.isEnabled()
     window.start_run()
     assert messages.parents == [window.setup] and run_dirs(window) == []
-    rule.setCurrentText("bptt")
-    assert rule.styleSheet() == "" and rule.toolTip() == ""
+    weight.setValue(0.5)
+    assert weight.styleSheet() == "" and weight.toolTip() == ""
 
 
 def test_conversion_run_draws_the_timestep_curve(window, qtbot):
