@@ -58,23 +58,27 @@ class FusedCpuStep:
             node.v_threshold, node.v_reset, node.detach_reset, kind, sg.alpha,
         )  # fmt: skip
 
-    def multi_step_forward(self, x_seq: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+    def _fused_sequence(
+        self, x_seq: torch.Tensor, params: neuron_kernels.NeuronParams, x: torch.Tensor, mode: str
+    ) -> torch.Tensor:
+        """Run the fused step over `x_seq` from the node's voltage (materialised for `x` in
+        spikingjelly's step `mode`), keep the last voltage, return the spikes."""
         node = cast(neuron.BaseNode, self)
-        params = None if args or kwargs else self._fused_params(x_seq)
-        if params is None:
-            return super().multi_step_forward(x_seq, *args, **kwargs)  # type: ignore[misc]
-        (v, *_) = node.materialize_states((x_seq,), tuple(node._memories.values()), "m")
+        (v, *_) = node.materialize_states((x,), tuple(node._memories.values()), mode)
         spikes, node.v = neuron_kernels.fused_neuron_sequence(x_seq, v, params)
         return spikes
 
+    def multi_step_forward(self, x_seq: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        params = None if args or kwargs else self._fused_params(x_seq)
+        if params is None:
+            return super().multi_step_forward(x_seq, *args, **kwargs)  # type: ignore[misc]
+        return self._fused_sequence(x_seq, params, x_seq, "m")
+
     def single_step_forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-        node = cast(neuron.BaseNode, self)
         params = None if args or kwargs else self._fused_params(x)
         if params is None:
             return super().single_step_forward(x, *args, **kwargs)  # type: ignore[misc]
-        (v, *_) = node.materialize_states((x,), tuple(node._memories.values()), "s")
-        spikes, node.v = neuron_kernels.fused_neuron_sequence(x.unsqueeze(0), v, params)
-        return spikes[0]
+        return self._fused_sequence(x.unsqueeze(0), params, x, "s")[0]
 
 
 class FusedIFNode(FusedCpuStep, neuron.IFNode):
