@@ -14,6 +14,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -119,6 +120,14 @@ def framed(reader: EventReader, sensor: tuple[int, int, int]) -> Callable[[Path]
     return lambda path: decode_and_frame(reader, [path], spec)
 
 
+def event_target(
+    suffix: str, write: Callable[[Path, Any], object], reader: EventReader,
+    sensor: tuple[int, int, int],
+) -> ReaderTarget:  # fmt: skip
+    """A recording format: a valid file of seeded events on `sensor`, read and framed."""
+    return ReaderTarget(suffix, lambda p: write(p, _rng_events(sensor[0])), framed(reader, sensor))
+
+
 def _validated_config(path: Path) -> object:
     return validate(config_io.load(path))
 
@@ -133,26 +142,10 @@ TARGETS: dict[str, ReaderTarget] = {
     "idx-gzip": ReaderTarget(".gz", _gz_idx, lambda p: read_idx(p, IMAGES_MAGIC)),
     "cifar10-bin": ReaderTarget(".bin", _cifar_bin, read_binary_batch),
     "cifar10-py": ReaderTarget("", _cifar_py, read_python_batch),
-    "nmnist-bin": ReaderTarget(
-        ".bin",
-        lambda p: write_nmnist_bin(p, _rng_events(34)),
-        framed(read_nmnist_events, NMNIST_SENSOR),
-    ),
-    "aedat2": ReaderTarget(
-        ".aedat",
-        lambda p: write_aedat2(p, _rng_events(128)),
-        framed(read_aedat2_dvs128, DVS128_SENSOR),
-    ),
-    "aedat31": ReaderTarget(
-        ".aedat",
-        lambda p: write_aedat31(p, _rng_events(128)),
-        framed(read_aedat31_polarity, DVS128_SENSOR),
-    ),
-    "aedat4": ReaderTarget(
-        ".aedat4",
-        lambda p: write_aedat4(p, _rng_events(128)),
-        framed(read_aedat4_events, DVS128_SENSOR),
-    ),
+    "nmnist-bin": event_target(".bin", write_nmnist_bin, read_nmnist_events, NMNIST_SENSOR),
+    "aedat2": event_target(".aedat", write_aedat2, read_aedat2_dvs128, DVS128_SENSOR),
+    "aedat31": event_target(".aedat", write_aedat31, read_aedat31_polarity, DVS128_SENSOR),
+    "aedat4": event_target(".aedat4", write_aedat4, read_aedat4_events, DVS128_SENSOR),
     "gesture-npy": ReaderTarget(".npy", _gesture_npy, framed(read_tonic_npy, DVS128_SENSOR)),
     "config-toml": ReaderTarget(".toml", _config, _validated_config),
     "checkpoint": ReaderTarget(
