@@ -105,7 +105,7 @@ def _print_sweep(events: Iterator[Any], cancel: Any, quiet: bool) -> str:
                 failed += row["status"] == "failed"
                 bar.update(1)
                 bar.set_postfix(failed=failed, refresh=False)
-                detail = row.get("error") or f"acc {_f(row.get('acc'))} asr {_f(row.get('asr'))}"
+                detail = row.get("error") or _numbers(row)
                 bar.write(f"{row['status']} {event.index}: {detail}")
             elif isinstance(event, SweepFinished):
                 status = event.status
@@ -118,6 +118,15 @@ def _print_sweep(events: Iterator[Any], cancel: Any, quiet: bool) -> str:
         if bar is not None:
             bar.close()
     return status
+
+
+def _numbers(row: dict[str, Any]) -> str:
+    """A finished point's ACC/ASR, and after an elimination (job train-eliminate) its ASR
+    before -> after."""
+    text = f"acc {_f(row.get('acc'))} asr {_f(row.get('asr'))}"
+    if "asr_after" in row:
+        text += f"; eliminated: acc {_f(row['acc_after'])} asr {_f(row['asr_after'])}"
+    return text
 
 
 def _f(value: Any) -> str:

@@ -13,7 +13,7 @@ from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken, EpochDone, Log
 from snnstudio.core.runner import run_experiment
 from snnstudio.core.sweep.engine import PointFinished, SweepFinished, SweepStarted, run_sweep
-from snnstudio.core.sweep.jobs import _interrupted, experiment_job
+from snnstudio.core.sweep.experiment_job import _interrupted, experiment_job
 from snnstudio.core.sweep.spec import loads_spec
 from tests.core.sweep_specs import tiny_spec
 

@@ -87,6 +87,11 @@ def test_base_config_file_is_relative_to_the_spec(tmp_path: Path) -> None:
         ('base = "no-such-preset"', "neither a preset"),
         ('base = "missing.toml"', "config file not found"),
         ('job = "dance"', "job = 'dance' is not one of"),
+        ('[job_settings]\nmethod = "finetune"', "job 'experiment' takes no settings"),
+        ('job = "train-eliminate"\n[job_settings]\nmthod = "x"', "unknown key(s) mthod"),
+        ('job = "train-eliminate"\n[job_settings]\nmethod = "wash"', "method 'wash' is not"),
+        ('job = "train-eliminate"\n[job_settings]\nepochs = "2"', "epochs = '2' must be a"),
+        ('job = "train-eliminate"\n[job_settings]\nclean_fraction = 0', "clean fraction = 0"),
         ("[grid\n", "not valid TOML"),
     ],
 )

@@ -19,12 +19,11 @@ from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken
 from snnstudio.core.rundir import RUN_FILE, RunKind, mark_run_dir, write_text_atomic
 from snnstudio.core.sweep.backends import Backend, check_backend, make_backend
-from snnstudio.core.sweep.jobs import PointOutcome, PointTask
+from snnstudio.core.sweep.jobs import PointOutcome, PointTask, completed_point
 from snnstudio.core.sweep.results import (
     RESULTS_FILE,
     RUNS_FOLDER,
     SPEC_FILE,
-    completed_metrics,
     point_row,
     write_results,
 )
@@ -94,7 +93,8 @@ def run_sweep(
     rows: dict[int, dict[str, Any]] = {}
     to_run: list[SweepPoint] = []
     for point in points:
-        metrics = completed_metrics(point, point_run_dir(out, point))
+        run_dir = point_run_dir(out, point)
+        metrics = completed_point(spec.job, point.config, run_dir, spec.job_settings)
         if metrics is None:
             to_run.append(point)
         else:

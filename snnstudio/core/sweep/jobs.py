@@ -2,8 +2,8 @@
 
 A point job takes the point's config, its run directory, a cancel token and the spec's
 `[job_settings]`, and yields the events of an ordinary run ending in RunFinished. The
-default, `experiment`, is `snnstudio run`; other jobs (for example an elimination after
-training, for the paper's Fig. 12) register here under their own name.
+default, `experiment`, is `snnstudio run`; `train-eliminate` trains, then removes the
+backdoor (the paper's Fig. 12). Other jobs register here under their own name.
 """
 
 from __future__ import annotations
@@ -15,46 +15,58 @@ from pathlib import Path
 from typing import Any
 
 from snnstudio.core import config as config_io
-from snnstudio.core.errors import SnnStudioError
+from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken, Event, RunFinished
-from snnstudio.core.rundir import open_run
+from snnstudio.core.sweep import elimination_job
+from snnstudio.core.sweep.experiment_job import (
+    check_no_settings,
+    completed_experiment,
+    experiment_job,
+)
 from snnstudio.core.threads import apply_thread_policy
 
-PointJob = Callable[
+JobRun = Callable[
     [config_io.ExperimentConfig, Path, CancelToken | None, dict[str, Any]], Iterator[Event]
 ]
+JobCompleted = Callable[[config_io.ExperimentConfig, Path, dict[str, Any]], dict[str, Any] | None]
 
 
-def experiment_job(
-    cfg: config_io.ExperimentConfig, run_dir: Path, cancel: CancelToken | None,
-    settings: dict[str, Any],
-) -> Iterator[Event]:  # fmt: skip
-    """One ordinary experiment (`snnstudio run`) into `run_dir`; a point interrupted earlier
-    (Stop, Ctrl-C, a killed worker) resumes from its last completed epoch."""
-    from snnstudio.core.runner import run_experiment  # torch loads in the worker, not the parent
+@dataclass(frozen=True)
+class PointJob:
+    """A point job: its run, the metrics of a point an earlier invocation completed (None
+    when it must run), and the check of `[job_settings]` (ConfigError) when a spec is read."""
 
-    return run_experiment(cfg, run_dir, cancel, resume=_interrupted(cfg, run_dir))
-
-
-def _interrupted(cfg: config_io.ExperimentConfig, run_dir: Path) -> bool:
-    """True when `run_dir` holds an unfinished run of exactly `cfg` with a saved epoch."""
-    from snnstudio.core.resume import resume_state_exists
-    from snnstudio.core.runner import why_not_resumable
-
-    if not resume_state_exists(run_dir):
-        return False
-    try:
-        record = open_run(run_dir)
-        return record.config() == cfg and why_not_resumable(record) is None
-    except (SnnStudioError, OSError):
-        return False
+    run: JobRun
+    completed: JobCompleted
+    check_settings: Callable[[dict[str, Any]], None]
 
 
-POINT_JOBS: dict[str, PointJob] = {"experiment": experiment_job}
+POINT_JOBS: dict[str, PointJob] = {
+    "experiment": PointJob(experiment_job, completed_experiment, check_no_settings),
+    elimination_job.JOB_NAME: PointJob(
+        elimination_job.train_then_eliminate_job,
+        elimination_job.completed_train_then_eliminate,
+        elimination_job.check_settings,
+    ),
+}
 
 
 def point_job_names() -> list[str]:
     return sorted(POINT_JOBS)
+
+
+def check_job(job: str, settings: dict[str, Any]) -> None:
+    """ConfigError when `job` is unknown or `settings` are not its `[job_settings]`."""
+    if job not in POINT_JOBS:
+        raise ConfigError(f"job = {job!r} is not one of: {', '.join(point_job_names())}")
+    POINT_JOBS[job].check_settings(settings)
+
+
+def completed_point(
+    job: str, cfg: config_io.ExperimentConfig, run_dir: Path, settings: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The metrics of a point that an earlier invocation completed, else None."""
+    return POINT_JOBS[job].completed(cfg, run_dir, settings)
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,7 @@ def run_point(task: PointTask, cancel: CancelToken | None) -> PointOutcome:
     try:
         cfg = config_io.from_dict(task.config)
         finished: RunFinished | None = None
-        for event in POINT_JOBS[task.job](cfg, run_dir, cancel, task.job_settings):
+        for event in POINT_JOBS[task.job].run(cfg, run_dir, cancel, task.job_settings):
             if isinstance(event, RunFinished):
                 finished = event
     except KeyboardInterrupt:  # Ray passes a cancel on as an interrupt

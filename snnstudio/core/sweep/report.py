@@ -44,8 +44,15 @@ METRICS = (  # (column of results.csv, title with its unit); shown when any poin
     ("delta_asr", "ΔASR %"),
     ("delta_ann_acc", "ANN ΔACC %"),
     ("delta_ann_asr", "ANN ΔASR %"),
+    ("acc_before", "ACC before elimination %"),
+    ("asr_before", "ASR before elimination %"),
+    ("acc_after", "ACC after elimination %"),
+    ("asr_after", "ASR after elimination %"),
+    ("asr_drop", "ASR drop %"),
+    ("acc_gain", "ACC gain %"),
     ("seconds.total", "time s"),
 )
+FIGURE_METRICS = ("acc", "asr", "mr", "acc_after", "asr_after")  # drawn against each axis
 
 
 @dataclass
@@ -73,6 +80,7 @@ def write_report(sweep_dir: str | Path) -> Path:
     metrics = [(m, t) for m, t in METRICS if any(c.mean(m) is not None for c in cells)]
     paper = PaperTable.load(spec)
     tables = _tables(dims, cells, metrics, paper)
+    tables += _mean_tables(dims, cells, metrics, paper)
     for table in tables:
         _write_csv(folder / f"{table.slug}.csv", table, with_paper=paper is not None)
     figures = _figures(folder, dims, cells, metrics, rows, out)
@@ -106,17 +114,23 @@ class PaperTable:
         return cls(data.get("title", spec.paper), data.get("source", ""), data.get("note", ""),
                    list(data.get("values", [])), fixed)  # fmt: skip
 
-    def value(self, cell_values: dict[str, Any], metric: str) -> str | None:
-        """The published value for this metric at these settings, as the paper states it."""
+    def value(self, cell_values: dict[str, Any], metric: str, mean_over: str = "") -> str | None:
+        """The published value for this metric at these settings, as the paper states it;
+        with `mean_over`, its value averaged over that axis (an entry's `mean_over`)."""
         known = {**{k: norm(v) for k, v in self.fixed.items()},
                  **{k: norm(v) for k, v in cell_values.items()}}  # fmt: skip
         for entry in self.entries:
-            if entry.get("metric") != metric:
+            if entry.get("metric") != metric or entry.get("mean_over", "") != mean_over:
                 continue
             match = entry.get("match", {})
             if all(known.get(k) == norm(v) for k, v in match.items()):
                 return str(entry["value"])
         return None
+
+    def averaged_axes(self) -> list[str]:
+        """The axes the paper states averages over (its entries' `mean_over`), in order."""
+        found = [str(e["mean_over"]) for e in self.entries if e.get("mean_over")]
+        return list(dict.fromkeys(found))
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -198,6 +212,46 @@ def _pivot_table(
     return Table(f"{title} (columns: {column_dim.name})", metric, header, text, csv_header, numbers)
 
 
+def _mean_tables(
+    dims: list[Dimension], cells: list[Cell], metrics: list[tuple[str, str]],
+    paper: PaperTable | None,
+) -> list[Table]:  # fmt: skip
+    """Per axis the paper states averages over (Fig. 12's mean ASR drop over PR): every
+    metric's mean over that axis's cells, one row per value of the other dimensions."""
+    if paper is None:
+        return []
+    tables = []
+    for axis in paper.averaged_axes():
+        over = next((d for d in dims if d.keys == (axis,)), None)
+        if over is None:
+            continue
+        others = [d for d in dims if d is not over]
+        groups: dict[str, list[Cell]] = {}
+        for cell in cells:
+            label = ", ".join(d.label(tuple(cell.values[k] for k in d.keys)) for d in others)
+            groups.setdefault(label or "all", []).append(cell)
+        first = " × ".join(d.name for d in others) or "points"
+        header, csv_header = [first, *(t for _, t in metrics)], [first]
+        for _, title in metrics:
+            csv_header += [title, f"{title} (paper)"]
+        text, numbers = [], []
+        for label, group in groups.items():
+            row_text, row_numbers = [label], [label]
+            known = {k: v for k, v in group[0].values.items() if k != axis}
+            for metric, _ in metrics:
+                means = [m for m in (c.mean(metric) for c in group) if m is not None]
+                ours = sum(means) / len(means) if len(means) == len(group) else None
+                published = paper.value(known, metric, mean_over=axis)
+                shown = _shown(ours, metric)
+                row_text.append(f"{shown} (paper {published})" if published else shown)
+                row_numbers += [_number(ours, metric), published or ""]
+            text.append(row_text)
+            numbers.append(row_numbers)
+        title = f"Mean over {axis} (the paper's averages)"
+        tables.append(Table(title, f"mean-over-{axis}", header, text, csv_header, numbers))
+    return tables
+
+
 def _number(value: float | None, metric: str) -> Any:
     return "" if value is None else round(_scale(metric) * value, 2)
 
@@ -224,7 +278,7 @@ def _figures(
     folder: Path, dims: list[Dimension], cells: list[Cell], metrics: list[tuple[str, str]],
     rows: list[dict[str, str]], out: Path,
 ) -> list[str]:  # fmt: skip
-    shown = [(m, t) for m, t in metrics if m in ("acc", "asr", "mr")]
+    shown = [(m, t) for m, t in metrics if m in FIGURE_METRICS]
     figures = []
     for i, dim in enumerate(dims):
         if dim.numeric:
@@ -253,6 +307,9 @@ def _markdown(
     base = spec.base
     fixed = ", ".join(f"{k}={norm(v)}" for k, v in spec.fixed.items()) or "none"
     lines.append(f"Base: {base.data.name}, {base.model.arch}, {base.rule.name}; fixed: {fixed}.")
+    if spec.job != "experiment":
+        settings = ", ".join(f"{k}={norm(v)}" for k, v in spec.job_settings.items())
+        lines.append(f"Job: {spec.job}" + (f" ({settings})." if settings else "."))
     lines.append(
         f"Values in %, mean over {spec.repeats} seed(s) per cell; '–' = no completed point."
     )

@@ -1,5 +1,4 @@
-"""results.csv: one row per point (axes, seed, status, metrics.json's scalars, run_dir, error),
-and reading a point that an earlier invocation already completed."""
+"""results.csv: one row per point (axes, seed, status, metrics.json's scalars, run_dir, error)."""
 
 from __future__ import annotations
 
@@ -8,9 +7,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from snnstudio.core import config as config_io
-from snnstudio.core.errors import ConfigError, SnnStudioError
-from snnstudio.core.rundir import open_run, write_text_atomic
+from snnstudio.core.errors import ConfigError
+from snnstudio.core.rundir import write_text_atomic
 from snnstudio.core.sweep.spec import SweepPoint
 
 RESULTS_FILE = "results.csv"
@@ -73,21 +71,6 @@ def read_results(path: Path) -> list[dict[str, str]]:
         raise ConfigError(f"{path} not found: is this a sweep directory?") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-
-
-def completed_metrics(point: SweepPoint, run_dir: Path) -> dict[str, Any] | None:
-    """The metrics of an earlier run of exactly this point that completed, else None."""
-    try:
-        record = open_run(run_dir)
-        metrics = record.metrics()
-        recorded = record.config()
-    except (OSError, SnnStudioError):
-        return None
-    if metrics.get("status") != "completed":
-        return None
-    if config_io.to_dict(recorded) != config_io.to_dict(point.config):
-        return None
-    return metrics
 
 
 def sweep_status(sweep_dir: Path) -> str:

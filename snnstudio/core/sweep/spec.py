@@ -32,6 +32,7 @@ from snnstudio.core.validation import problems
 
 SPEC_KEYS = ("base", "name", "repeats", "set", "grid", "zip", "job", "job_settings", "paper")
 SWEEP_PRESETS = "snnstudio.core.presets.sweeps"
+JOB_SETTINGS_PREFIX = "job_settings."  # --set job_settings.method=fineprune
 MAX_PROBLEMS_SHOWN = 5
 
 
@@ -126,12 +127,17 @@ def load_sweep_preset(name: str, overrides: list[str] | None = None) -> SweepSpe
 
 def with_spec_overrides(data: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
     """Apply `--set key=value` to a parsed spec: a key that is an axis takes a TOML list as
-    its new values; any other key joins [set] (replacing the spec's value)."""
+    its new values; `job_settings.NAME` sets a field of [job_settings]; any other key joins
+    [set] (replacing the spec's value)."""
     if not assignments:
         return data
-    data = {**data, **{t: dict(data.get(t, {})) for t in ("set", "grid", "zip")}}
+    tables = ("set", "grid", "zip", "job_settings")
+    data = {**data, **{t: dict(data.get(t, {})) for t in tables}}
     for assignment in assignments:
         key, value = config_io.parse_assignment(assignment)
+        if key.startswith(JOB_SETTINGS_PREFIX):
+            data["job_settings"][key.removeprefix(JOB_SETTINGS_PREFIX)] = value
+            continue
         table = next((t for t in ("grid", "zip") if key in data[t]), "set")
         if table != "set" and not isinstance(value, list):
             raise ConfigError(f"--set {key}: '{key}' is an axis of this sweep; give a list")
@@ -179,17 +185,17 @@ def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> 
     if len(set(zip_rows)) != len(zip_rows):
         raise ConfigError("[zip] repeats a row of values: every point would run twice")
     job = data.get("job", "experiment")
-    from snnstudio.core.sweep.jobs import point_job_names
+    job_settings = _table(data, "job_settings")
+    from snnstudio.core.sweep.jobs import check_job
 
-    if job not in point_job_names():
-        raise ConfigError(f"job = {job!r} is not one of: {', '.join(point_job_names())}")
+    check_job(job, job_settings)
     paper = data.get("paper", "")
     if not isinstance(paper, str):
         raise ConfigError(f"paper = {paper!r} must be a string (a table of paper_results.toml)")
     spec = SweepSpec(
         name=name.strip(), base=_base_config(data.get("base"), folder), repeats=repeats,
         fixed=fixed, grid=grid, zipped=zipped, job=job,
-        job_settings=_table(data, "job_settings"), paper=paper,
+        job_settings=job_settings, paper=paper,
     )  # fmt: skip
     check_points(spec)
     return spec
