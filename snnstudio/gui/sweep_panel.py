@@ -38,6 +38,7 @@ from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.rundir import RunKind, new_run_dir, open_run
 from snnstudio.core.sweep.backends import BACKENDS
 from snnstudio.core.sweep.cells import Dimension, cells_of, dimensions, norm
+from snnstudio.core.sweep.elimination_job import JOB_NAME as ELIMINATION_JOB
 from snnstudio.core.sweep.engine import (
     PointFinished,
     PointStarted,
@@ -57,6 +58,9 @@ from snnstudio.gui.form_fields import combo, int_spin
 from snnstudio.gui.tasks import Failure, show_failure
 
 METRIC_COLUMNS = (("acc", "ACC"), ("asr", "ASR"), ("mr", "MR"))
+# a train-eliminate sweep's (the paper's Fig. 12): the model after the elimination
+ELIMINATION_COLUMNS = (("acc_after", "ACC after"), ("asr_after", "ASR after"),
+                       ("asr_drop", "ASR drop"))  # fmt: skip
 METRIC_COLOURS = {"acc": "#1f77b4", "asr": "#d62728"}
 MAX_LINES = 8  # line groups drawn for three or more dimensions
 
@@ -218,9 +222,14 @@ class SweepPanel(QWidget):
 
     # ------------------------------------------------------------------ table and plot
 
+    def _metric_columns(self) -> tuple[tuple[str, str], ...]:
+        if self.spec is not None and self.spec.job == ELIMINATION_JOB:
+            return METRIC_COLUMNS + ELIMINATION_COLUMNS
+        return METRIC_COLUMNS
+
     def _columns(self) -> list[str]:
         axes = self.spec.axes if self.spec else []
-        return [*axes, "seed", "status", *(name for _, name in METRIC_COLUMNS)]
+        return [*axes, "seed", "status", *(name for _, name in self._metric_columns())]
 
     def _refresh(self) -> None:
         columns = self._columns()
@@ -236,7 +245,7 @@ class SweepPanel(QWidget):
         row = self.rows[index]
         axes = self.spec.axes if self.spec else []
         cells = [*(row.get(k, "") for k in axes), row.get("seed", ""), row.get("status", "")]
-        cells += [_percent(row.get(key)) for key, _ in METRIC_COLUMNS]
+        cells += [_percent(row.get(key)) for key, _ in self._metric_columns()]
         for col, value in enumerate(cells):
             item = QTableWidgetItem(str(value))
             item.setData(Qt.ItemDataRole.UserRole, row.get("run_dir", ""))

@@ -18,11 +18,11 @@ from snnstudio.core.sweep.elimination_job import (
     completed_train_then_eliminate,
     train_then_eliminate_job,
 )
-from snnstudio.core.sweep.engine import PointFinished, SweepStarted, point_run_dir, run_sweep
+from snnstudio.core.sweep.engine import PointFinished, SweepStarted, run_sweep
 from snnstudio.core.sweep.report import write_report
-from snnstudio.core.sweep.results import SPEC_FILE, point_row, write_results
 from snnstudio.core.sweep.spec import load_sweep_preset, loads_spec
 from tests.core.backdoored_models import one_torch_thread  # noqa: F401
+from tests.core.sweep_specs import fake_fig12_sweep
 
 TINY = [
     "data.train_limit=200", "data.test_limit=60", "train.epochs=1", "train.batch_size=32",
@@ -127,20 +127,8 @@ def test_the_fig12_preset_expands_with_the_papers_method_and_an_override() -> No
 
 
 def test_report_sets_the_papers_averages_beside_ours(tmp_path: Path) -> None:
-    spec = load_sweep_preset("paper-fig12")
     out = tmp_path / "sweep"
-    out.mkdir()
-    (out / SPEC_FILE).write_text(spec.dumps())
-    rows = []
-    for point in spec.points():
-        before = 0.9 + 0.01 * point.index
-        after = 0.5 if point.config.model.arch == "vgg11" else 0.8
-        metrics = {"acc": 0.8, "asr": before, "acc_before": 0.8, "asr_before": before,
-                   "acc_after": 0.85, "asr_after": after, "asr_drop": before - after,
-                   "acc_gain": 0.05, "seconds": {"total": 3.0}}  # fmt: skip
-        run = point_run_dir(out, point)
-        rows.append(point_row(point, "completed", metrics, f"runs/{run.name}"))
-    write_results(out / "results.csv", spec.axes, rows)
+    fake_fig12_sweep(out)
     text = write_report(out).read_text()
     assert "## Mean over poison.rate (the paper's averages)" in text
     assert "Job: train-eliminate (method=finetune)." in text

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox
 
+from tests.core.sweep_specs import fake_fig12_sweep
 from tests.gui.helpers import click, field_widget, set_small_demo
 
 SHOTS = Path(os.environ.get("SNNSTUDIO_SHOTS", "")) if os.environ.get("SNNSTUDIO_SHOTS") else None
@@ -66,3 +67,20 @@ def test_bad_axis_is_a_dialog_in_the_tab_and_nothing_starts(qtbot, window, messa
     assert any("axis poison.rate: no values" in t for t in messages.texts("warning"))
     assert not window.jobs.running
     assert isinstance(panel.axes.cellWidget(0, 0), QComboBox)
+
+
+def test_a_reopened_fig12_sweep_shows_the_elimination_columns(qtbot, window, tmp_path) -> None:
+    panel = window.sweep.panel
+    window.tabs.setCurrentWidget(panel)
+    fake_fig12_sweep(tmp_path / "fig12")
+    panel.load_sweep(tmp_path / "fig12")
+    header = [
+        panel.points.horizontalHeaderItem(c).text() for c in range(panel.points.columnCount())
+    ]
+    assert header == ["model.arch", "poison.rate", "seed", "status", "ACC", "ASR", "MR",
+                      "ACC after", "ASR after", "ASR drop"]  # fmt: skip
+    first = [panel.points.item(0, c).text() for c in range(len(header))]
+    assert first == ["vgg11", "0.01", "0", "completed", "80.0", "90.0", "", "85.0", "50.0", "40.0"]
+    assert len(panel.graphics.ci.items) == 2  # two axes: ACC and ASR heat maps
+    if SHOTS:
+        window.grab().save(str(SHOTS / "sweep-tab-fig12.png"))
