@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,6 +10,7 @@ from snnstudio.cli import build_parser, main
 from snnstudio.cli_defense import option_flags, settings_from_arguments
 from snnstudio.core.checkpoint import load_checkpoint, network_from_checkpoint
 from snnstudio.core.config import load_preset, with_overrides
+from snnstudio.core.defense import pruning as pruning_module
 from snnstudio.core.defense.elimination import METHODS, EliminationSettings, run_elimination
 from snnstudio.core.defense.finetuning import (
     Distillation,
@@ -19,6 +21,7 @@ from snnstudio.core.defense.finetuning import (
 from snnstudio.core.defense.settings import DEFAULT_METHOD, METHOD_SPECS, DetectionSettings
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import EpochDone, RunFinished
+from snnstudio.core.models.conversion_layers import SpikeCountMaxPool2d
 from snnstudio.core.rundir import RunKind, open_run
 from snnstudio.core.runner import prepare_data, run_experiment
 from snnstudio.core.training import evaluate
@@ -63,6 +66,44 @@ def test_fine_pruning_cuts_units_and_lowers_the_asr(tmp_path) -> None:
     dead_columns = int((weight.abs().sum(0) == 0).sum())
     assert dead_columns == pruning["pruned_units"]
     network_from_checkpoint(ckpt)
+
+
+TINY_CONVERSION = [
+    "data.train_limit=400", "data.test_limit=120", "rule.name=conversion", "rule.ann_epochs=3",
+    "sim.eval_timesteps=8", "rule.reference_samples=200", "train.clean_twin=false",
+]  # fmt: skip
+
+
+def test_fine_pruning_of_a_converted_model_prunes_through_the_spike_count_max_pool(
+    tmp_path,
+) -> None:
+    cfg = with_overrides(load_preset("demo"), TINY_CONVERSION)
+    for _ in run_experiment(cfg, tmp_path / "lrc"):
+        pass
+    source = tmp_path / "lrc" / "model.pt"
+    net = network_from_checkpoint(load_checkpoint(source))
+    assert isinstance(net.layers[7], SpikeCountMaxPool2d)
+    # the last conv spike layer reaches the FC stack through the count max-pool and flatten
+    assert pruning_module.default_prune_layer(net) == "layers.6"
+    settings = EliminationSettings("fineprune", clean_fraction=0.2, epochs=1)
+    _, metrics = _run(source, tmp_path / "fp", settings)
+    assert metrics["pruning"]["layer"] == "layers.6" and metrics["pruning"]["pruned_units"] > 0
+    weight = load_checkpoint(tmp_path / "fp" / "fineprune.pt").state_dict["layers.9.weight"]
+    assert int((weight.abs().sum(0) == 0).sum()) == metrics["pruning"]["pruned_units"]
+
+
+def test_the_count_max_pool_ranks_units_by_the_rate_the_linear_reads() -> None:
+    # one channel, a 2x2 window, T = 4: two inputs fire twice out of phase. The count
+    # max-pool passes a rate of 2/4 (an OR of the spikes would pass 4/4), from a fresh state
+    # however the network's own pool was left.
+    pool = SpikeCountMaxPool2d(2)
+    pool(torch.ones(1, 1, 2, 2))  # leftover state that must not leak into the ranking
+    seq = np.zeros((4, 1, 1, 2, 2), dtype=np.float32)
+    seq[[0, 2], 0, 0, 0, 0] = 1
+    seq[[1, 3], 0, 0, 1, 1] = 1
+    rate = pruning_module._through([pool], seq.reshape(4, 1, 4), (1, 2, 2))
+    assert rate.tolist() == [0.5]
+    assert pool.step_mode == "s" and pool.count == 0
 
 
 def test_elimination_errors(tmp_path) -> None:

@@ -16,16 +16,27 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from spikingjelly.activation_based import layer as sj_layer
+from spikingjelly.activation_based import base
 from torch import nn
 from torch.nn.utils import prune
 
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.models.architectures import BasicBlock
 from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.probe import LayerRecording, spiking_layer_names
 
-PASS_THROUGH = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Flatten, sj_layer.Dropout)
+
+def passes_units_through(module: nn.Module) -> bool:
+    """Whether `module` carries a spiking layer's units on to the Linear that reads them:
+    a leaf with no weights and no neurons of its own (pooling, the converted nets'
+    spike-count max-pool, flatten, dropout). Decided by what the module is, not by a list
+    of types, so a new parameter-free layer needs no entry here."""
+    return (
+        not is_spiking_layer(module)
+        and next(module.children(), None) is None
+        and next(module.parameters(), None) is None
+    )
 
 
 @dataclass
@@ -54,7 +65,7 @@ def path_to_linear(net: SpikingNetwork, layer: str) -> tuple[list[nn.Module], nn
     for module in list(net.layers)[index + 1 :]:
         if isinstance(module, nn.Linear):
             return between, module
-        if not isinstance(module, PASS_THROUGH):
+        if not passes_units_through(module):
             break
         between.append(module)
     raise ConfigError(
@@ -87,11 +98,26 @@ def _through(modules: list[nn.Module], seq: np.ndarray, shape: tuple[int, ...]) 
     t, n = seq.shape[:2]
     x = torch.from_numpy(seq).reshape(t * n, *shape)
     for module in modules:
-        if getattr(module, "step_mode", "s") == "m":
+        if isinstance(module, base.MemoryModule):
+            x = _sequence_through(module, x.unflatten(0, (t, n))).flatten(0, 1)
+        elif getattr(module, "step_mode", "s") == "m":
             x = module(x.unflatten(0, (t, n))).flatten(0, 1)
         else:
             x = module(x)
     return x.reshape(t, n, -1).mean((0, 1)).numpy()
+
+
+def _sequence_through(module: base.MemoryModule, x_seq: torch.Tensor) -> torch.Tensor:
+    """A stateful module (the spike-count max-pool) over a whole [T, N, ...] sequence, from
+    a fresh state and leaving none behind, in multi-step mode whatever the network's."""
+    step_mode = module.step_mode
+    module.reset()
+    module.step_mode = "m"
+    try:
+        return module(x_seq)
+    finally:
+        module.step_mode = step_mode
+        module.reset()
 
 
 def plan_pruning(net: SpikingNetwork, clean: LayerRecording) -> PrunePlan:
