@@ -3,8 +3,8 @@
 The converted SNN (thresholds from the reference data at T = sim.timesteps, usually far fewer
 steps than a pure conversion needs) initialises the SNN, which is then trained with the
 paper's Eq. 10 objective by backpropagation through time with the STDB surrogate gradient
-(`stdb.py`), Adam at train.lr for train.epochs. Thresholds stay fixed; BN layers stay in
-inference mode (their affine weights still train).
+(`stdb.py`: no gradient for saturated neurons), Adam at train.lr for train.epochs. Thresholds
+stay fixed; BN layers stay in inference mode (their affine weights still train).
 
 rule.combo picks which steps see poisoned data (the paper's Table 8):
 
