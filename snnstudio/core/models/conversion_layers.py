@@ -36,6 +36,8 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import base
 from torch import nn
 
+from snnstudio.core.models import pool_kernels
+
 
 class SpikeCountMaxPool2d(base.MemoryModule):
     """Max-pool of spike counts: out(t) = maxpool(N(t)) - maxpool(N(t - 1)), N the running
@@ -49,6 +51,8 @@ class SpikeCountMaxPool2d(base.MemoryModule):
         self.register_memory("peak", 0.0)  # running output spike count
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
+        if pool_kernels.applies(x):
+            return self._compiled_sequence(x.unsqueeze(0))[0]
         self.count = self.count + x
         peak = F.max_pool2d(self.count, self.kernel_size)
         out = peak - self.peak
@@ -56,10 +60,19 @@ class SpikeCountMaxPool2d(base.MemoryModule):
         return out
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        if pool_kernels.applies(x_seq):
+            return self._compiled_sequence(x_seq)
         counts = self.count + x_seq.cumsum(0)
         peaks = F.max_pool2d(counts.flatten(0, 1), self.kernel_size).unflatten(0, x_seq.shape[:2])
         out = torch.diff(peaks, dim=0, prepend=(peaks[:1] * 0 + self.peak))
         self.count, self.peak = counts[-1], peaks[-1]
+        return out
+
+    def _compiled_sequence(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """The same, in pool_kernels' compiled loop (inference on the CPU)."""
+        out, self.count, self.peak = pool_kernels.count_max_pool_sequence(
+            x_seq, self.count, self.peak, self.kernel_size
+        )
         return out
 
     def extra_repr(self) -> str:

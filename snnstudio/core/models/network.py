@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import torch
-from spikingjelly.activation_based import functional
+from spikingjelly.activation_based import base, functional
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -72,6 +72,26 @@ class SpikingNetwork(nn.Module):
             check_cancel(cancel)
             outputs.append(self.layers(x_t))
         return torch.stack(outputs)
+
+    def stateless_prefix(self) -> int:
+        """How many leading layers hold no state between timesteps (those before the first
+        neuron or other memory module): fed the same input at every t, in inference, they
+        give the same output at every t."""
+        for index, module in enumerate(self.layers):
+            if any(isinstance(m, base.MemoryModule) for m in module.modules()):
+                return index
+        return len(self.layers)
+
+    def continue_sequence(
+        self, x_seq: torch.Tensor, start: int = 0, stop: int | None = None
+    ) -> torch.Tensor:
+        """Layers [start, stop) over the multi-step chunk `x_seq` [t, N, ...], carrying on from
+        the state the previous chunk left (no reset: call `functional.reset_net` first)."""
+        if self.step_mode != "m":
+            raise ValueError("continue_sequence runs in multi-step mode (set_step_mode('m'))")
+        for module in self.layers[start:stop]:
+            x_seq = module(x_seq)
+        return x_seq
 
     def classify(self, x_seq: torch.Tensor, cancel: CancelToken | None = None) -> torch.Tensor:
         """Logits from the mean readout over all timesteps, shape [N, K]."""

@@ -1,0 +1,117 @@
+"""The fast one-pass per-timestep curve (`metrics.timestep_decisions`) against the plain one:
+the whole sequence through `SpikingNetwork.forward`, the readout's cumsum, `decide`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from spikingjelly.activation_based import functional
+
+from snnstudio.core import metrics
+from snnstudio.core.attack.encoding import encode_batch
+from snnstudio.core.config import ModelConfig
+from snnstudio.core.data.base import SampleSet
+from snnstudio.core.models import pool_kernels
+from snnstudio.core.models.architectures import Parts, csnn, vgg11
+from snnstudio.core.models.conversion_layers import SpikeCountMaxPool2d
+from snnstudio.core.models.network import AnnTwin, SpikingNetwork
+from snnstudio.core.models.neurons import activation_factory
+from snnstudio.core.rules.threshold_balancing import activation_norms, set_threshold, spike_slots
+
+CPU = torch.device("cpu")
+SIDE = 12  # odd pooled sizes on the way down (12 -> 6 -> 3 -> 1)
+CLASSES = 4
+
+
+def converted(arch: str, step_mode: str = "m") -> SpikingNetwork:
+    """A converted IF net with random weights and batch-norm statistics, MaxNorm-balanced
+    (VGG11 with narrow FC layers: a small, fast test)."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch=arch, neuron="if", reset="soft", converted=True)
+    stacks = [
+        vgg11(1, SIDE, CLASSES, Parts(activation_factory(cfg, kind), converted), fc_width=32)
+        if arch == "vgg11"
+        else csnn(1, SIDE, CLASSES, Parts(activation_factory(cfg, kind), converted))
+        for kind, converted in (("ann", False), ("snn", True))
+    ]
+    ann, snn = AnnTwin(stacks[0]), SpikingNetwork(stacks[1], step_mode)
+    with torch.no_grad():
+        for module in ann.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+    ann.eval()
+    snn.load_state_dict(ann.state_dict(), strict=False)
+    norms = activation_norms(ann, samples(8, seed=1), CPU, "max", 99.0)
+    for slot, value in zip(spike_slots(snn.layers), norms, strict=True):
+        set_threshold(snn, slot, value)
+    return snn.eval()
+
+
+def samples(n: int, seed: int = 0) -> SampleSet:
+    x = np.random.default_rng(seed).random((n, 1, SIDE, SIDE), dtype=np.float32)
+    return SampleSet.clean(x, np.arange(n) % CLASSES)
+
+
+def plain_decisions(net, x: torch.Tensor, timesteps: int, encoder: str) -> torch.Tensor:
+    """The straightforward form: one sequence, autograd on (so the spike-count max-pool runs
+    its torch form, not the compiled loop), cumsum of the readout."""
+    torch.manual_seed(5)
+    inputs = encode_batch(x, timesteps, encoder).clone().requires_grad_()
+    return metrics.decide(net(inputs).detach().cumsum(0))
+
+
+@pytest.mark.parametrize("arch", ["csnn", "vgg11"])
+@pytest.mark.parametrize("step_mode", ["m", "s"])
+def test_fast_curve_is_bit_identical_to_the_plain_one(arch, step_mode, monkeypatch) -> None:
+    net = converted(arch, step_mode)
+    test = samples(6)
+    x = torch.from_numpy(test.x)
+    timesteps = 23
+    expected = plain_decisions(net, x, timesteps, "repeat")
+    monkeypatch.setattr(metrics, "CURVE_CHUNK_SAMPLE_STEPS", 5 * len(x))  # chunks of 5, 5, .., 3
+    fast = metrics.predict(net, test, timesteps, "repeat", CPU, per_timestep=True)
+    assert fast.shape == (timesteps, len(x))
+    assert len(expected.unique()) > 1  # not degenerate: decisions differ over t or samples
+    assert np.array_equal(fast, expected.numpy())
+    assert net.step_mode == step_mode
+
+
+def test_chunks_carry_the_state_and_the_readout_sum_exactly() -> None:
+    net = converted("csnn")
+    x = torch.from_numpy(samples(3).x)
+    frames = encode_batch(x, 17, "repeat")
+    whole = net(frames).cumsum(0)
+    functional.reset_net(net.layers)
+    parts = [net.continue_sequence(frames[a:b]) for a, b in ((0, 4), (4, 5), (5, 17))]
+    assert torch.equal(torch.cat(parts).cumsum(0), whole)
+    assert 0 < net.stateless_prefix() < len(net.layers)
+
+
+def test_poisson_coding_streams_the_same_spikes_as_one_sequence(monkeypatch) -> None:
+    net = converted("csnn")
+    x = torch.from_numpy(samples(4).x)
+    expected = plain_decisions(net, x, 19, "poisson")
+    monkeypatch.setattr(metrics, "CURVE_CHUNK_SAMPLE_STEPS", 4 * len(x))
+    torch.manual_seed(5)
+    with torch.inference_mode():
+        fast = metrics.timestep_decisions(net, x, 19, "poisson")
+    assert torch.equal(fast, expected)
+
+
+@pytest.mark.parametrize("side", [6, 7])
+def test_compiled_count_max_pool_is_its_torch_form(side) -> None:
+    spikes = (
+        torch.rand(9, 2, 3, side, side, generator=torch.Generator().manual_seed(0)) < 0.4
+    ).float()
+    torch_form, compiled = SpikeCountMaxPool2d(2, "m"), SpikeCountMaxPool2d(2, "m")
+    expected = torch_form(spikes.clone().requires_grad_()).detach()  # autograd: the torch form
+    assert pool_kernels.applies(spikes) and not pool_kernels.applies(
+        spikes.clone().requires_grad_()
+    )
+    with torch.inference_mode():
+        out = torch.cat([compiled(spikes[:4]), compiled(spikes[4:5]), compiled(spikes[5:])])
+    assert torch.equal(out, expected)
+    assert torch.equal(compiled.count, torch_form.count.detach())
+    assert torch.equal(compiled.peak, torch_form.peak.detach())
