@@ -107,9 +107,8 @@ def test_compiled_count_max_pool_is_its_torch_form(side) -> None:
     ).float()
     torch_form, compiled = SpikeCountMaxPool2d(2, "m"), SpikeCountMaxPool2d(2, "m")
     expected = torch_form(spikes.clone().requires_grad_()).detach()  # autograd: the torch form
-    assert pool_kernels.applies(spikes) and not pool_kernels.applies(
-        spikes.clone().requires_grad_()
-    )
+    assert pool_kernels.applies(spikes, 2) and not pool_kernels.applies(spikes, 3)
+    assert not pool_kernels.applies(spikes.clone().requires_grad_(), 2)
     with torch.inference_mode():
         out = torch.cat([compiled(spikes[:4]), compiled(spikes[4:5]), compiled(spikes[5:])])
     assert torch.equal(out, expected)

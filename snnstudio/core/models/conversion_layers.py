@@ -51,7 +51,7 @@ class SpikeCountMaxPool2d(base.MemoryModule):
         self.register_memory("peak", 0.0)  # running output spike count
 
     def single_step_forward(self, x: torch.Tensor) -> torch.Tensor:
-        if pool_kernels.applies(x):
+        if pool_kernels.applies(x, self.kernel_size):
             return self._compiled_sequence(x.unsqueeze(0))[0]
         self.count = self.count + x
         peak = F.max_pool2d(self.count, self.kernel_size)
@@ -60,7 +60,7 @@ class SpikeCountMaxPool2d(base.MemoryModule):
         return out
 
     def multi_step_forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        if pool_kernels.applies(x_seq):
+        if pool_kernels.applies(x_seq, self.kernel_size):
             return self._compiled_sequence(x_seq)
         counts = self.count + x_seq.cumsum(0)
         peaks = F.max_pool2d(counts.flatten(0, 1), self.kernel_size).unflatten(0, x_seq.shape[:2])
@@ -71,7 +71,7 @@ class SpikeCountMaxPool2d(base.MemoryModule):
     def _compiled_sequence(self, x_seq: torch.Tensor) -> torch.Tensor:
         """The same, in pool_kernels' compiled loop (inference on the CPU)."""
         out, self.count, self.peak = pool_kernels.count_max_pool_sequence(
-            x_seq, self.count, self.peak, self.kernel_size
+            x_seq, self.count, self.peak
         )
         return out
 
