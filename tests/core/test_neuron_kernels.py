@@ -54,10 +54,14 @@ def test_fused_step_matches_spikingjelly(kind, reset, surrogate, step_mode) -> N
     torch.testing.assert_close(grad, ref_grad, rtol=1e-5, atol=1e-6)
 
 
-def test_fused_step_steps_aside_where_it_does_not_apply() -> None:
+def test_fused_step_steps_aside_where_it_does_not_apply(monkeypatch) -> None:
     node = neurons.spiking_neuron(ModelConfig())
     node.step_mode = "m"
+    assert node._fused_params(torch.zeros(2, 3)) is not None
     assert node._fused_params(torch.zeros(2, 3, dtype=torch.float64)) is None
+    with monkeypatch.context() as patch:  # torch.compile tracing: numba is opaque to it
+        patch.setattr(torch.compiler, "is_compiling", lambda: True)
+        assert node._fused_params(torch.zeros(2, 3)) is None
     node.store_v_seq = True
     assert node._fused_params(torch.zeros(2, 3)) is None
     out = node(torch.full((3, 2), 2.0))  # spikingjelly's own path still runs

@@ -16,7 +16,6 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
-from tonic.io import get_aer_events_from_file, read_aedat4, read_aedat_header_from_file
 
 from snnstudio.core.data.base import DatasetSplits, SampleSet, require_folder
 from snnstudio.core.data.cifar10 import CIFAR10_CLASSES
@@ -43,6 +42,11 @@ def read_aedat2_dvs128(path: Path) -> np.ndarray:
     tonic's own `read_dvs_128` is not used: in tonic 1.7 it unpacks the header reader's three
     return values into two names (a ValueError) and swaps x and y.
     """
+
+    from tonic.io import (
+        get_aer_events_from_file,
+        read_aedat_header_from_file,
+    )  # tonic is imported where it is used: it is slow to load and `run` rarely needs it
 
     def read(p: Path) -> np.ndarray:
         version, data_start, _ = read_aedat_header_from_file(str(p))
@@ -107,6 +111,8 @@ def _decode_aedat4_isolated(path: Path) -> np.ndarray:
 
 def _decode_aedat4(path: str) -> np.ndarray:
     """In the worker: tonic's reader; its errors (a pyo3 panic cannot be pickled) as text."""
+    from tonic.io import read_aedat4
+
     try:
         return read_aedat4(path)
     except (KeyboardInterrupt, SystemExit):

@@ -19,8 +19,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from tonic.datasets import DVSGesture
-from tonic.io import read_aedat_header_from_file
 
 from snnstudio.core.data.base import DatasetSplits, SampleSet, require_folder
 from snnstudio.core.data.cifar10dvs import DVS128_SENSOR, EVENT_DTYPE
@@ -47,6 +45,10 @@ TRIAL_LISTS = {"train": "trials_to_train.txt", "test": "trials_to_test.txt"}
 
 def read_aedat31_polarity(path: Path) -> np.ndarray:
     """The valid polarity events (x, y, t, p) of an AEDAT 3.1 file; t in microseconds."""
+
+    from tonic.io import (
+        read_aedat_header_from_file,
+    )  # tonic is imported where it is used: it is slow to load and `run` rarely needs it
 
     def read(p: Path) -> np.ndarray:
         version, data_start, _ = read_aedat_header_from_file(str(p))
@@ -91,11 +93,18 @@ def read_tonic_npy(path: Path) -> np.ndarray:
     return events
 
 
+def gesture_classes() -> list[str]:
+    """tonic's DVS Gesture class names (tonic is imported here: it is slow to load)."""
+    from tonic.datasets import DVSGesture
+
+    return list(DVSGesture.classes)
+
+
 def tonic_split(folder: Path) -> tuple[list[Path], list[int]]:
     paths, labels = [], []
     for trial in sorted(p for p in folder.iterdir() if p.is_dir()):
         for file in sorted(trial.glob("*.npy"), key=lambda p: (len(p.stem), p.stem)):
-            if not (file.stem.isdigit() and int(file.stem) < len(DVSGesture.classes)):
+            if not (file.stem.isdigit() and int(file.stem) < len(gesture_classes())):
                 raise DatasetError(f"{file}: tonic's layout names each gesture <label 0..10>.npy")
             paths.append(file)
             labels.append(int(file.stem))
@@ -113,7 +122,7 @@ def read_label_spans(path: Path) -> list[tuple[int, int, int]]:
         with path.open(newline="") as handle:
             for row in csv.DictReader(handle):
                 label = int(row["class"]) - 1
-                if not 0 <= label < len(DVSGesture.classes):
+                if not 0 <= label < len(gesture_classes()):
                     raise ValueError(f"class {row['class']} is not 1..11")
                 rows.append((label, int(row["startTime_usec"]), int(row["endTime_usec"])))
     except (KeyError, ValueError, csv.Error) as exc:
@@ -188,6 +197,6 @@ def load_dvsgesture(root: str | Path, options: EventLoadOptions) -> DatasetSplit
         return SampleSet.clean(frames.astype(np.float32), labels)
 
     try:
-        return load_event_splits("dvsgesture", list(DVSGesture.classes), options, notes, load_split)
+        return load_event_splits("dvsgesture", gesture_classes(), options, notes, load_split)
     finally:
         _whole_trial.cache_clear()

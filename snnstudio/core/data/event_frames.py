@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tonic.transforms import Downsample, ToFrame
 
 from snnstudio.core.data.base import DatasetSplits, SampleSet, seeded_indices
 from snnstudio.core.errors import DatasetError
@@ -74,6 +73,11 @@ def events_to_frames(events: np.ndarray, spec: FramingSpec) -> np.ndarray:
     width, height, pols = spec.frame_size
     if not len(events):
         return np.zeros((spec.timesteps, pols, height, width), np.uint8)
+    from tonic.transforms import (
+        Downsample,
+        ToFrame,
+    )  # tonic is imported where it is used: it is slow to load and `run` rarely needs it
+
     if np.any(np.diff(events["t"]) < 0):
         events = np.sort(events, order="t", kind="stable")  # tonic's slicing needs time order
     if spec.side:

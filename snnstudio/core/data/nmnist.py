@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from tonic.datasets import NMNIST
-from tonic.io import read_mnist_file
 
 from snnstudio.core.data.base import DatasetSplits, SampleSet, require_folder
 from snnstudio.core.data.event_frames import (
@@ -32,6 +30,9 @@ NMNIST_READER = "nmnist"
 
 def read_nmnist_events(path: Path) -> np.ndarray:
     """One N-MNIST recording as a structured array (x, y, t, p); t in microseconds."""
+    from tonic.datasets import NMNIST  # tonic is imported where it is used: slow to load
+    from tonic.io import read_mnist_file
+
     size = path.stat().st_size
     if size % NMNIST_EVENT_BYTES:
         raise DatasetError(

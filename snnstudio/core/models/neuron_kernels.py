@@ -161,7 +161,6 @@ class _FusedNeuron(torch.autograd.Function):
         return grad_x.reshape(x_shape), carry.reshape(v_shape), None
 
 
-@torch.compiler.disable  # numba is opaque to torch.compile: run eagerly, the rest compiles
 def fused_neuron_sequence(
     x_seq: torch.Tensor, v0: torch.Tensor, params: NeuronParams
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -36,7 +36,9 @@ class FusedCpuStep:
     Mixed into spikingjelly's own node classes, so everything else about them (state,
     probes' hooks, thresholds set by conversion, the GPU kernels) is unchanged; where the
     fused step does not apply (GPU, non-float32, a voltage sequence asked for, a surrogate
-    or threshold it does not know) spikingjelly's own path runs.
+    or threshold it does not know, under torch.compile, to which numba is opaque)
+    spikingjelly's own path runs. (Checked here rather than by decorating the kernel with
+    torch.compiler.disable, which imports torch._dynamo: a third of snnstudio's start-up.)
     """
 
     fused: bool = True  # False: always spikingjelly's path (benchmarks compare the two)
@@ -47,7 +49,8 @@ class FusedCpuStep:
         kind = FUSED_SURROGATES.get(type(sg))
         if (
             not self.fused or kind is None or not getattr(sg, "spiking", False)
-            or x.device.type != "cpu" or x.dtype != torch.float32 or node.store_v_seq
+            or torch.compiler.is_compiling() or x.device.type != "cpu"
+            or x.dtype != torch.float32 or node.store_v_seq
             or node._neuron_precision is not None or not isinstance(node.v_threshold, float)
             or not isinstance(sg.alpha, float)
         ):  # fmt: skip
