@@ -8,10 +8,10 @@ timestep, at the same batch size, in inference mode. It prints seconds per 1000 
 
     ratio = SNN curve / floor (ANN forward x T)
 
-Data: real MNIST from ../shared/data/mnist or --mnist (skipped with a message when it is absent). The
-ANN is trained for one epoch on --train poisoned images (PR 0.1, white 2x2 trigger, target
-0), converted with MaxNorm on 256 poisoned reference images; ACC/ASR at T are printed
-beside the ANN's. Each figure is the fastest of --repeats runs.
+Data: real MNIST from ../shared/data/mnist or --mnist (skipped with a message when it is
+absent). The ANN is trained for one epoch on --train poisoned images (PR 0.1, white 2x2
+trigger, target 0), converted with MaxNorm on 256 poisoned reference images; ACC/ASR at T
+are printed beside the ANN's. Each figure is the fastest of --repeats runs.
 
     python benchmarks/conversion_eval.py --arch csnn --test 1000
     python benchmarks/conversion_eval.py --arch vgg11 --test 50
