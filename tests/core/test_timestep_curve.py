@@ -114,3 +114,20 @@ def test_compiled_count_max_pool_is_its_torch_form(side) -> None:
     assert torch.equal(out, expected)
     assert torch.equal(compiled.count, torch_form.count.detach())
     assert torch.equal(compiled.peak, torch_form.peak.detach())
+
+
+def test_fused_neuron_reads_a_repeated_frame_as_the_whole_sequence() -> None:
+    cfg = ModelConfig(neuron="if", reset="soft")
+    frame = torch.randn(1, 3, 5, generator=torch.Generator().manual_seed(0)).requires_grad_()
+    results = []
+    for materialise in (True, False):
+        node = activation_factory(cfg, "snn")()
+        node.step_mode = "m"
+        repeated = frame.expand(7, 3, 5)
+        spikes = node(repeated.contiguous() if materialise else repeated)
+        (grad,) = torch.autograd.grad((spikes * torch.arange(7.0)[:, None, None]).sum(), frame)
+        results.append((spikes, node.v, grad))
+    (spikes, v, grad), (ref_spikes, ref_v, ref_grad) = results
+    assert 0 < spikes.mean() < 1
+    assert torch.equal(spikes, ref_spikes) and torch.equal(v, ref_v)
+    assert torch.equal(grad, ref_grad)

@@ -57,18 +57,20 @@ def surrogate_derivative(
 
 @numba.njit(cache=CACHE, nogil=True, error_model="numpy")
 def _forward(x, v, spikes, charged, leak, tau, decay_input, threshold, hard, v_reset, store):
-    """x, spikes, charged: [T, M] float32; v: [M] float32, updated in place to v[T-1]."""
-    steps, size = x.shape
+    """spikes, charged: [T, M] float32; x: [T, M], or [1, M] for the same input at every t;
+    v: [M] float32, updated in place to v[T-1]."""
+    steps, size = spikes.shape
     one, zero = np.float32(1.0), np.float32(0.0)
     for t in range(steps):  # t outside, neurons inside: the inner loop vectorises
+        row = t if x.shape[0] > 1 else 0
         for i in range(size):
             vi = v[i]
             if not leak:
-                h = vi + x[t, i]
+                h = vi + x[row, i]
             elif decay_input:
-                h = vi + (x[t, i] - (vi - v_reset)) / tau
+                h = vi + (x[row, i] - (vi - v_reset)) / tau
             else:
-                h = vi - (vi - v_reset) / tau + x[t, i]
+                h = vi - (vi - v_reset) / tau + x[row, i]
             fired = h >= threshold
             spikes[t, i] = one if fired else zero
             if store:
@@ -123,11 +125,13 @@ class _FusedNeuron(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq: torch.Tensor, v0: torch.Tensor, p: NeuronParams):  # type: ignore[override]
         steps = x_seq.shape[0]
-        x = x_seq.detach().contiguous().reshape(steps, -1)
+        # the same input at every t (a repeated frame, stride 0 over t) is read from one row
+        rows = 1 if x_seq.stride(0) == 0 else steps
+        x = x_seq[:rows].detach().contiguous().reshape(rows, -1)
         v = v0.detach().reshape(-1).clone()
-        spikes = torch.empty_like(x)
+        spikes = torch.empty(steps, x.shape[1])
         store = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
-        charged = torch.empty_like(x) if store else x[:1]
+        charged = torch.empty_like(spikes) if store else x[:1]
         f32 = np.float32
         _forward(
             x.numpy(), v.numpy(), spikes.numpy(), charged.numpy(), p.leak, f32(p.tau),
