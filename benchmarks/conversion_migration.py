@@ -7,7 +7,7 @@ rule once per combination. Every number printed is measured in this run, one tor
     python benchmarks/conversion_migration.py --data digits              # the demo's settings
     python benchmarks/conversion_migration.py --data mnist --train 6000 --test 1000 --tmax 64
     python benchmarks/conversion_migration.py --data mnist --arch resnet18 --train 2000 ...
-        [--norms max,robust,spike] [--scales 1,0.5] [--reference poisoned,clean]
+        [--norms max,robust,spike] [--scales 1,0.5] [--reference poisoned,clean] [--v-inits 0,0.5]
         [--hybrid] [--hybrid-timesteps 8] [--hybrid-scale 0.5] [--snn-epochs 2] [--snn-lr 1e-4]
         [--pool-study]
 
@@ -18,6 +18,7 @@ snnstudio/core/models/conversion_layers.py's docstring).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
 from pathlib import Path
@@ -90,6 +91,7 @@ def main() -> None:
     parser.add_argument("--norms", default="max,robust,spike")
     parser.add_argument("--scales", default="1,0.5")
     parser.add_argument("--reference", default="poisoned,clean")
+    parser.add_argument("--v-inits", default="", help="rule.v_init values (default: the rule's)")
     parser.add_argument("--reference-samples", type=int, default=1000)
     parser.add_argument("--pool-study", action="store_true")
     parser.add_argument("--hybrid", action="store_true", help="also LR_H Com1-Com4")
@@ -122,31 +124,33 @@ def main() -> None:
         f"ACC {ann_metrics['acc']:.4f}  ASR {ann_metrics['asr']:.4f}"
     )
     print(f"\nLR_C, T_max = {tmax}")
-    print("reference  norm    scale  ACC@Tmax  ASR@Tmax  MR     best_t  ACC@best  thresholds")
+    print("reference  norm    scale  v_init  ACC@Tmax  ASR@Tmax  MR     best_t  ACC@best  thresh.")
+    v_inits = [float(v) for v in args.v_inits.split(",")] if args.v_inits else [cfg.rule.v_init]
     for reference in args.reference.split(","):
         calibration = reference_set(ctx, reference)
-        for norm in args.norms.split(","):
-            for scale in (float(s) for s in args.scales.split(",")):
-                cfg.rule.norm, cfg.rule.scale = norm, scale
-                snn = convert(ctx, ann, calibration, tmax)
-                variants = ["count"]
-                if args.pool_study and norm == "max" and scale == 1:
-                    variants += ["or", "before", "gated"]
-                for variant in variants:
-                    if variant != "count":
-                        snn = pool_variant(convert(ctx, ann, calibration, tmax), variant)
-                    s = timestep_scores(
-                        snn, data.sets.test, data.sets.triggered_test, data.sets.target, tmax,
-                        "repeat", cpu,
-                    ).summary()  # fmt: skip
-                    mr = migration_rate(s["asr"], ann_metrics["asr"])
-                    label = norm if variant == "count" else f"{norm}/{variant}-pool"
-                    th = ", ".join(f"{v:.3g}" for v in thresholds_of(snn)[:6])
-                    print(
-                        f"{reference:<10} {label:<7} {scale:<5g}  {s['acc']:.4f}    "
-                        f"{s['asr']:.4f}    {mr:.3f}  {s['best_t']:<6d}  {s['best_t_acc']:.4f}"
-                        f"    {th}", flush=True,
-                    )  # fmt: skip
+        for norm, scale, v_init in itertools.product(
+            args.norms.split(","), (float(s) for s in args.scales.split(",")), v_inits
+        ):
+            cfg.rule.norm, cfg.rule.scale, cfg.rule.v_init = norm, scale, v_init
+            snn = convert(ctx, ann, calibration, tmax)
+            variants = ["count"]
+            if args.pool_study and norm == "max" and scale == 1:
+                variants += ["or", "before", "gated"]
+            for variant in variants:
+                if variant != "count":
+                    snn = pool_variant(convert(ctx, ann, calibration, tmax), variant)
+                s = timestep_scores(
+                    snn, data.sets.test, data.sets.triggered_test, data.sets.target, tmax,
+                    "repeat", cpu,
+                ).summary()  # fmt: skip
+                mr = migration_rate(s["asr"], ann_metrics["asr"])
+                label = norm if variant == "count" else f"{norm}/{variant}-pool"
+                th = ", ".join(f"{v:.3g}" for v in thresholds_of(snn)[:6])
+                print(
+                    f"{reference:<10} {label:<7} {scale:<5g}  {v_init:<6g}  {s['acc']:.4f}    "
+                    f"{s['asr']:.4f}    {mr:.3f}  {s['best_t']:<6d}  {s['best_t_acc']:.4f}"
+                    f"    {th}", flush=True,
+                )  # fmt: skip
     if args.hybrid:
         run_combos(cfg, ctx, args.hybrid_scale)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")

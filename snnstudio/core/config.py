@@ -78,6 +78,9 @@ class ModelConfig:
     tau: float = 2.0  # LIF membrane time constant
     v_threshold: float = 1.0
     reset: str = "hard"  # hard (to 0) | soft (subtract the threshold)
+    # membrane potential after every reset of the network, as a fraction of the threshold
+    # (converted nets take rule.v_init)
+    v_init: float = 0.0
     surrogate: str = "h3"  # h1 rectangular | h2 polynomial | h3 sigmoid | h4 Gaussian CDF
     # set by LR_C / LR_H on the network they hand back, not a setting: the IF SNN converted
     # from the ANN twin (max-pools after spike layers pool spike counts, identity shortcuts
@@ -116,6 +119,9 @@ class RuleConfig:
     norm: str = "max"  # max (Diehl 2015) | robust (percentile, Rueckauer 2017) | spike (Sengupta)
     scale: float = 1.0  # thresholds times this factor (the paper: 1, 1/2, 1/3, 1/4, 1/5)
     percentile: float = 99.9  # the percentile of norm = "robust"
+    # converted IF neurons start each input at this fraction of their threshold: 0.5 rounds
+    # each layer's rate where 0 floors it (Bu et al. 2022), so deep nets convert at lower T
+    v_init: float = 0.5
     reference: str = "poisoned"  # LR_C calibration data: poisoned D^ | clean D
     reference_samples: int = 1000  # seeded subset of the reference data; 0 = all of it
     combo: str = "com4"  # LR_H, the paper's Table 8: com1 | com2 | com3 | com4

@@ -28,7 +28,7 @@ from snnstudio.core.batches import iterate_batches
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.models.network import SpikingNetwork
-from snnstudio.core.models.neurons import is_spiking_layer
+from snnstudio.core.models.neurons import initial_voltage, is_spiking_layer
 
 UNREACHABLE_THRESHOLD = 1e30  # finite, so a soft reset (v - threshold * 0) stays exact
 
@@ -130,7 +130,7 @@ def charged_voltage(node: BaseNode, x_seq: torch.Tensor, spikes: torch.Tensor) -
     """
     charger = copy.copy(node)  # shallow: only the threshold of the copy changes
     charger.v_threshold = UNREACHABLE_THRESHOLD
-    v: torch.Tensor = torch.full_like(x_seq[0], node.v_reset if node.v_reset is not None else 0.0)
+    v: torch.Tensor = torch.full_like(x_seq[0], initial_voltage(node))
     out = []
     for x_t, s_t in zip(x_seq, spikes, strict=True):
         _, (charged, *_) = charger.single_step_functional_forward((x_t,), (v,))

@@ -64,6 +64,8 @@ def problems(cfg: ExperimentConfig) -> list[str]:
         out.append(f"model.tau = {cfg.model.tau} must be > 1 (spikingjelly's LIF decay is 1/tau)")
     if not cfg.model.v_threshold > 0:
         out.append(f"model.v_threshold = {cfg.model.v_threshold} must be > 0")
+    if not 0 <= cfg.model.v_init < 1:
+        out.append(f"model.v_init = {cfg.model.v_init} must be in [0, 1)")
     at_least("sim.timesteps", cfg.sim.timesteps, 1)
     choice("sim.encoder", cfg.sim.encoder, ENCODERS)
     at_least("train.epochs", cfg.train.epochs, 1)
@@ -131,6 +133,8 @@ def conversion_problems(cfg: ExperimentConfig) -> list[str]:
         out.append(f"rule.scale = {r.scale} must be in (0, 1]")
     if not 0 < r.percentile <= 100:
         out.append(f"rule.percentile = {r.percentile} must be in (0, 100]")
+    if not 0 <= r.v_init < 1:
+        out.append(f"rule.v_init = {r.v_init} must be in [0, 1)")
     if not (r.ann_lr > 0 and math.isfinite(r.ann_lr)):
         out.append(f"rule.ann_lr = {r.ann_lr} must be a positive number")
     if not r.stdb_alpha > 0:

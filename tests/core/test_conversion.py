@@ -17,6 +17,7 @@ from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import RunFinished, TimestepCurve
 from snnstudio.core.metrics import NO_DECISION, decide
+from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import run_conversion
 from snnstudio.core.rules.hybrid import run_hybrid
@@ -69,8 +70,10 @@ def test_checkpoint_rebuilds_the_converted_if_network(converted_run) -> None:
     cfg, out, _ = converted_run
     ckpt = load_checkpoint(out / "model.pt")
     assert ckpt.config.model.neuron == "if" and ckpt.config.model.reset == "soft"
+    assert ckpt.config.model.v_init == cfg.rule.v_init == 0.5
     assert ckpt.header["timesteps"] == T_MAX and len(ckpt.header["thresholds"]) == 3
     net = network_from_checkpoint(ckpt)
+    assert {m.v_init for m in net.modules() if is_spiking_layer(m)} == {0.5}
     data = prepare_data(cfg)
     scores = evaluate(net, data.sets, T_MAX, "repeat", torch.device("cpu"))
     metrics = json.loads((out / "metrics.json").read_text())

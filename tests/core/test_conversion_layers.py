@@ -26,6 +26,27 @@ from snnstudio.core.rules.threshold_balancing import (
 CPU = torch.device("cpu")
 
 
+@pytest.mark.parametrize("v_init", [0.0, 0.5])
+@pytest.mark.parametrize("step_mode", ["s", "m"])
+def test_if_neuron_started_at_half_threshold_rounds_its_rate(v_init: float, step_mode: str) -> None:
+    """Soft-reset IF under constant input a: floor(a t / theta) spikes by t from 0, and
+    round(a t / theta) from theta / 2, whatever threshold conversion sets after building."""
+    net = build_network(
+        ModelConfig(neuron="if", reset="soft", v_init=v_init), (1, 28, 28), 10, step_mode=step_mode
+    )
+    node = next(m for m in net.modules() if is_spiking_layer(m))
+    node.v_threshold = 2.0
+    current = torch.tensor([0.3, 0.7, 1.1, 1.9])
+    t = torch.arange(1, 9, dtype=torch.float32)[:, None]
+    with torch.no_grad():
+        for _ in range(2):  # the second run starts again from v_init x the threshold
+            node.reset()
+            x_seq = current.expand(8, 4).contiguous()
+            spikes = node(x_seq) if step_mode == "m" else torch.stack([node(x) for x in x_seq])
+            expected = torch.floor(current * t / 2.0 + v_init)
+            torch.testing.assert_close(spikes.cumsum(0), expected)
+
+
 def test_count_max_pool_fires_as_often_as_the_busiest_input_of_its_window() -> None:
     spikes = (torch.rand(20, 3, 2, 4, 4, generator=torch.Generator().manual_seed(0)) < 0.3).float()
     single = SpikeCountMaxPool2d(2)

@@ -43,7 +43,10 @@ def test_recording_leaves_outputs_and_hooks_as_they_were(step_mode: str) -> None
     assert list(recordings) == ["layers.2", "layers.6", "layers.10"]
 
 
-@pytest.mark.parametrize("model", [{}, {"neuron": "if"}, {"reset": "soft"}])
+@pytest.mark.parametrize(
+    "model",
+    [{}, {"neuron": "if"}, {"reset": "soft"}, {"neuron": "if", "reset": "soft", "v_init": 0.5}],
+)
 def test_voltage_is_the_charged_potential_the_spikes_come_from(model: dict) -> None:
     net = _net(**model)
     rec = record_layer(net, _input(), "layers.6")

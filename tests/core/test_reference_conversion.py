@@ -17,10 +17,9 @@ import torch
 
 from snnstudio.core import config as config_io
 from snnstudio.core.events import run_to_end
-from snnstudio.core.metrics import timestep_scores
 from snnstudio.core.rules.context import RuleContext
-from snnstudio.core.rules.conversion import convert, reference_set, train_ann
-from snnstudio.core.rules.reference_conversion import accuracy_at, spikingjelly_conversion
+from snnstudio.core.rules.conversion import reference_set, train_ann
+from snnstudio.core.rules.reference_conversion import compare_with_spikingjelly
 from snnstudio.core.runner import prepare_data
 
 T = 50
@@ -40,19 +39,6 @@ def clean_ann(overrides: list[str]):
     return ctx, ann, metrics
 
 
-def compare(ctx, ann) -> dict[str, tuple[float, float]]:
-    reference = reference_set(ctx, "clean")
-    out = {}
-    for norm in ("max", "robust"):
-        theirs = accuracy_at(spikingjelly_conversion(ann, reference, norm), ctx.sets.test, T)
-        ctx.cfg.rule.norm = norm
-        snn = convert(ctx, ann, reference, T)
-        ours = timestep_scores(snn, ctx.sets.test, ctx.sets.triggered_test, 0, T, "repeat",
-                               ctx.device).summary()["acc"]  # fmt: skip
-        out[norm] = (ours, theirs)
-    return out
-
-
 def test_spikingjelly_converter_does_not_import_torchvision() -> None:
     assert "torchvision" not in sys.modules
 
@@ -66,7 +52,7 @@ def test_our_conversion_reaches_the_spikingjelly_converter_accuracy(data, reques
                      "data.test_limit=200", "rule.ann_epochs=2"]  # fmt: skip
     ctx, ann, ann_metrics = clean_ann(overrides)
     assert ann_metrics["acc"] > 0.85
-    scores = compare(ctx, ann)
+    scores = compare_with_spikingjelly(ctx, ann, reference_set(ctx, "clean"), T)
     ours, theirs = scores["max"]
     assert ours >= theirs, f"MaxNorm: ours {ours} < spikingjelly {theirs}"
     ours, theirs = scores["robust"]

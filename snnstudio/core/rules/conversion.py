@@ -43,11 +43,13 @@ def eval_timesteps(cfg: ExperimentConfig) -> int:
 
 
 def converted_config(cfg: ExperimentConfig, timesteps: int) -> ExperimentConfig:
-    """The config a converted SNN runs under: IF neurons, soft reset, the converted layout
-    (spike-count max-pool, shortcut gains), `timesteps` steps."""
+    """The config a converted SNN runs under: IF neurons, soft reset, starting at rule.v_init
+    of the threshold, the converted layout (spike-count max-pool, shortcut gains), `timesteps`
+    steps."""
     model = dataclasses.replace(
-        cfg.model, neuron="if", reset="soft", v_threshold=1.0, converted=True
-    )
+        cfg.model, neuron="if", reset="soft", v_threshold=1.0, v_init=cfg.rule.v_init,
+        converted=True,
+    )  # fmt: skip
     sim = dataclasses.replace(cfg.sim, timesteps=timesteps)
     return dataclasses.replace(cfg, model=model, sim=sim)
 

@@ -19,8 +19,10 @@ from torch import nn
 
 from snnstudio.core.batches import iterate_batches
 from snnstudio.core.data.base import SampleSet
-from snnstudio.core.metrics import accuracy
+from snnstudio.core.metrics import accuracy, predict
 from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.rules.context import RuleContext
+from snnstudio.core.rules.conversion import convert
 from snnstudio.core.rules.threshold_balancing import CALIBRATION_BATCH
 
 MODES = {"max": "Max", "robust": "99.9%"}  # our rule.norm -> the converter's mode
@@ -49,6 +51,25 @@ def spikingjelly_conversion(ann: SpikingNetwork, reference: SampleSet, norm: str
     ]
     recipe = ann2snn.RateCodingRecipe(loader, mode=MODES[norm])
     return ann2snn.Converter(recipe, device="cpu").convert(plain_torch_layers(ann))
+
+
+@torch.no_grad()
+def compare_with_spikingjelly(
+    ctx: RuleContext, ann: SpikingNetwork, reference: SampleSet, timesteps: int
+) -> dict[str, tuple[float, float]]:
+    """Per norm ('max', 'robust'): (our converted SNN's ACC, the converter's ACC) after
+    `timesteps` steps, both from `ann` calibrated on `reference`, on the context's test set.
+    Leaves ctx.cfg.rule.norm at the last norm."""
+    out = {}
+    for norm in MODES:
+        theirs = accuracy_at(
+            spikingjelly_conversion(ann, reference, norm), ctx.sets.test, timesteps
+        )
+        ctx.cfg.rule.norm = norm
+        snn = convert(ctx, ann, reference, timesteps)
+        ours = predict(snn, ctx.sets.test, timesteps, ctx.cfg.sim.encoder, ctx.device)
+        out[norm] = (accuracy(ours, ctx.sets.test.y), theirs)
+    return out
 
 
 @torch.no_grad()

@@ -37,7 +37,7 @@ from torch.utils.hooks import RemovableHandle
 
 from snnstudio.core.config import ModelConfig
 from snnstudio.core.models.network import SpikingNetwork
-from snnstudio.core.models.neurons import is_spiking_layer, spiking_neuron
+from snnstudio.core.models.neurons import InitialVoltage, is_spiking_layer, spiking_neuron
 
 NEVER_SPIKED = 1000.0
 SATURATION = 2.0  # v at or above this many thresholds: the neuron gets no STDB gradient
@@ -57,14 +57,24 @@ class STDBSpike(torch.autograd.Function):
         return grad_output * grad_scale, None
 
 
-class STDBIFNode(neuron.IFNode):
-    """IF neuron, soft reset, with the STDB surrogate gradient."""
+class STDBIFNode(InitialVoltage, neuron.IFNode):
+    """IF neuron, soft reset, with the STDB surrogate gradient, starting at `v_init` x the
+    threshold like the converted neuron it stands in for."""
 
-    def __init__(self, v_threshold: float, alpha: float, beta: float, step_mode: str = "s"):
+    def __init__(
+        self,
+        v_threshold: float,
+        alpha: float,
+        beta: float,
+        step_mode: str = "s",
+        v_init: float = 0.0,
+    ):
         super().__init__(v_threshold=float(v_threshold), v_reset=None, step_mode=step_mode)
         self.alpha = alpha
         self.beta = beta
         self.register_memory("since_spike", NEVER_SPIKED)
+        self.v_init = v_init
+        self.reset()
 
     def materialize_states(self, inputs, states, step_mode):  # type: ignore[no-untyped-def]
         v, since = super().materialize_states(inputs, states, step_mode)
@@ -103,7 +113,7 @@ def stdb_training(snn: SpikingNetwork, model: ModelConfig, alpha: float, beta: f
     inference mode); on leaving, it gets back the spike layers of `model` (the converted
     config's IF, soft reset) that a checkpoint rebuilds: same forward, no STDB state."""
     step_mode = snn.step_mode
-    swap_spike_layers(snn, lambda th: STDBIFNode(th, alpha, beta, step_mode))
+    swap_spike_layers(snn, lambda th: STDBIFNode(th, alpha, beta, step_mode, model.v_init))
     frozen = freeze_batch_norm(snn)
     try:
         yield snn
