@@ -9,7 +9,7 @@ rule once per combination. Every number printed is measured in this run, one tor
     python benchmarks/conversion_migration.py --data mnist --arch resnet18 --train 2000 ...
         [--norms max,robust,spike] [--scales 1,0.5] [--reference poisoned,clean] [--v-inits 0,0.5]
         [--hybrid] [--hybrid-timesteps 8] [--hybrid-scale 0.5] [--snn-epochs 2] [--snn-lr 1e-4]
-        [--pool-study]
+        [--pool-study] [--at 8 16 32]
 
 --pool-study re-scores the MaxNorm SNN with the other max-pool treatments (the numbers in
 snnstudio/core/models/conversion_layers.py's docstring).
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--v-inits", default="", help="rule.v_init values (default: the rule's)")
     parser.add_argument("--reference-samples", type=int, default=1000)
     parser.add_argument("--pool-study", action="store_true")
+    parser.add_argument("--at", type=int, nargs="*", default=[], help="also ACC/ASR at these t")
     parser.add_argument("--hybrid", action="store_true", help="also LR_H Com1-Com4")
     parser.add_argument("--hybrid-timesteps", type=int, default=0, help="0 = the demo's T")
     parser.add_argument("--hybrid-scale", type=float, default=0.5, help="LR_H threshold scale")
@@ -139,10 +140,11 @@ def main() -> None:
             for variant in variants:
                 if variant != "count":
                     snn = pool_variant(convert(ctx, ann, calibration, tmax), variant)
-                s = timestep_scores(
+                curve = timestep_scores(
                     snn, data.sets.test, data.sets.triggered_test, data.sets.target, tmax,
                     "repeat", cpu,
-                ).summary()  # fmt: skip
+                )  # fmt: skip
+                s = curve.summary()
                 mr = migration_rate(s["asr"], ann_metrics["asr"])
                 label = norm if variant == "count" else f"{norm}/{variant}-pool"
                 th = ", ".join(f"{v:.3g}" for v in thresholds_of(snn)[:6])
@@ -151,6 +153,9 @@ def main() -> None:
                     f"{s['asr']:.4f}    {mr:.3f}  {s['best_t']:<6d}  {s['best_t_acc']:.4f}"
                     f"    {th}", flush=True,
                 )  # fmt: skip
+                for t in (t for t in args.at if t < tmax):
+                    acc, asr = curve.acc[t - 1], curve.asr[t - 1]
+                    print(f"{'':<20}at t = {t}: ACC {acc:.4f}  ASR {asr:.4f}", flush=True)
     if args.hybrid:
         run_combos(cfg, ctx, args.hybrid_scale)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
