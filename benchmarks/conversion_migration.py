@@ -174,9 +174,10 @@ def run_combos(cfg: config_io.ExperimentConfig, ctx: RuleContext, scale: float) 
         torch.manual_seed(0)
         result = run_to_end(run_hybrid(ctx))
         m, sec = result.metrics, result.seconds
+        mr = f"{m['mr']:.3f}" if m["ann_asr"] >= 0.5 else "—    "  # no ANN backdoor to migrate
         print(
             f"{combo}   {m['ann_acc']:.4f}   {m['ann_asr']:.4f}   {m['converted_acc']:.4f}    "
-            f"{m['converted_asr']:.4f}    {m['acc']:.4f}  {m['asr']:.4f}  {m['mr']:.3f}  "
+            f"{m['converted_asr']:.4f}    {m['acc']:.4f}  {m['asr']:.4f}  {mr}  "
             f"{sec['ann_training']:.0f}/{sec['conversion']:.0f}/{sec['snn_training']:.0f}",
             flush=True,
         )
