@@ -24,11 +24,11 @@ SIDE = 12  # odd pooled sizes on the way down (12 -> 6 -> 3 -> 1)
 CLASSES = 4
 
 
-def converted(arch: str, step_mode: str = "m") -> SpikingNetwork:
-    """A converted IF net with random weights and batch-norm statistics, MaxNorm-balanced
-    (VGG11 with narrow FC layers: a small, fast test)."""
+def converted(arch: str, step_mode: str = "m", v_init: float = 0.5) -> SpikingNetwork:
+    """A converted IF net with random weights and batch-norm statistics, MaxNorm-balanced,
+    starting at v_init x threshold (VGG11 with narrow FC layers: a small, fast test)."""
     torch.manual_seed(0)
-    cfg = ModelConfig(arch=arch, neuron="if", reset="soft", converted=True)
+    cfg = ModelConfig(arch=arch, neuron="if", reset="soft", converted=True, v_init=v_init)
     stacks = [
         vgg11(1, SIDE, CLASSES, Parts(activation_factory(cfg, kind), converted), fc_width=32)
         if arch == "vgg11"
@@ -62,10 +62,12 @@ def plain_decisions(net, x: torch.Tensor, timesteps: int, encoder: str) -> torch
     return metrics.decide(net(inputs).detach().cumsum(0))
 
 
-@pytest.mark.parametrize("arch", ["csnn", "vgg11"])
-@pytest.mark.parametrize("step_mode", ["m", "s"])
-def test_fast_curve_is_bit_identical_to_the_plain_one(arch, step_mode, monkeypatch) -> None:
-    net = converted(arch, step_mode)
+@pytest.mark.parametrize(
+    ("arch", "step_mode", "v_init"),
+    [("csnn", "m", 0.5), ("csnn", "s", 0.5), ("vgg11", "m", 0.0), ("vgg11", "s", 0.0)],
+)
+def test_fast_curve_is_bit_identical_to_the_plain_one(arch, step_mode, v_init, monkeypatch) -> None:
+    net = converted(arch, step_mode, v_init)
     test = samples(6)
     x = torch.from_numpy(test.x)
     timesteps = 23
