@@ -40,6 +40,7 @@ GB = 1024**3
 ALLOCATOR_OVERHEAD = 2.0  # rounded up: under-estimating is the dangerous side
 RUNTIME_BYTES = 150 * 1024**2  # what a run adds besides its tensors (lazy imports, arenas)
 PROBE_STEPS = 2  # timesteps of the probing forward passes
+PROBE_SAMPLES = 2  # samples of the probing forward passes
 TIMING_BATCH = 32  # largest batch the time probe runs
 
 
@@ -105,8 +106,10 @@ def profile_model(
 ) -> ModelProfile:  # fmt: skip
     """Count what one sample costs in `model`'s network (cached per model and shape).
 
-    One sample, two timesteps, on the CPU: autograd's saved storages (deduplicated, parameters
-    excluded) halved give the bytes per sample and step.
+    Two samples, two timesteps, on the CPU: autograd's saved storages (deduplicated,
+    parameters excluded) divided by samples x steps give the bytes per sample and step. Two
+    samples, not one: training-mode batch norm refuses a single value per channel (VGG11's
+    1x1 maps on MNIST-sized inputs).
     """
     return _profile(dataclasses.astuple(model), image_shape, classes, spiking, step_mode)
 
@@ -135,13 +138,14 @@ def _profile(
     handles = [m.register_forward_hook(watch) for m in net.modules() if m is not net]
     steps = PROBE_STEPS if spiking else 1
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        net(torch.rand(steps, 1, *image_shape))
+        net(torch.rand(steps, PROBE_SAMPLES, *image_shape))
     for handle in handles:
         handle.remove()
+    per_call = steps if step_mode == "m" or not spiking else 1  # inputs per layer call
     return ModelProfile(
         parameters=sum(p.numel() for p in net.parameters()),
-        saved_per_step=sum(saved.values()) // steps,
-        largest_output=largest // steps if step_mode == "m" and spiking else largest,
+        saved_per_step=sum(saved.values()) // (steps * PROBE_SAMPLES),
+        largest_output=largest // (per_call * PROBE_SAMPLES),
     )
 
 

@@ -44,6 +44,18 @@ def test_training_memory_grows_with_timesteps_times_batch() -> None:
     assert double_t.training_bytes == profile.saved_per_step * 8 * 32 + batch_input
 
 
+@pytest.mark.parametrize("rule", ["bptt", "conversion"])
+def test_vgg11_on_mnist_sized_images_is_estimated(rule: str) -> None:
+    """VGG11's last maps are 1x1 on 28x28 images: a one-sample probe made training-mode batch
+    norm raise (the ANN twin's)."""
+    cfg = config_io.with_overrides(
+        config_io.load_preset("demo"), ["model.arch=vgg11", f"rule.name={rule}"]
+    )
+    one = profile_model(cfg.model, (1, 28, 28), 10, False, "s")
+    assert one.largest_output == 64 * 28 * 28  # the first conv block's output, per sample
+    assert estimate(cfg).training_bytes > 0
+
+
 def test_two_thousand_timesteps_are_refused_before_any_file_or_dataset(
     tmp_path, sixteen_gb, monkeypatch
 ) -> None:
