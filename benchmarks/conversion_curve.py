@@ -24,13 +24,11 @@ import time
 from pathlib import Path
 
 import torch
+from trained_ann import train_ann_twin
 
 from snnstudio.core import config as config_io
-from snnstudio.core.events import run_to_end
 from snnstudio.core.metrics import predict, timestep_scores
-from snnstudio.core.rules.context import RuleContext
-from snnstudio.core.rules.conversion import convert, reference_set, train_ann
-from snnstudio.core.runner import prepare_data
+from snnstudio.core.rules.conversion import convert, reference_set
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -50,11 +48,8 @@ def main() -> None:
     if mnist.is_dir():
         overrides += ["data.name=mnist", f"data.root={mnist}"]
     cfg = config_io.with_overrides(config_io.load_preset("demo"), overrides)
-    data = prepare_data(cfg)
-    device = torch.device("cpu")
-    torch.manual_seed(0)
-    ctx = RuleContext(cfg, data.splits, data.poisoned_train, data.sets, device, "s", "bench")
-    ann, _ = run_to_end(train_ann(ctx, ctx.train_set))
+    trained = train_ann_twin(cfg)
+    data, ctx, ann, device = trained.data, trained.ctx, trained.ann, trained.ctx.device
     snn = convert(ctx, ann, reference_set(ctx, "poisoned"), args.timesteps)
     sets, steps = data.sets, args.timesteps
 

@@ -26,16 +26,14 @@ import time
 from pathlib import Path
 
 import torch
+from trained_ann import train_ann_twin
 
 from snnstudio.core import config as config_io
 from snnstudio.core import metrics
 from snnstudio.core.batches import iterate_batches
 from snnstudio.core.data.base import SampleSet
-from snnstudio.core.events import run_to_end
 from snnstudio.core.models.network import SpikingNetwork
-from snnstudio.core.rules.context import RuleContext
-from snnstudio.core.rules.conversion import convert, reference_set, train_ann
-from snnstudio.core.runner import prepare_data
+from snnstudio.core.rules.conversion import convert, reference_set
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CPU = torch.device("cpu")
@@ -78,12 +76,8 @@ def main() -> None:
         "rule.ann_epochs=1", "rule.reference_samples=256", "train.clean_twin=false",
     ]  # fmt: skip
     cfg = config_io.with_overrides(config_io.load_preset("demo"), overrides)
-    data = prepare_data(cfg)
-    torch.manual_seed(0)
-    ctx = RuleContext(cfg, data.splits, data.poisoned_train, data.sets, CPU, "m", "bench")
-    started = time.perf_counter()
-    ann, ann_scores = run_to_end(train_ann(ctx, ctx.train_set))
-    trained = time.perf_counter() - started
+    twin = train_ann_twin(cfg, step_mode="m", device=CPU)
+    data, ctx, ann, ann_scores, trained = twin.data, twin.ctx, twin.ann, twin.metrics, twin.seconds
     snn = convert(ctx, ann, reference_set(ctx, "poisoned"), args.timesteps)
     sets, steps = data.sets, args.timesteps
     images = len(sets.test) + len(sets.triggered_test)

@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import base, functional, layer
+from trained_ann import train_ann_twin
 
 from snnstudio.core import config as config_io
 from snnstudio.core.events import run_to_end
@@ -33,10 +33,9 @@ from snnstudio.core.metrics import migration_rate, timestep_scores
 from snnstudio.core.models.conversion_layers import SpikeCountMaxPool2d
 from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.rules.context import RuleContext
-from snnstudio.core.rules.conversion import convert, reference_set, train_ann
+from snnstudio.core.rules.conversion import convert, reference_set
 from snnstudio.core.rules.hybrid import run_hybrid
 from snnstudio.core.rules.threshold_balancing import thresholds_of
-from snnstudio.core.runner import prepare_data
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -111,17 +110,14 @@ def main() -> None:
             overrides.append(f"{key}={value}")
     cfg = config_io.with_overrides(config_io.load_preset("demo"), overrides)
     print(f"load average at start: {os.getloadavg()[0]:.2f}; torch threads 1")
-    data = prepare_data(cfg)
     cpu = torch.device("cpu")
-    ctx = RuleContext(cfg, data.splits, data.poisoned_train, data.sets, cpu, "s", "backdoored")
+    trained = train_ann_twin(cfg, stage="backdoored")
+    data, ctx, ann, ann_metrics = trained.data, trained.ctx, trained.ann, trained.metrics
     tmax = cfg.sim.eval_timesteps
-    torch.manual_seed(0)
-    started = time.perf_counter()
-    ann, ann_metrics = run_to_end(train_ann(ctx, ctx.train_set))
     print(
         f"{args.data} ({len(data.poisoned_train)} train, {len(data.sets.test)} test), "
         f"{args.arch}, PR {cfg.poison.rate}; ANN ({cfg.rule.ann_epochs or cfg.train.epochs} "
-        f"epochs SGD {cfg.rule.ann_lr}, {time.perf_counter() - started:.0f} s): "
+        f"epochs SGD {cfg.rule.ann_lr}, {trained.seconds:.0f} s): "
         f"ACC {ann_metrics['acc']:.4f}  ASR {ann_metrics['asr']:.4f}"
     )
     print(f"\nLR_C, T_max = {tmax}")

@@ -19,13 +19,11 @@ import time
 from pathlib import Path
 
 import torch
+from trained_ann import train_ann_twin
 
 from snnstudio.core import config as config_io
-from snnstudio.core.events import run_to_end
-from snnstudio.core.rules.context import RuleContext
-from snnstudio.core.rules.conversion import reference_set, train_ann
+from snnstudio.core.rules.conversion import reference_set
 from snnstudio.core.rules.reference_conversion import compare_with_spikingjelly
-from snnstudio.core.runner import prepare_data
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 PUBLISHED = {"ann": 0.9870, "max": 0.977, "robust": 0.984}  # spikingjelly's ann2snn tutorial
@@ -53,15 +51,11 @@ def main() -> None:
          f"rule.reference_samples={args.reference_samples}"],
     )  # fmt: skip
     print(f"load average at start: {os.getloadavg()[0]:.2f}; torch threads {args.threads}")
-    data = prepare_data(cfg)
-    ctx = RuleContext(cfg, data.splits, data.poisoned_train, data.sets, torch.device("cpu"), "s",
-                      "clean")  # fmt: skip
-    torch.manual_seed(0)
-    started = time.perf_counter()
-    ann, ann_metrics = run_to_end(train_ann(ctx, ctx.train_set))
+    trained = train_ann_twin(cfg, stage="clean")
+    data, ctx, ann, ann_metrics = trained.data, trained.ctx, trained.ann, trained.metrics
     print(
         f"MNIST {len(data.poisoned_train)} train / {len(data.sets.test)} test, {args.arch}, "
-        f"ANN {args.epochs} epochs in {time.perf_counter() - started:.0f} s: "
+        f"ANN {args.epochs} epochs in {trained.seconds:.0f} s: "
         f"ACC {ann_metrics['acc']:.4f} (spikingjelly's tutorial ANN {PUBLISHED['ann']:.4f})"
     )
     started = time.perf_counter()
