@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from snnstudio.core.config import ModelConfig
+from snnstudio.core.data.digits import load_digits_dataset
 from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.models.registry import arch_names, build_network
 
@@ -48,3 +49,22 @@ def test_state_does_not_leak_between_sequences() -> None:
 
 def test_registry_lists_the_paper_architectures() -> None:
     assert {"csnn", "vgg11", "resnet18"} <= set(arch_names())
+
+
+def test_vgg11_at_init_fires_to_the_readout_and_passes_gradient_to_the_first_conv() -> None:
+    # The paper's VGG11 with the default LIF (threshold 1) on 28x28 digits: without batch norm
+    # in the FC head its 4096-wide spike layers stayed silent at init (readout output and
+    # readout gradient exactly 0, first conv gradient ~5e-5), and LR_B stayed at chance.
+    torch.manual_seed(0)
+    net = build_network(ModelConfig(arch="vgg11"), (1, 28, 28), 10, step_mode="m").train()
+    x = torch.from_numpy(load_digits_dataset().test.x[:16])
+    rates: list[float] = []
+    for module in net.modules():
+        if is_spiking_layer(module):
+            module.register_forward_hook(lambda m, i, out: rates.append(out.mean().item()))
+    out = net(x[None].repeat(4, 1, 1, 1, 1))
+    torch.nn.functional.cross_entropy(out.mean(0), torch.arange(16) % 10).backward()
+    assert len(rates) == 10 and min(rates) > 0.01  # every spike layer fires, the FC ones too
+    weighted = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert weighted[-1].weight.grad.norm() > 0.1
+    assert weighted[0].weight.grad.norm() > 1e-3

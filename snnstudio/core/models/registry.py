@@ -44,6 +44,13 @@ def convertible_arch_names() -> list[str]:
     return [name for name, entry in ARCHS.items() if entry.convertible]
 
 
+def threshold_aware_bn_gain(cfg: ModelConfig) -> float:
+    """tdBN's batch-norm scale (Zheng et al. 2021: pre-activations ~ N(0, V_th^2)) for a
+    neuron that integrates its input directly; spikingjelly's LIF integrates x / tau, so
+    the input needs tau times that scale to reach the threshold as often. Used by vgg11."""
+    return cfg.v_threshold * (cfg.tau if cfg.neuron == "lif" else 1.0)
+
+
 def build_network(
     cfg: ModelConfig,
     image_shape: tuple[int, int, int],
@@ -55,7 +62,11 @@ def build_network(
     its ANN twin, an `AnnTwin`."""
     channels, height, width = image_shape
     # the ANN twin never has the converted SNN's parameter-free layers
-    parts = Parts(activation_factory(cfg, "snn" if spiking else "ann"), spiking and cfg.converted)
+    parts = Parts(
+        activation_factory(cfg, "snn" if spiking else "ann"),
+        spiking and cfg.converted,
+        threshold_aware_bn_gain(cfg),
+    )
     layers = ARCHS[cfg.arch].layers(channels, min(height, width), num_classes, parts)
     return SpikingNetwork(layers, step_mode) if spiking else AnnTwin(layers)
 
