@@ -28,11 +28,14 @@ def iterate_batches(
     batch_size: int,
     device: torch.device,
     rng: np.random.Generator | None = None,
+    fold_single_tail: bool = False,
 ) -> Iterator[Batch]:
-    """Batches in order, or shuffled by `rng` when given."""
+    """Batches in order, or shuffled by `rng` when given. With `fold_single_tail`, a last
+    batch of one sample joins the one before it: training-mode batch norm cannot normalise a
+    single value per channel (VGG11's 1x1 maps, its FC head, any ANN twin)."""
     order = rng.permutation(len(samples)) if rng is not None else np.arange(len(samples))
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for start, stop in batch_bounds(len(order), batch_size, fold_single_tail):
+        idx = order[start:stop]
         if rng is None:
             idx = slice(int(idx[0]), int(idx[-1]) + 1)  # contiguous: a view, no copy
         yield Batch(
@@ -41,6 +44,16 @@ def iterate_batches(
             to_device(samples.is_poison[idx], device),
             to_device(samples.original_y[idx], device),
         )
+
+
+def batch_bounds(
+    count: int, batch_size: int, fold_single_tail: bool = False
+) -> list[tuple[int, int]]:
+    """[start, stop) of each batch of `count` samples."""
+    starts = list(range(0, count, batch_size))
+    if fold_single_tail and len(starts) > 1 and count - starts[-1] == 1:
+        starts.pop()
+    return list(zip(starts, [*starts[1:], count], strict=True))
 
 
 def pins_memory(device: torch.device) -> bool:
@@ -58,5 +71,5 @@ def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return tensor.pin_memory().to(device, non_blocking=True)
 
 
-def batch_count(samples: SampleSet, batch_size: int) -> int:
-    return -(-len(samples) // batch_size)
+def batch_count(samples: SampleSet, batch_size: int, fold_single_tail: bool = False) -> int:
+    return len(batch_bounds(len(samples), batch_size, fold_single_tail))

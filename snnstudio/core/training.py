@@ -176,7 +176,7 @@ def train_epochs(
     """
     step_fn = step_fn or RuleStep(net, settings, device, cancel)
     rng = np.random.default_rng(settings.seed)
-    steps_per_epoch = batch_count(train_set, settings.batch_size)
+    steps_per_epoch = batch_count(train_set, settings.batch_size, fold_single_tail=True)
     total = settings.epochs * steps_per_epoch
     role = StageRole(NetworkKind.SNN if net.spiking else NetworkKind.ANN, clean_twin)
     yield StageStarted(stage, total, role=role)
@@ -193,7 +193,9 @@ def train_epochs(
         started = time.perf_counter()
         net.train()
         losses = []
-        for batch in iterate_batches(train_set, settings.batch_size, device, rng):
+        for batch in iterate_batches(
+            train_set, settings.batch_size, device, rng, fold_single_tail=True
+        ):
             check_cancel(cancel)
             loss, logits = step_fn(net, encode_batch(batch.x, timesteps, settings.encoder), batch)
             step += 1

@@ -3,10 +3,16 @@ from __future__ import annotations
 import pytest
 import torch
 
+from snnstudio.core import config as config_io
+from snnstudio.core.batches import batch_bounds
 from snnstudio.core.config import ModelConfig
 from snnstudio.core.data.digits import load_digits_dataset
+from snnstudio.core.events import run_to_end
 from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.models.registry import arch_names, build_network
+from snnstudio.core.rules.context import RuleContext
+from snnstudio.core.rules.conversion import train_ann
+from snnstudio.core.runner import prepare_data
 
 
 @pytest.mark.parametrize("arch", ["csnn", "vgg11", "resnet18"])
@@ -68,3 +74,25 @@ def test_vgg11_at_init_fires_to_the_readout_and_passes_gradient_to_the_first_con
     weighted = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     assert weighted[-1].weight.grad.norm() > 0.1
     assert weighted[0].weight.grad.norm() > 1e-3
+
+
+def test_a_last_batch_of_one_sample_joins_the_batch_before() -> None:
+    assert batch_bounds(33, 32, fold_single_tail=True) == [(0, 33)]
+    assert batch_bounds(33, 32) == [(0, 32), (32, 33)]
+    assert batch_bounds(34, 32, fold_single_tail=True) == [(0, 32), (32, 34)]
+    assert batch_bounds(1, 32, fold_single_tail=True) == [(0, 1)]
+
+
+def test_vgg11_ann_twin_trains_when_the_last_batch_has_one_sample() -> None:
+    """Training-mode batch norm refused VGG11's 1x1 maps for a single sample (ANN twin)."""
+    cfg = config_io.with_overrides(
+        config_io.load_preset("demo"),
+        ["model.arch=vgg11", "rule.name=conversion", "data.train_limit=33", "data.test_limit=8",
+         "train.epochs=1", "train.clean_twin=false", "sim.eval_timesteps=2",
+         "rule.reference_samples=8"],
+    )  # fmt: skip
+    data = prepare_data(cfg)
+    ctx = RuleContext(cfg, data.splits, data.poisoned_train, data.sets, torch.device("cpu"), "s",
+                      "backdoored")  # fmt: skip
+    _, metrics = run_to_end(train_ann(ctx, ctx.train_set))
+    assert 0 <= metrics["acc"] <= 1

@@ -141,7 +141,7 @@ def fine_tune(
     if recipe.epochs <= 0:
         return evaluate(net, sets, recipe.timesteps, recipe.encoder, device)
     optimizer = make_optimizer(net, recipe.optimizer, recipe.lr)
-    total = recipe.epochs * batch_count(clean, recipe.batch_size)
+    total = recipe.epochs * batch_count(clean, recipe.batch_size, fold_single_tail=True)
     scheduler = lr_schedule(optimizer, recipe.schedule, recipe.lr, total)
     sam = SharpnessAware(net, recipe.sam_rho) if recipe.sam_rho > 0 else None
 
