@@ -63,10 +63,7 @@ class SpikingNetwork(nn.Module):
         functional.reset_net(self.layers)
         if self.step_mode == "m":
             self._match_batch_norm(len(x_seq))
-            for module in self.layers:
-                check_cancel(cancel)
-                x_seq = module(x_seq)
-            return x_seq
+            return self.continue_sequence(x_seq, cancel=cancel)
         outputs = []
         for x_t in x_seq:
             check_cancel(cancel)
@@ -83,13 +80,19 @@ class SpikingNetwork(nn.Module):
         return len(self.layers)
 
     def continue_sequence(
-        self, x_seq: torch.Tensor, start: int = 0, stop: int | None = None
+        self,
+        x_seq: torch.Tensor,
+        start: int = 0,
+        stop: int | None = None,
+        cancel: CancelToken | None = None,
     ) -> torch.Tensor:
         """Layers [start, stop) over the multi-step chunk `x_seq` [t, N, ...], carrying on from
-        the state the previous chunk left (no reset: call `functional.reset_net` first)."""
+        the state the previous chunk left (no reset: call `functional.reset_net` first);
+        `cancel` is checked between layers."""
         if self.step_mode != "m":
             raise ValueError("continue_sequence runs in multi-step mode (set_step_mode('m'))")
         for module in self.layers[start:stop]:
+            check_cancel(cancel)
             x_seq = module(x_seq)
         return x_seq
 

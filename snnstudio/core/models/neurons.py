@@ -107,7 +107,7 @@ class InitialVoltage:
         super().reset()  # type: ignore[misc]
         if self.v_init:
             node = cast(neuron.BaseNode, self)
-            node.v = self.v_init * float(node.v_threshold)
+            node.v = initial_voltage(node)
 
 
 def initial_voltage(node: neuron.BaseNode) -> float:
