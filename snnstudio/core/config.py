@@ -33,6 +33,7 @@ ENCODERS = ("repeat", "poisson")
 CONVERSION_NORMS = ("max", "robust", "spike")
 REFERENCES = ("poisoned", "clean")
 HYBRID_COMBOS = ("com1", "com2", "com3", "com4")
+ANN_OPTIMIZERS = ("paper", "sgd", "adam")
 
 
 @dataclass
@@ -110,6 +111,9 @@ class TrainConfig:
     poison_weight: float = 0.5  # lambda of the paper's Eq. 10
     clean_weight: float = 0.5  # mu of the paper's Eq. 10
     clean_twin: bool = False  # also train the same model with PR = 0 for Table 1's deltas
+    # batch-norm statistics recomputed after each epoch over this many training samples
+    # (precise BN: the running averages lag fast-moving weights); 0 = the running averages
+    bn_recalibration: int = 1024
 
 
 @dataclass
@@ -127,8 +131,9 @@ class RuleConfig:
     combo: str = "com4"  # LR_H, the paper's Table 8: com1 | com2 | com3 | com4
     # The ANN twin (LR_C, LR_H); the SNN step of LR_H uses train.epochs / train.lr (Adam)
     ann_epochs: int = 0  # 0 = train.epochs
-    ann_lr: float = 0.01
-    ann_optimizer: str = "sgd"  # sgd (momentum 0.9, as the paper) | adam
+    ann_lr: float = 0.0  # 0 = the paper's for the optimizer: adam 1e-3, sgd 0.01
+    # paper (Appendix B: LR_C adam, LR_H sgd) | sgd (momentum 0.9) | adam
+    ann_optimizer: str = "paper"
     stdb_alpha: float = 0.3  # LR_H surrogate gradient alpha * exp(-beta * dt) (Rathi 2020)
     stdb_beta: float = 0.01
 

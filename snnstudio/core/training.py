@@ -26,6 +26,7 @@ from snnstudio.core.events import (
 from snnstudio.core.metrics import accuracy, attack_success_rate, predict
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import FusedCpuStep
+from snnstudio.core.precise_bn import recompute_batch_norm_statistics
 from snnstudio.core.resume import EpochStates, PhaseStart
 
 
@@ -51,6 +52,9 @@ class TrainSettings:
     optimizer: str = "adam"  # adam | sgd (momentum 0.9)
     precision: str = "fp32"  # fp32 | bf16: autocast of the forward pass
     compile: bool = False  # torch.compile the forward pass
+    # samples over which batch-norm statistics are recomputed after each epoch (precise_bn.py);
+    # 0 = keep the running averages (LR_H's SNN step: its BN is frozen)
+    bn_samples: int = 0
 
 
 # One optimisation step on a batch: (net, encoded input [T, N, ...], batch) -> (loss, logits).
@@ -203,6 +207,10 @@ def train_epochs(
             batch_acc = (logits.argmax(-1) == batch.y).float().mean().item()
             yield BatchDone(stage, epoch, step, total, losses[-1], batch_acc, role=role)
         check_cancel(cancel)
+        recompute_batch_norm_statistics(
+            net, train_set, settings.bn_samples, timesteps, settings.encoder, device,
+            settings.seed + epoch, cancel,
+        )  # fmt: skip
         metrics = evaluate(net, sets, timesteps, settings.encoder, device)
         metrics["loss"] = float(np.mean(losses))
         done.append(EpochDone(

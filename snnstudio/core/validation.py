@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from snnstudio.core.config import (
+    ANN_OPTIMIZERS,
     CONVERSION_NORMS,
     DEVICES,
     ENCODERS,
@@ -75,6 +76,7 @@ def problems(cfg: ExperimentConfig) -> list[str]:
     choice("train.device", cfg.train.device, DEVICES)
     choice("train.step_mode", cfg.train.step_mode, STEP_MODES)
     at_least("train.threads", cfg.train.threads, 0)
+    at_least("train.bn_recalibration", cfg.train.bn_recalibration, 0)
     choice("train.precision", cfg.train.precision, PRECISIONS)
     at_least("train.poison_weight", cfg.train.poison_weight, 0)
     at_least("train.clean_weight", cfg.train.clean_weight, 0)
@@ -125,7 +127,7 @@ def conversion_problems(cfg: ExperimentConfig) -> list[str]:
         ("rule.norm", r.norm, CONVERSION_NORMS),
         ("rule.reference", r.reference, REFERENCES),
         ("rule.combo", r.combo, HYBRID_COMBOS),
-        ("rule.ann_optimizer", r.ann_optimizer, ("sgd", "adam")),
+        ("rule.ann_optimizer", r.ann_optimizer, ANN_OPTIMIZERS),
     ):
         if value not in allowed:
             out.append(f"{key} = '{value}' is not one of: {', '.join(allowed)}")
@@ -135,8 +137,8 @@ def conversion_problems(cfg: ExperimentConfig) -> list[str]:
         out.append(f"rule.percentile = {r.percentile} must be in (0, 100]")
     if not 0 <= r.v_init < 1:
         out.append(f"rule.v_init = {r.v_init} must be in [0, 1)")
-    if not (r.ann_lr > 0 and math.isfinite(r.ann_lr)):
-        out.append(f"rule.ann_lr = {r.ann_lr} must be a positive number")
+    if not (r.ann_lr >= 0 and math.isfinite(r.ann_lr)):
+        out.append(f"rule.ann_lr = {r.ann_lr} must be 0 (the paper's) or a positive number")
     if not r.stdb_alpha > 0:
         out.append(f"rule.stdb_alpha = {r.stdb_alpha} must be > 0")
     for key, value in (

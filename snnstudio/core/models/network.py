@@ -54,7 +54,8 @@ class SpikingNetwork(nn.Module):
         if timesteps == self._bn_timesteps:
             return
         for module, momentum in self._bn_momentum.items():
-            module.momentum = 1 - (1 - momentum) ** timesteps
+            if module.momentum is not None:  # None: a cumulative average (precise_bn.py)
+                module.momentum = 1 - (1 - momentum) ** timesteps
         self._bn_timesteps = timesteps
 
     def forward(self, x_seq: torch.Tensor, cancel: CancelToken | None = None) -> torch.Tensor:

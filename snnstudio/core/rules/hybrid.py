@@ -21,6 +21,7 @@ curve (curve.csv) runs to max(sim.eval_timesteps, sim.timesteps).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
 
 from snnstudio.core.events import Event, Log
@@ -69,9 +70,11 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     converted = evaluate(snn, ctx.sets, sim.timesteps, sim.encoder, ctx.device)
     clock.lap("evaluation")
     config = converted_config(ctx.cfg, sim.timesteps)
+    # BN stays frozen at the statistics the thresholds were balanced against
+    snn_settings = dataclasses.replace(ctx.settings(), bn_samples=0)
     with stdb_training(snn, config.model, rule.stdb_alpha, rule.stdb_beta):
         yield from train_epochs(
-            snn, pick_data(ctx, snn_data), ctx.sets, ctx.settings(), ctx.device, ctx.stage,
+            snn, pick_data(ctx, snn_data), ctx.sets, snn_settings, ctx.device, ctx.stage,
             ctx.cancel, ctx.clean_twin, states=ctx.states,
         )  # fmt: skip
     clock.lap("snn_training")
