@@ -14,6 +14,7 @@ import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -61,6 +62,12 @@ RULE_SPECIFIC: dict[str, set[str]] = {
     "rule.stdb_beta": {"hybrid"}, "sim.eval_timesteps": CONVERTING_RULES,
 }  # fmt: skip
 EVENT_FRAMING_KEYS = {"data.frames_by", "data.frame_side", "sim.timesteps"}  # reframe events
+
+
+def paper_default(spin: QDoubleSpinBox) -> QDoubleSpinBox:
+    """A spin box whose 0 reads "paper's" (the config's 0 = the paper's setting)."""
+    spin.setSpecialValueText("paper's")
+    return spin
 
 
 def device_choices() -> list[str]:
@@ -136,8 +143,8 @@ class SetupPanel(QWidget):
             ("reference samples (0 = all)", "rule.reference_samples", int_spin(0, MAX_SAMPLES)),
             ("combination (Table 8)", "rule.combo", combo(config_io.HYBRID_COMBOS)),
             ("ANN epochs (0 = epochs)", "rule.ann_epochs", int_spin(0, 100_000)),
-            ("ANN learning rate", "rule.ann_lr", float_spin(1e-6, 10.0, 1e-3, 6)),
-            ("ANN optimizer", "rule.ann_optimizer", combo(("sgd", "adam"))),
+            ("ANN learning rate", "rule.ann_lr", paper_default(float_spin(0.0, 10.0, 1e-3, 6))),
+            ("ANN optimizer", "rule.ann_optimizer", combo(config_io.ANN_OPTIMIZERS)),
             ("STDB alpha", "rule.stdb_alpha", float_spin(1e-4, 100.0, 0.05, 4)),
             ("STDB beta", "rule.stdb_beta", float_spin(0.0, 100.0, 0.005, 4)),
             ("ACC/ASR curve up to T (0 = T)", "sim.eval_timesteps", int_spin(0, 100_000)),

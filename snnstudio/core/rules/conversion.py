@@ -18,7 +18,7 @@ import dataclasses
 import time
 from collections.abc import Generator
 
-from snnstudio.core.config import ExperimentConfig
+from snnstudio.core.config import ExperimentConfig, RuleConfig
 from snnstudio.core.data.base import SampleSet, seeded_subset
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import Event, Log, StageRole, TimestepCurve
@@ -73,14 +73,29 @@ def reference_set(ctx: RuleContext, which: str) -> SampleSet:
     return seeded_subset(pick_data(ctx, which), limit, ctx.cfg.train.seed + 2)
 
 
+# The paper's Appendix B: LR_C's ANN is trained with Adam at lr 0.001, LR_H's with SGD
+# (momentum 0.9) at lr 0.01; rule.ann_optimizer = "paper" and rule.ann_lr = 0 take these.
+PAPER_ANN_OPTIMIZER = {"conversion": "adam", "hybrid": "sgd"}
+PAPER_LR = {"adam": 1e-3, "sgd": 0.01}
+
+
+def ann_optimizer(rule: RuleConfig) -> tuple[str, float]:
+    """The ANN twin's optimizer and learning rate, the paper's where the config says so."""
+    name = rule.ann_optimizer
+    if name == "paper":
+        name = PAPER_ANN_OPTIMIZER.get(rule.name, "adam")
+    return name, rule.ann_lr or PAPER_LR[name]
+
+
 def train_ann(
     ctx: RuleContext, train_set: SampleSet
 ) -> Generator[Event, None, tuple[SpikingNetwork, dict[str, float]]]:
     """Train the ANN twin on `train_set` (stage '<stage>-ann'); return it and its ACC/ASR."""
     rule = ctx.cfg.rule
+    optimizer, lr = ann_optimizer(rule)
     settings = dataclasses.replace(
-        ctx.settings(), epochs=rule.ann_epochs or ctx.cfg.train.epochs, lr=rule.ann_lr,
-        optimizer=rule.ann_optimizer, timesteps=1, encoder="repeat",
+        ctx.settings(), epochs=rule.ann_epochs or ctx.cfg.train.epochs, lr=lr,
+        optimizer=optimizer, timesteps=1, encoder="repeat",
     )  # fmt: skip
     ann = ctx.build_ann_twin()
     stage = f"{ctx.stage}-ann"
