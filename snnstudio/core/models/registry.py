@@ -62,10 +62,12 @@ def build_network(
     its ANN twin, an `AnnTwin`."""
     channels, height, width = image_shape
     # the ANN twin never has the converted SNN's parameter-free layers
+    # the threshold-aware gain is for spike layers; a ReLU twin (converted to IF neurons at
+    # balanced thresholds later) starts at batch norm's own scale
     parts = Parts(
         activation_factory(cfg, "snn" if spiking else "ann"),
         spiking and cfg.converted,
-        threshold_aware_bn_gain(cfg),
+        threshold_aware_bn_gain(cfg) if spiking else 1.0,
     )
     layers = ARCHS[cfg.arch].layers(channels, min(height, width), num_classes, parts)
     return SpikingNetwork(layers, step_mode) if spiking else AnnTwin(layers)
