@@ -1,4 +1,4 @@
-"""The package's layering (DESIGN.md): the core is Qt-free, config.py is a leaf, and no two
+"""The package's layering (README, "Layout"): the core is Qt-free, config.py is a leaf, and no two
 modules of snnstudio import each other in a cycle (imports inside functions count)."""
 
 from __future__ import annotations
