@@ -186,7 +186,7 @@ def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> 
         raise ConfigError("[zip] repeats a row of values: every point would run twice")
     job = data.get("job", "experiment")
     job_settings = _table(data, "job_settings")
-    from snnstudio.core.sweep.jobs import check_job
+    from snnstudio.core.sweep.point_jobs import check_job
 
     check_job(job, job_settings)
     paper = data.get("paper", "")
