@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +24,6 @@ from trained_ann import train_ann_twin
 
 from snnstudio.core import config as config_io
 from snnstudio.core.rules.conversion import reference_set
-from snnstudio.core.rules.reference_conversion import compare_with_spikingjelly
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 PUBLISHED = {"ann": 0.9870, "max": 0.977, "robust": 0.984}  # spikingjelly's ann2snn tutorial
@@ -59,6 +59,9 @@ def main() -> None:
         f"ACC {ann_metrics['acc']:.4f} (spikingjelly's tutorial ANN {PUBLISHED['ann']:.4f})"
     )
     started = time.perf_counter()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests/
+    from tests.core.reference_conversion import compare_with_spikingjelly  # a test oracle
+
     scores = compare_with_spikingjelly(ctx, ann, reference_set(ctx, "clean"), args.timesteps)
     print(f"T = {args.timesteps} ({time.perf_counter() - started:.0f} s for both converters)")
     print("norm     ours    ann2snn  published  loss: ours  ann2snn  published")

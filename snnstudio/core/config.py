@@ -1,7 +1,9 @@
 """One experiment as dataclasses: TOML in and out, dotted-key overrides, presets.
 
-A leaf module: it imports nothing of snnstudio's but the errors, so every other module can
-import it. Checking a config against the datasets, models and rules is `validation.py`'s.
+A leaf module: it imports nothing of snnstudio's but the errors and the schema (a leaf too),
+so every other module can import it. Each dataclass is followed by the checks of its fields
+(`schema.declare`: ranges, fixed choices); the choices the dataset, model and rule registries
+know, and the checks that read several fields, are `validation.py`'s.
 
 A config file is the single description of an experiment: the GUI edits one, `snnstudio run`
 takes one, and every run directory holds the resolved one so the run can be repeated.
@@ -14,11 +16,13 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import tomli_w
 
+from snnstudio.core import schema
 from snnstudio.core.errors import ConfigError
+from snnstudio.core.schema import Check, declare
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 POSITIONS = (*CORNERS, "xy")
@@ -48,6 +52,12 @@ class DataConfig:
     cache_dir: str = ""  # event frame cache: "" = ~/.cache/snnstudio/frames, "none" = off
 
 
+declare(
+    DataConfig, train_limit=Check(ge=0), test_limit=Check(ge=0),
+    frame_side=Check(ge=0, note="(0 = sensor size)"),
+)
+
+
 @dataclass
 class TriggerConfig:
     kind: str = "white"  # white | random | image | array
@@ -66,10 +76,20 @@ class TriggerConfig:
     frame_stop: int = 0  # event data: frame after the last one with the trigger (0 = to the end)
 
 
+declare(
+    TriggerConfig, kind=Check(choices=TRIGGER_KINDS), position=Check(choices=POSITIONS),
+    size=Check(ge=0), polarity=Check(choices=(0, 1, 2)), frame_start=Check(ge=0),
+    frame_stop=Check(ge=0, note="(0 = to the last frame)"),
+)
+
+
 @dataclass
 class PoisonConfig:
     rate: float = 0.1  # share of the training set that is poisoned (the paper's PR)
     target: int = 0  # the attacker's target class
+
+
+declare(PoisonConfig, rate=Check(ge=0, le=1), target=Check(ge=0))
 
 
 @dataclass
@@ -89,12 +109,25 @@ class ModelConfig:
     converted: bool = False
 
 
+declare(
+    ModelConfig, neuron=Check(choices=NEURONS), reset=Check(choices=RESETS),
+    surrogate=Check(choices=SURROGATES), v_threshold=Check(gt=0), v_init=Check(ge=0, lt=1),
+    tau=Check(gt=1, note="(spikingjelly's LIF decay is 1/tau)"),
+)
+
+
 @dataclass
 class SimConfig:
     timesteps: int = 4  # T: static samples are repeated T times; event data is framed into T bins
     encoder: str = "repeat"  # repeat | poisson
     # T_max of the per-timestep ACC/ASR curve of converted SNNs (LR_C, LR_H); 0 = sim.timesteps
     eval_timesteps: int = 0
+
+
+declare(
+    SimConfig, timesteps=Check(ge=1), encoder=Check(choices=ENCODERS),
+    eval_timesteps=Check(ge=0, note="(0 = sim.timesteps)"),
+)
 
 
 @dataclass
@@ -114,6 +147,14 @@ class TrainConfig:
     # batch-norm statistics recomputed after each epoch over this many training samples
     # (precise BN: the running averages lag fast-moving weights); 0 = the running averages
     bn_recalibration: int = 1024
+
+
+declare(
+    TrainConfig, epochs=Check(ge=1), batch_size=Check(ge=1), lr=Check(gt=0),
+    device=Check(choices=DEVICES), step_mode=Check(choices=STEP_MODES), threads=Check(ge=0),
+    precision=Check(choices=PRECISIONS), poison_weight=Check(ge=0), clean_weight=Check(ge=0),
+    bn_recalibration=Check(ge=0),
+)
 
 
 @dataclass
@@ -138,6 +179,15 @@ class RuleConfig:
     stdb_beta: float = 0.01
 
 
+declare(
+    RuleConfig, norm=Check(choices=CONVERSION_NORMS), reference=Check(choices=REFERENCES),
+    combo=Check(choices=HYBRID_COMBOS), ann_optimizer=Check(choices=ANN_OPTIMIZERS),
+    scale=Check(gt=0, le=1), percentile=Check(gt=0, le=100), v_init=Check(ge=0, lt=1),
+    ann_lr=Check(ge=0, note="(0 = the paper's)"), ann_epochs=Check(ge=0, note="(0 = train.epochs)"),
+    reference_samples=Check(ge=0), stdb_alpha=Check(gt=0), stdb_beta=Check(ge=0),
+)
+
+
 @dataclass
 class ExperimentConfig:
     name: str = "experiment"
@@ -158,43 +208,9 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def from_dict(data: dict[str, Any], cls: type = ExperimentConfig, prefix: str = "") -> Any:
-    """Build a config dataclass from nested dicts, refusing unknown keys and wrong types."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"'{prefix.rstrip('.')}' must be a table, got {data!r}")
-    hints = get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in hints:
-            raise ConfigError(f"unknown config key '{prefix}{key}' (known: {', '.join(names)})")
-        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
-    return cls(**kwargs)
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    if dataclasses.is_dataclass(hint):
-        return from_dict(value, hint, f"{key}.")
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"'{key}' must be true or false, got {value!r}")
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError(f"'{key}' must be an integer, got {value!r}")
-    if hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(f"'{key}' must be a number, got {value!r}")
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"'{key}' must be a string, got {value!r}")
-    if isinstance(value, list):
-        return value
-    raise ConfigError(f"'{key}' must be a list, got {value!r}")
+    """Build a config dataclass from nested dicts, refusing unknown keys and wrong types
+    (`schema.from_dict`); ranges and choices are validation.problems' to check."""
+    return schema.from_dict(data, cls, prefix)
 
 
 # ---------------------------------------------------------------- TOML
@@ -288,10 +304,10 @@ def with_values(
         parts = key.split(".")
         for part in parts[:-1]:
             if not isinstance(node.get(part), dict):
-                raise ConfigError(f"unknown config key '{key}'")
+                raise ConfigError(f"unknown key '{key}'")
             node = node[part]
         if parts[-1] not in node or isinstance(node[parts[-1]], dict):
-            raise ConfigError(f"unknown config key '{key}'")
+            raise ConfigError(f"unknown key '{key}'")
         if isinstance(node[parts[-1]], str) and not isinstance(value, str) and raw and key in raw:
             value = raw[key].partition("=")[2].strip()
         node[parts[-1]] = value

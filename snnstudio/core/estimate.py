@@ -2,9 +2,10 @@
 
 BPTT keeps, for every timestep of a batch, the tensors autograd saves for the backward pass,
 so a training step needs about `saved bytes per sample and timestep x T x batch`. That per
-sample-and-step figure is counted from the model itself: one real forward of a single sample
-over two timesteps under `torch.autograd.graph.saved_tensors_hooks`, summing the distinct
-storages autograd keeps (parameters left out). The rest is arithmetic on the dataset's size
+sample-and-step figure is counted from the model itself: one real forward of PROBE_SAMPLES
+(two) samples over PROBE_STEPS (two) timesteps under
+`torch.autograd.graph.saved_tensors_hooks`, summing the distinct storages autograd keeps
+(parameters left out), divided by samples x steps. The rest is arithmetic on the dataset's size
 (images N x C x H x W, event frames N x T x 2 x H x W, plus the poisoned and triggered copies
 the attack makes), the parameters (with gradients and Adam's two moments) and the inference
 batches of evaluation and conversion.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,9 +26,11 @@ import psutil
 import torch
 
 from snnstudio.core.config import ExperimentConfig, ModelConfig
+from snnstudio.core.data.registry import is_event_dataset, nominal_size
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.metrics import eval_batch_size
 from snnstudio.core.models.registry import build_network
+from snnstudio.core.rules.registry import converts_ann, trains_snn
 
 AVAILABLE_SHARE = 0.9  # leave a tenth of the available memory to everything else
 FLOAT_BYTES = 4
@@ -50,7 +52,7 @@ class MemoryEstimateError(SnnStudioError):
 
 @dataclass(frozen=True)
 class DatasetSize:
-    """What the estimate needs of a dataset without loading it."""
+    """What the estimate needs of a dataset without loading it (from the data registry)."""
 
     image_shape: tuple[int, int, int]  # (C, H, W) of an image or of one event frame
     train: int
@@ -59,41 +61,22 @@ class DatasetSize:
     is_event: bool = False
 
 
-def _event_side(cfg: ExperimentConfig, sensor: int) -> int:
-    return cfg.data.frame_side or sensor
-
-
-# Nominal sizes of the full datasets (a folder holding a subset needs less, never more).
-DATASET_SIZES: dict[str, Callable[[ExperimentConfig], DatasetSize]] = {
-    "digits": lambda cfg: DatasetSize((1, 28, 28), 1437, 360, 10),
-    "mnist": lambda cfg: DatasetSize((1, 28, 28), 60000, 10000, 10),
-    "cifar10": lambda cfg: DatasetSize((3, 32, 32), 50000, 10000, 10),
-    "digits-dvs": lambda cfg: DatasetSize((2, 34, 34), 1437, 360, 10, True),
-    "nmnist": lambda cfg: DatasetSize(
-        (2, _event_side(cfg, 34), _event_side(cfg, 34)), 60000, 10000, 10, True
-    ),
-    "cifar10dvs": lambda cfg: DatasetSize(
-        (2, _event_side(cfg, 128), _event_side(cfg, 128)), 9000, 1000, 10, True
-    ),
-    "dvsgesture": lambda cfg: DatasetSize(
-        (2, _event_side(cfg, 128), _event_side(cfg, 128)), 1077, 264, 11, True
-    ),
-}
-
-
 def dataset_size(cfg: ExperimentConfig) -> DatasetSize:
-    size = DATASET_SIZES[cfg.data.name](cfg)
+    """The registry's nominal size of cfg.data.name, cut to data.train_limit/test_limit."""
+    size = nominal_size(cfg.data)
     limit = {"train": cfg.data.train_limit, "test": cfg.data.test_limit}
-    return dataclasses.replace(
-        size,
+    return DatasetSize(
+        image_shape=size.shape,
         train=min(size.train, limit["train"]) if limit["train"] > 0 else size.train,
         test=min(size.test, limit["test"]) if limit["test"] > 0 else size.test,
+        classes=size.classes,
+        is_event=is_event_dataset(cfg.data.name),
     )
 
 
 @dataclass(frozen=True)
 class ModelProfile:
-    """Per-sample figures of one network, counted from a one-sample forward pass."""
+    """Per-sample figures of one network, counted from a PROBE_SAMPLES-sample forward pass."""
 
     parameters: int  # number of parameters
     saved_per_step: int  # bytes autograd keeps per sample and timestep (training)
@@ -250,7 +233,7 @@ def estimate_run(
     if data.is_event:  # frames are binned as uint8, then converted
         dataset += sample * data.train
 
-    rule = cfg.rule.name
+    converts, trains = converts_ann(cfg.rule.name), trains_snn(cfg.rule.name)
     snn = profile_model(cfg.model, data.image_shape, data.classes, True, step_mode)
     model = FLOAT_BYTES * snn.parameters * 4  # weights, gradients, Adam's two moments
     batch = cfg.train.batch_size
@@ -262,11 +245,11 @@ def estimate_run(
         * batch
         * (t_train if data.is_event or cfg.sim.encoder == "poisson" else 1)
     )
-    training = snn.saved_per_step * t_train * batch + step_input if rule != "conversion" else 0
+    training = snn.saved_per_step * t_train * batch + step_input if trains else 0
     seconds = 0.0
     stages = 2 if cfg.train.clean_twin else 1
     test_samples = data.test + triggered
-    if rule in ("conversion", "hybrid"):
+    if converts:
         ann = profile_model(cfg.model, data.image_shape, data.classes, False, "s")
         model += FLOAT_BYTES * ann.parameters * 4
         training = max(training, ann.saved_per_step * batch)
@@ -276,7 +259,7 @@ def estimate_run(
         seconds += ann_epochs * (data.train + test_samples / 3) * ann_step
         calibration = min(cfg.rule.reference_samples or data.train, data.train)
         seconds += (test_samples + calibration) * t_eval * snn_step / 3
-    if rule in ("bptt", "hybrid"):
+    if trains:
         per_epoch = data.train + test_samples / 3  # a forward is about a third of a step
         seconds += cfg.train.epochs * per_epoch * t_train * snn_step
     eval_batch = eval_batch_size(t_eval)  # metrics.predict's batch at this T
@@ -323,11 +306,7 @@ def refusal(cfg: ExperimentConfig, estimate: RunEstimate, step_mode: str,
     if estimate.dataset_bytes > estimate.training_bytes:
         advice.append(
             "data.train_limit"
-            + (
-                " or data.frame_side"
-                if cfg.data.name in ("nmnist", "cifar10dvs", "dvsgesture")
-                else ""
-            )
+            + (" or data.frame_side" if is_event_dataset(cfg.data.name) else "")
         )
     return (
         f"this run would need about {_gb(estimate.needed_bytes)} more memory but "

@@ -18,6 +18,7 @@ from typing import Any
 
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.events import Cancelled, CancelToken, Event, Log, RunFinished
+from snnstudio.core.laps import LapClock
 from snnstudio.core.rundir import RunDirectory, RunKind, recorded
 
 
@@ -37,22 +38,22 @@ class Job:
     cancel: CancelToken | None
     metrics: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, Any] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
-    _lap_started: float = field(init=False)
+    clock: LapClock = field(init=False)
 
     def __post_init__(self) -> None:
-        self._lap_started = self.started
+        self.clock = LapClock(self.seconds)
+
+    @property
+    def started(self) -> float:
+        return self.clock.started
 
     def lap(self, stage: str) -> float:
-        """Record the seconds since the last lap (or the start) as `stage`'s; return them."""
-        now = time.perf_counter()
-        self.seconds[stage] = now - self._lap_started
-        self._lap_started = now
-        return self.seconds[stage]
+        """Charge the seconds since the last lap (or the start) to `stage`; return them."""
+        return self.clock.lap(stage)
 
     def restart_lap(self) -> None:
         """Start the next lap now (when a stage's seconds were recorded another way)."""
-        self._lap_started = time.perf_counter()
+        self.clock.restart()
 
     def file(self, name: str) -> Path | None:
         """The path of a file of this job's run directory, or None without one."""

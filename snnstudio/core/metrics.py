@@ -116,7 +116,11 @@ def timestep_decisions(
     - Under repeat coding of static images the layers before the first neuron see the same
       frame at every t: they run once and their output is repeated (a view, no copy).
     - The readout is accumulated in float64 across chunks as torch's float32 cumsum does
-      within one, so the sums, and the decisions, are bit-identical to the one-pass form.
+      within one. The sums equal the one-pass form's up to float32 rounding, not bit for
+      bit: a chunk gives each conv/FC layer fewer rows, and MKL's GEMM may round a row
+      differently by the row count (tests/core/test_timestep_curve.py). A decision can
+      differ only where two classes' sums, or a neuron's voltage and its threshold, are
+      within that rounding of each other.
     """
     chunk = max(1, CURVE_CHUNK_SAMPLE_STEPS // len(x))
     previous = net.step_mode

@@ -1,4 +1,4 @@
-"""The run-directory format (DESIGN.md): names, kinds, files, writing and reading.
+"""The run-directory format: names, kinds, files, writing and reading.
 
 A run directory holds `run.json` (its kind, written when the folder is made), `config.toml`,
 `metrics.json`, `history.csv`, `log.txt`, checkpoints, curve files, TensorBoard scalars and,
@@ -52,7 +52,6 @@ TENSORBOARD_DIR = "tensorboard"
 MODEL_STAGE = "backdoored"  # the stage whose checkpoint is model.pt and curve curve.csv
 CLEAN_TWIN_STAGE = "clean-twin"
 MODEL_FILE = "model.pt"
-CLEAN_TWIN_FILE = "clean-twin.pt"
 CURVE_FILE = "curve.csv"
 CURVE_SUFFIX = "-curve.csv"
 HISTORY_COLUMNS = [

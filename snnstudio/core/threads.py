@@ -23,8 +23,9 @@ page-faults on first touch and goes back to the OS when freed, every step: glibc
 to serve them from its heap and keep freed memory for the next step
 (:func:`keep_freed_memory`; the CSNN's T = 16 step took ~27% less time).
 
-A fixed thread count with a fixed seed gives bit-identical results; the policy never looks
-at the current load, so the count (and the result) does not depend on what else runs.
+A fixed thread count with a fixed seed gives bit-identical results on one machine (another
+CPU may round the same GEMM differently); the policy never looks at the current load, so the
+count (and the result) does not depend on what else runs.
 """
 
 from __future__ import annotations

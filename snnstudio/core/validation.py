@@ -2,104 +2,45 @@
 
 This module sits above the dataset, model and rule registries (config.py stays a leaf): what a
 dataset, architecture or rule supports is read from its registry entry, never listed here.
+Each field's range or choice is a `schema.Check`, declared beside its dataclass in config.py
+or, for the registries' names, below; this module adds what depends on several fields.
 """
 
 from __future__ import annotations
 
-import math
-
-from snnstudio.core.config import (
-    ANN_OPTIMIZERS,
-    CONVERSION_NORMS,
-    DEVICES,
-    ENCODERS,
-    HYBRID_COMBOS,
-    NEURONS,
-    POSITIONS,
-    PRECISIONS,
-    REFERENCES,
-    RESETS,
-    STEP_MODES,
-    SURROGATES,
-    TRIGGER_KINDS,
-    ExperimentConfig,
-)
+from snnstudio.core import schema
+from snnstudio.core.config import DataConfig, ExperimentConfig, ModelConfig, RuleConfig
 from snnstudio.core.data.event_frames import FRAMES_BY
 from snnstudio.core.data.registry import dataset_names, is_event_dataset
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.models.registry import ARCHS, arch_names, convertible_arch_names
 from snnstudio.core.rules.registry import converts_ann, needs_static_images, rule_names
+from snnstudio.core.schema import Check, declare
+
+# The choices the registries know, checked like every other field (schema.Check).
+declare(DataConfig, name=Check(choices=dataset_names), frames_by=Check(choices=FRAMES_BY))
+declare(ModelConfig, arch=Check(choices=arch_names))
+declare(RuleConfig, name=Check(choices=rule_names))
 
 
 def problems(cfg: ExperimentConfig) -> list[str]:
-    """Every range and choice error of a config, as readable sentences (empty when valid)."""
-    out: list[str] = []
-
-    def choice(key: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
-        if value not in allowed:
-            out.append(f"{key} = '{value}' is not one of: {', '.join(allowed)}")
-
-    def at_least(key: str, value: float, low: float) -> None:
-        if not value >= low:
-            out.append(f"{key} = {value} must be >= {low}")
-
-    choice("data.name", cfg.data.name, dataset_names())
-    at_least("data.train_limit", cfg.data.train_limit, 0)
-    at_least("data.test_limit", cfg.data.test_limit, 0)
-    out += event_problems(cfg)
-    choice("trigger.kind", cfg.trigger.kind, TRIGGER_KINDS)
-    choice("trigger.position", cfg.trigger.position, POSITIONS)
-    at_least("trigger.size", cfg.trigger.size, 0)
+    """Every range and choice error of a config (its fields' checks, `schema.problems`), then
+    what depends on several fields, as readable sentences (empty when valid)."""
+    out = schema.problems(cfg)
     if cfg.trigger.kind == "image" and not cfg.trigger.path:
         out.append("trigger.kind = 'image' needs trigger.path (a PNG or NPY file)")
     if cfg.trigger.kind == "array" and not cfg.trigger.pattern:
         out.append("trigger.kind = 'array' needs trigger.pattern (rows of pixel values)")
-    if not (0.0 <= cfg.poison.rate <= 1.0):
-        out.append(f"poison.rate = {cfg.poison.rate} must be in [0, 1]")
-    at_least("poison.target", cfg.poison.target, 0)
-    choice("model.arch", cfg.model.arch, arch_names())
-    choice("model.neuron", cfg.model.neuron, NEURONS)
-    choice("model.reset", cfg.model.reset, RESETS)
-    choice("model.surrogate", cfg.model.surrogate, SURROGATES)
-    if not cfg.model.tau > 1.0:
-        out.append(f"model.tau = {cfg.model.tau} must be > 1 (spikingjelly's LIF decay is 1/tau)")
-    if not cfg.model.v_threshold > 0:
-        out.append(f"model.v_threshold = {cfg.model.v_threshold} must be > 0")
-    if not 0 <= cfg.model.v_init < 1:
-        out.append(f"model.v_init = {cfg.model.v_init} must be in [0, 1)")
-    at_least("sim.timesteps", cfg.sim.timesteps, 1)
-    choice("sim.encoder", cfg.sim.encoder, ENCODERS)
-    at_least("train.epochs", cfg.train.epochs, 1)
-    at_least("train.batch_size", cfg.train.batch_size, 1)
-    if not (cfg.train.lr > 0 and math.isfinite(cfg.train.lr)):
-        out.append(f"train.lr = {cfg.train.lr} must be a positive number")
-    choice("train.device", cfg.train.device, DEVICES)
-    choice("train.step_mode", cfg.train.step_mode, STEP_MODES)
-    at_least("train.threads", cfg.train.threads, 0)
-    at_least("train.bn_recalibration", cfg.train.bn_recalibration, 0)
-    choice("train.precision", cfg.train.precision, PRECISIONS)
-    at_least("train.poison_weight", cfg.train.poison_weight, 0)
-    at_least("train.clean_weight", cfg.train.clean_weight, 0)
     if cfg.train.poison_weight + cfg.train.clean_weight <= 0:
         out.append("train.poison_weight + train.clean_weight must be > 0")
-    choice("rule.name", cfg.rule.name, rule_names())
-    out.extend(conversion_problems(cfg))
-    return out
+    return out + event_problems(cfg) + conversion_problems(cfg)
 
 
 def event_problems(cfg: ExperimentConfig) -> list[str]:
-    """Config errors of the event-data keys (data.frames_by ..., trigger.polarity/frames)."""
+    """What the event-data keys (trigger frames, sim.encoder) must satisfy together."""
     out: list[str] = []
-    data, trig, steps = cfg.data, cfg.trigger, cfg.sim.timesteps
-    if data.frames_by not in FRAMES_BY:
-        out.append(f"data.frames_by = '{data.frames_by}' is not one of: {', '.join(FRAMES_BY)}")
-    if data.frame_side < 0:
-        out.append(f"data.frame_side = {data.frame_side} must be >= 0 (0 = sensor size)")
-    if trig.polarity not in (0, 1, 2):
-        out.append(f"trigger.polarity = {trig.polarity} is not one of: 0, 1, 2")
-    if trig.frame_start < 0 or trig.frame_stop < 0:
-        out.append("trigger.frame_start and trigger.frame_stop must be >= 0")
-    elif trig.frame_stop and trig.frame_stop <= trig.frame_start:
+    trig, steps = cfg.trigger, cfg.sim.timesteps
+    if 0 < trig.frame_stop <= trig.frame_start:
         out.append(
             f"trigger.frame_stop = {trig.frame_stop} must be > trigger.frame_start = "
             f"{trig.frame_start} (or 0 = to the last frame)"
@@ -119,36 +60,9 @@ def event_problems(cfg: ExperimentConfig) -> list[str]:
 
 
 def conversion_problems(cfg: ExperimentConfig) -> list[str]:
-    """Range and choice errors of the LR_C / LR_H keys (rule.*, sim.eval_timesteps), and the
-    rule's needs against the dataset's and architecture's capabilities."""
+    """The rule's needs against the dataset's and architecture's capabilities."""
     r = cfg.rule
     out: list[str] = []
-    for key, value, allowed in (
-        ("rule.norm", r.norm, CONVERSION_NORMS),
-        ("rule.reference", r.reference, REFERENCES),
-        ("rule.combo", r.combo, HYBRID_COMBOS),
-        ("rule.ann_optimizer", r.ann_optimizer, ANN_OPTIMIZERS),
-    ):
-        if value not in allowed:
-            out.append(f"{key} = '{value}' is not one of: {', '.join(allowed)}")
-    if not 0 < r.scale <= 1:
-        out.append(f"rule.scale = {r.scale} must be in (0, 1]")
-    if not 0 < r.percentile <= 100:
-        out.append(f"rule.percentile = {r.percentile} must be in (0, 100]")
-    if not 0 <= r.v_init < 1:
-        out.append(f"rule.v_init = {r.v_init} must be in [0, 1)")
-    if not (r.ann_lr >= 0 and math.isfinite(r.ann_lr)):
-        out.append(f"rule.ann_lr = {r.ann_lr} must be 0 (the paper's) or a positive number")
-    if not r.stdb_alpha > 0:
-        out.append(f"rule.stdb_alpha = {r.stdb_alpha} must be > 0")
-    for key, value in (
-        ("rule.ann_epochs", r.ann_epochs),
-        ("rule.reference_samples", r.reference_samples),
-        ("rule.stdb_beta", r.stdb_beta),
-        ("sim.eval_timesteps", cfg.sim.eval_timesteps),
-    ):
-        if not value >= 0:
-            out.append(f"{key} = {value} must be >= 0")
     if needs_static_images(r.name) and is_event_dataset(cfg.data.name):
         out.append(
             f"rule.name = '{r.name}' converts an ANN trained on static images; "

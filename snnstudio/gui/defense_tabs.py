@@ -10,10 +10,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
-from snnstudio.core import config as config_io
 from snnstudio.core.defense.detection import run_detection
 from snnstudio.core.defense.elimination import run_elimination
-from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import (
     BatchDone,
     CancelToken,
@@ -34,7 +32,7 @@ from snnstudio.core.rundir import (
 )
 from snnstudio.gui.detection_view import DetectionView
 from snnstudio.gui.elimination_panel import EliminationPanel
-from snnstudio.gui.exporting import figure_caption
+from snnstudio.gui.exporting import figure_caption, run_dir_caption
 from snnstudio.gui.probe_snapshot import (
     LoadedCheckpoints,
     ProbeSnapshot,
@@ -264,12 +262,4 @@ class DefenseTabs:
             if "acc" in event.metrics:
                 panel.show_result(event.metrics)
             if event.out_dir is not None:
-                self.elimination_caption = run_caption(Path(event.out_dir))
-
-
-def run_caption(run_dir: Path) -> str:
-    """The figure caption of a run directory, from its config.toml ("" if unreadable)."""
-    try:
-        return figure_caption(config_io.load(run_dir / "config.toml"), run_dir.name)
-    except SnnStudioError:
-        return run_dir.name
+                self.elimination_caption = run_dir_caption(Path(event.out_dir))

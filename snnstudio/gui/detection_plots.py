@@ -7,8 +7,11 @@ ranked; every time axis spans t = 1..T. `ScorePlots`: the sample score's
 ROC curve and histograms (clean vs triggered test inputs) and the reference-free tests'
 per-class margins, from the core's detection results.
 
-Every plot item is created once; updates only replace data (`setImage` with fixed levels,
-`setData`), following pyqtgraph's PlotSpeedTest. A raster is one ScatterPlotItem.
+The heat maps, rasters (one ScatterPlotItem each), threshold line, ROC curve and score
+histograms are created once and updated by replacing their data (`setImage` with fixed
+levels, `setData`), following pyqtgraph's PlotSpeedTest. The neuron traces, the
+cumulative-voltage histograms and the margin bars are re-created on each snapshot: a few
+items whose number and legend names change with the chosen neurons, layer and tests.
 """
 
 from __future__ import annotations

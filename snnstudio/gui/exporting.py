@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QTableWidget
 
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import SnnStudioError
+from snnstudio.core.rundir import open_run
 
 PLOT_FILTER = "SVG drawing (*.svg);;PNG image (*.png)"
 TABLE_FILTER = "CSV table (*.csv)"
@@ -45,6 +46,15 @@ def figure_caption(cfg: config_io.ExperimentConfig, run: str = "") -> str:
         f"model {cfg.model.arch}, PR {cfg.poison.rate:g}, target {cfg.poison.target}, "
         f"T {cfg.sim.timesteps}"
     )
+
+
+def run_dir_caption(run_dir: Path) -> str:
+    """figure_caption of a run directory, from the config it was made with (its name alone
+    when that cannot be read)."""
+    try:
+        return figure_caption(open_run(run_dir).config(), run_dir.name)
+    except (SnnStudioError, OSError):
+        return run_dir.name
 
 
 def export_graphics(item: pg.GraphicsObject, path: str | Path, caption: str = "") -> Path:

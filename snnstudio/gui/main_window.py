@@ -35,6 +35,7 @@ from snnstudio.gui.exporting import (
     export_graphics,
     export_table_csv,
     figure_caption,
+    run_dir_caption,
 )
 from snnstudio.gui.results_table import ResultsTable
 from snnstudio.gui.run_panel import RunPanel
@@ -358,10 +359,7 @@ class MainWindow(QMainWindow):
         """Continue a stopped or killed experiment in its own directory (Results > Resume)."""
         if self.jobs.running:
             return
-        try:
-            self.run_caption = figure_caption(open_run(path).config(), path.name)
-        except (SnnStudioError, OSError):
-            self.run_caption = path.name
+        self.run_caption = run_dir_caption(path)
         self._start_experiment(
             f"{path.name} (resumed)", path, lambda cancel: resume_experiment(path, cancel)
         )

@@ -1,7 +1,8 @@
 """What the detection view draws: one spiking layer recorded by the core's probe for the same
 test samples, clean and with the checkpoint's trigger, in the suspect (and a reference) model.
 
-Blocking (it loads a dataset and runs the networks); the window calls it in a thread pool.
+Blocking (it loads a dataset and runs the networks): the Detection tab runs it as a
+`tasks.Task` on its own QThread, with a cancel token checked between the loads and recordings.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from snnstudio.core.defense.layer_names import layer_labels
-from snnstudio.core.defense.loading import LoadedModel, load_data, load_model, load_reference
+from snnstudio.core.defense.loading import LoadedModel, load_model, load_reference
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.probe import LayerRecording, record_dataset, spiking_layer_names
-from snnstudio.core.runner import PreparedData
+from snnstudio.core.runner import PreparedData, prepare_data
 
 
 @dataclass
@@ -56,7 +57,7 @@ def load_checkpoints(
     check_cancel(cancel)
     ref = load_reference(reference, model) if reference is not None else None
     check_cancel(cancel)
-    data = load_data(model)
+    data = prepare_data(model.config)
     labels = layer_labels(model.network, tuple(data.splits.sample_shape))
     return LoadedCheckpoints(model, ref, data, labels)
 
@@ -92,14 +93,6 @@ def record_snapshot(
         labels=clean.original_y,
         target=sets.target,
     )
-
-
-def most_changed_neurons(snapshot: ProbeSnapshot, sample: int, count: int = 3) -> list[int]:
-    """The neurons whose cumulative voltage the trigger changes most for one input."""
-    change = np.abs(
-        snapshot.triggered.cumulative_voltage[sample] - snapshot.clean.cumulative_voltage[sample]
-    )
-    return [int(i) for i in np.argsort(change)[::-1][:count]]
 
 
 def top_changed_neurons(snapshot: ProbeSnapshot, count: int) -> np.ndarray:

@@ -49,11 +49,11 @@ def test_overrides_are_typed() -> None:
 @pytest.mark.parametrize(
     ("assignment", "message"),
     [
-        ("poison.rat=0.1", "unknown config key 'poison.rat'"),
-        ("nosuch.key=1", "unknown config key 'nosuch.key'"),
-        ("poison=1", "unknown config key 'poison'"),
-        ("train.epochs=two", "'train.epochs' must be an integer"),
-        ("train.clean_twin=1", "'train.clean_twin' must be true or false"),
+        ("poison.rat=0.1", "unknown key 'poison.rat'"),
+        ("nosuch.key=1", "unknown key 'nosuch.key'"),
+        ("poison=1", "unknown key 'poison'"),
+        ("train.epochs=two", "train.epochs = 'two' must be an integer"),
+        ("train.clean_twin=1", "train.clean_twin = 1 must be true or false"),
         ("poison.rate", "--set expects key=value"),
     ],
 )
@@ -71,7 +71,9 @@ def test_bad_overrides_are_clear_errors(assignment: str, message: str) -> None:
         ("model.arch=lenet", "model.arch = 'lenet' is not one of"),
         ("data.name=imagenet", "data.name = 'imagenet' is not one of"),
         ("trigger.position=middle", "trigger.position = 'middle' is not one of"),
-        ("train.lr=0", "train.lr = 0.0 must be a positive number"),
+        ("train.lr=0", "train.lr = 0.0 must be > 0"),
+        ("train.lr=inf", "train.lr = inf must be a finite number > 0"),
+        ("model.tau=1", "model.tau = 1.0 must be > 1 (spikingjelly's LIF decay is 1/tau)"),
         ("trigger.kind=image", "needs trigger.path"),
     ],
 )

@@ -169,5 +169,5 @@ def test_bad_checkpoints_and_settings_are_clear_errors(tmp_path) -> None:
         next(run_detection(run.backdoored, tmp_path / "three.pt"))
     with pytest.raises(ConfigError, match=r"no spiking layer named 'layers\.4'"):
         list(run_detection(run.backdoored, None, None, DetectionSettings(layer="layers.4")))
-    with pytest.raises(ConfigError, match="feature 'bogus'"):
+    with pytest.raises(ConfigError, match="feature = 'bogus' is not one of"):
         next(run_detection(run.backdoored, settings=DetectionSettings(feature="bogus")))

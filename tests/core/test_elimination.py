@@ -108,7 +108,7 @@ def test_the_count_max_pool_ranks_units_by_the_rate_the_linear_reads() -> None:
 
 def test_elimination_errors(tmp_path) -> None:
     run = tiny_backdoored_run()
-    with pytest.raises(ConfigError, match="method 'prune'"):
+    with pytest.raises(ConfigError, match="method = 'prune' is not one of"):
         next(run_elimination(run.backdoored, settings=EliminationSettings("prune")))
     with pytest.raises(ConfigError, match="cannot be pruned"):
         list(

@@ -10,6 +10,8 @@ import torch
 
 from snnstudio.core import config as config_io
 from snnstudio.core import estimate as estimate_module
+from snnstudio.core import validation
+from snnstudio.core.data import registry as data_registry
 from snnstudio.core.estimate import MemoryEstimateError, estimate_run, profile_model
 from snnstudio.core.events import Cancelled, CancelToken
 from snnstudio.core.models.registry import build_network
@@ -91,3 +93,29 @@ def test_stop_acts_between_the_timesteps_of_one_batch() -> None:
     with pytest.raises(Cancelled):
         net.classify(torch.rand(500, 2, 1, 28, 28), StopAfter(3))
     assert len(readouts) == 3  # three of 500 timesteps ran, then Stop took effect
+
+
+def test_a_dataset_added_to_the_registry_alone_is_estimated(monkeypatch) -> None:
+    """The estimate reads sizes and the event flag from the data registry, the rules' stages
+    from the rule registry: nothing else needs to know a new dataset."""
+    entry = data_registry.DatasetEntry(
+        lambda cfg, req: pytest.fail("the estimate loaded the dataset"), needs_root=False,
+        is_event=True, size=data_registry.NominalSize((2, 40, 40), 100_000, 100, 5),
+    )  # fmt: skip
+    monkeypatch.setitem(data_registry.DATASETS, "fake-dvs", entry)
+    cfg = config_io.with_overrides(
+        config_io.load_preset("demo"),
+        ["data.name=fake-dvs", "data.frame_side=20", "data.test_limit=50", "sim.timesteps=3"],
+    )
+    assert validation.problems(cfg) == []
+    size = estimate_module.dataset_size(cfg)
+    assert (size.image_shape, size.train, size.test, size.classes) == ((2, 20, 20), 100_000, 50, 5)
+    assert size.is_event
+    result = estimate(cfg)
+    sample = 2 * 20 * 20 * 3  # one stored sample: T frames
+    triggered = 50 * 4 // 5
+    assert result.dataset_bytes == 4 * sample * (200_000 + 50 + triggered) + sample * 100_000
+    assert result.training_bytes > 0 and result.seconds > 0
+    assert result.dataset_bytes > result.training_bytes  # so the refusal names the data
+    refusal = estimate_module.refusal(cfg, result, "m", torch.device("cpu"))
+    assert "data.train_limit or data.frame_side" in refusal

@@ -1,5 +1,6 @@
-"""The package's layering (DESIGN.md): the core is Qt-free, config.py is a leaf, and no two
-modules of snnstudio import each other in a cycle (imports inside functions count)."""
+"""The package's layering (README, "Layout"): the core is Qt-free, config.py is a leaf (with
+the schema), and no two modules of snnstudio import each other in a cycle (imports inside
+functions count)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,9 @@ def test_the_cycle_check_finds_a_cycle_through_a_function_body(tmp_path: Path) -
     assert import_cycles(package) == [["pkg.a", "pkg.c", "pkg.sub.b"]]
 
 
-def test_config_imports_nothing_of_ours_but_the_errors() -> None:
+def test_config_imports_nothing_of_ours_but_the_errors_and_the_schema() -> None:
     graph = import_graph(PACKAGE)
-    assert set(graph.successors("snnstudio.core.config")) == {"snnstudio.core.errors"}
+    assert set(graph.successors("snnstudio.core.schema")) == {"snnstudio.core.errors"}
+    assert set(graph.successors("snnstudio.core.config")) == {
+        "snnstudio.core.errors", "snnstudio.core.schema"
+    }

@@ -68,8 +68,12 @@ def test_single_and_multi_step_record_the_same() -> None:
     x = _input()
     single = record_layer(_net("s"), x, "layers.6")
     multi = record_layer(_net("m"), x, "layers.6")
+    # Multi-step mode hands each conv T times the rows: GEMM rounding may differ (1e-7), so
+    # the spikes are the same wherever a voltage is not within that rounding of threshold.
     np.testing.assert_allclose(single.voltage, multi.voltage, atol=1e-5)
-    np.testing.assert_array_equal(single.spikes, multi.spikes)
+    clear = np.abs(single.voltage - single.threshold) > 1e-5
+    assert clear.mean() > 0.99
+    np.testing.assert_array_equal(single.spikes[clear], multi.spikes[clear])
 
 
 def test_hooks_are_removed_when_the_forward_pass_fails() -> None:

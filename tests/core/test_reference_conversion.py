@@ -19,8 +19,8 @@ from snnstudio.core import config as config_io
 from snnstudio.core.events import run_to_end
 from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import reference_set, train_ann
-from snnstudio.core.rules.reference_conversion import compare_with_spikingjelly
 from snnstudio.core.runner import prepare_data
+from tests.core.reference_conversion import compare_with_spikingjelly
 
 T = 50
 

@@ -11,7 +11,7 @@ import pytest
 
 from snnstudio.core import config as config_io
 from snnstudio.core.events import CancelToken, Log, RunFinished
-from snnstudio.core.sweep import jobs
+from snnstudio.core.sweep import point_jobs
 from snnstudio.core.sweep.elimination_job import (
     ELIMINATION_FOLDER,
     JOB_NAME,
@@ -88,12 +88,13 @@ def test_a_point_stopped_in_its_elimination_keeps_its_training(tmp_path: Path) -
 
 
 def test_a_failed_elimination_is_a_failed_point(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "apply_thread_policy", lambda *a, **k: None)  # not a worker
+    monkeypatch.setattr(point_jobs, "apply_thread_policy", lambda *a, **k: None)  # not a worker
     # reconvert needs a converted model; the demo's is LR_B: the elimination fails
     settings = {**QUICK_FINETUNE, "method": "reconvert"}
     run_dir = tmp_path / "point"
-    task = jobs.PointTask(0, config_io.to_dict(tiny_config()), str(run_dir), JOB_NAME, settings)
-    outcome = jobs.run_point(task, None)
+    config = config_io.to_dict(tiny_config())
+    task = point_jobs.PointTask(0, config, str(run_dir), JOB_NAME, settings)
+    outcome = point_jobs.run_point(task, None)
     assert outcome.status == "failed" and "conversion" in outcome.error
     assert "conversion" in (run_dir / "error.txt").read_text()
     assert (run_dir / "model.pt").is_file()  # the training is kept

@@ -13,7 +13,9 @@ from snnstudio.core.sweep.engine import SweepFinished, run_sweep
 from snnstudio.core.sweep.spec import loads_spec
 from tests.core.sweep_specs import tiny_spec
 
-ray = pytest.importorskip("ray", reason="Ray is in the test extra: pip install -e '.[test]'")
+ray = pytest.importorskip(
+    "ray", reason="Ray is not installed: it is in the test extra (pip install -e '.[test]')"
+)
 REPO = Path(__file__).resolve().parents[2]
 
 

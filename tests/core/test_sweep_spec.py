@@ -71,27 +71,31 @@ def test_base_config_file_is_relative_to_the_spec(tmp_path: Path) -> None:
     assert spec.base.train.epochs == 3 and spec.name == "spec"
 
 
+ELIMINATE = 'job = "train-eliminate"\n[job_settings]\n'
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('colour = "red"', "unknown sweep key(s) colour"),
-        ('[grid]\n"poison.colour" = [1, 2]', "unknown config key 'poison.colour'"),
-        ('[set]\n"train.epoch" = 2', "unknown config key 'train.epoch'"),
+        ('colour = "red"', "unknown key 'colour'"),
+        ('[grid]\n"poison.colour" = [1, 2]', "unknown key 'poison.colour'"),
+        ('[set]\n"train.epoch" = 2', "unknown key 'train.epoch'"),
         ('[grid]\n"poison.rate" = []', "'poison.rate' is an empty list"),
         ('[grid]\n"poison.rate" = 0.1', "must be a list of values"),
         ('[grid]\n"poison.rate" = [0.1, 1.5]', "poison.rate = 1.5 must be in [0, 1]"),
-        ('[grid]\n"train.epochs" = [1, "two"]', "'train.epochs' must be an integer"),
+        ('[grid]\n"train.epochs" = [1, "two"]', "train.epochs = 'two' must be an integer"),
         ('[zip]\n"poison.rate" = [0.1, 0.2]\n"poison.target" = [1]', "equal lengths"),
         ('[set]\n"poison.rate" = 0.1\n[grid]\n"poison.rate" = [0.2]', "in both [set] and [grid]"),
-        ("repeats = 0", "repeats = 0 must be an integer >= 1"),
+        ("repeats = 0", "repeats = 0 must be >= 1"),
+        ('repeats = "2"', "repeats = '2' must be an integer"),
         ('base = "no-such-preset"', "neither a preset"),
         ('base = "missing.toml"', "config file not found"),
         ('job = "dance"', "job = 'dance' is not one of"),
         ('[job_settings]\nmethod = "finetune"', "job 'experiment' takes no settings"),
-        ('job = "train-eliminate"\n[job_settings]\nmthod = "x"', "unknown key(s) mthod"),
-        ('job = "train-eliminate"\n[job_settings]\nmethod = "wash"', "method 'wash' is not"),
-        ('job = "train-eliminate"\n[job_settings]\nepochs = "2"', "epochs = '2' must be a"),
-        ('job = "train-eliminate"\n[job_settings]\nclean_fraction = 0', "clean fraction = 0"),
+        (ELIMINATE + 'mthod = "x"', "unknown key 'job_settings.mthod'"),
+        (ELIMINATE + 'method = "wash"', "job_settings.method = 'wash' is not one of"),
+        (ELIMINATE + 'epochs = "2"', "job_settings.epochs = '2' must be an integer"),
+        (ELIMINATE + 'clean_fraction = 0', "job_settings.clean_fraction = 0.0 must be in (0, 1]"),
         ("[grid\n", "not valid TOML"),
     ],
 )

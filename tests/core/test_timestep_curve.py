@@ -1,5 +1,14 @@
 """The fast one-pass per-timestep curve (`metrics.timestep_decisions`) against the plain one:
-the whole sequence through `SpikingNetwork.forward`, the readout's cumsum, `decide`."""
+the whole sequence through `SpikingNetwork.forward`, the readout's cumsum, `decide`.
+
+What is guaranteed, on any x86 CPU: the chunked pass computes the same sums as the plain one
+up to float32 rounding, so its decisions are the same wherever the plain readout's two
+largest classes are further apart than that rounding. Bit-identical sums are not: the chunks
+hand each conv/FC layer fewer rows per call, and MKL's GEMM rounds a row's dot product
+differently by the number of rows (every MKL code path here, AVX-512, AVX2 and SSE4.2, with
+or without MKL_CBWR=COMPATIBLE, differs for some row count). The element-wise parts (the
+fused neuron step, the spike-count max-pool) are bit-identical and tested so.
+"""
 
 from __future__ import annotations
 
@@ -54,52 +63,68 @@ def samples(n: int, seed: int = 0) -> SampleSet:
     return SampleSet.clean(x, np.arange(n) % CLASSES)
 
 
-def plain_decisions(net, x: torch.Tensor, timesteps: int, encoder: str) -> torch.Tensor:
+ROUNDING = 1e-4  # far above float32 rounding of these sums (|sum| < 10), far below a spike's
+
+
+def plain_sums(net, x: torch.Tensor, timesteps: int, encoder: str) -> torch.Tensor:
     """The straightforward form: one sequence, autograd on (so the spike-count max-pool runs
     its torch form, not the compiled loop), cumsum of the readout."""
     torch.manual_seed(5)
     inputs = encode_batch(x, timesteps, encoder).clone().requires_grad_()
-    return metrics.decide(net(inputs).detach().cumsum(0))
+    return net(inputs).detach().cumsum(0)
+
+
+def assert_same_decisions(fast: torch.Tensor, sums: torch.Tensor) -> None:
+    """`fast` decides as decide(sums) wherever the two largest sums are more than ROUNDING
+    apart or exactly equal (a readout no spike has reached yet is all zeros, in both forms);
+    the near-ties, where rounding may decide, must be rare."""
+    top2 = sums.topk(2, dim=-1).values
+    margin = top2[..., 0] - top2[..., 1]
+    clear = (margin > ROUNDING) | (sums.amax(-1) == sums.amin(-1))
+    assert clear.float().mean() > 0.9
+    assert torch.equal(fast[clear], metrics.decide(sums)[clear])
 
 
 @pytest.mark.parametrize(
     ("arch", "step_mode", "v_init"),
     [("csnn", "m", 0.5), ("csnn", "s", 0.5), ("vgg11", "m", 0.0), ("vgg11", "s", 0.0)],
 )
-def test_fast_curve_is_bit_identical_to_the_plain_one(arch, step_mode, v_init, monkeypatch) -> None:
+def test_fast_curve_decides_as_the_plain_one(arch, step_mode, v_init, monkeypatch) -> None:
     net = converted(arch, step_mode, v_init)
     test = samples(6)
     x = torch.from_numpy(test.x)
     timesteps = 23
-    expected = plain_decisions(net, x, timesteps, "repeat")
+    sums = plain_sums(net, x, timesteps, "repeat")
     monkeypatch.setattr(metrics, "CURVE_CHUNK_SAMPLE_STEPS", 5 * len(x))  # chunks of 5, 5, .., 3
     fast = metrics.predict(net, test, timesteps, "repeat", CPU, per_timestep=True)
     assert fast.shape == (timesteps, len(x))
-    assert len(expected.unique()) > 1  # not degenerate: decisions differ over t or samples
-    assert np.array_equal(fast, expected.numpy())
+    assert len(metrics.decide(sums).unique()) > 1  # not degenerate: decisions differ
+    assert_same_decisions(torch.from_numpy(fast), sums)
     assert net.step_mode == step_mode
 
 
-def test_chunks_carry_the_state_and_the_readout_sum_exactly() -> None:
+def test_chunks_carry_the_state_and_the_readout_sum() -> None:
     net = converted("csnn")
     x = torch.from_numpy(samples(3).x)
     frames = encode_batch(x, 17, "repeat")
     whole = net(frames).cumsum(0)
     functional.reset_net(net.layers)
     parts = [net.continue_sequence(frames[a:b]) for a, b in ((0, 4), (4, 5), (5, 17))]
-    assert torch.equal(torch.cat(parts).cumsum(0), whole)
+    # Equal up to GEMM rounding (1e-8 here); a spike lost or gained between the chunks would
+    # move a sum by a whole readout weight (~0.1).
+    torch.testing.assert_close(torch.cat(parts).cumsum(0), whole, rtol=0, atol=1e-6)
     assert 0 < net.stateless_prefix() < len(net.layers)
 
 
 def test_poisson_coding_streams_the_same_spikes_as_one_sequence(monkeypatch) -> None:
     net = converted("csnn")
     x = torch.from_numpy(samples(4).x)
-    expected = plain_decisions(net, x, 19, "poisson")
+    sums = plain_sums(net, x, 19, "poisson")
     monkeypatch.setattr(metrics, "CURVE_CHUNK_SAMPLE_STEPS", 4 * len(x))
     torch.manual_seed(5)
     with torch.inference_mode():
         fast = metrics.timestep_decisions(net, x, 19, "poisson")
-    assert torch.equal(fast, expected)
+    assert_same_decisions(fast, sums)
 
 
 @pytest.mark.parametrize("side", [6, 7])

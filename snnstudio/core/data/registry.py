@@ -3,6 +3,7 @@ arrays and says which datasets are event data."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,25 @@ Loader = Callable[[DataConfig, LoadRequest], DatasetSplits]
 
 
 @dataclass(frozen=True)
+class NominalSize:
+    """A full dataset's size, known without loading it (the memory estimate reads it; a
+    folder holding a subset needs less, never more).
+
+    Attributes
+    ----------
+    shape : (C, H, W) of an image, or of one event frame at the sensor's resolution
+        (`data.frame_side` replaces H and W).
+    train, test : samples per split.
+    classes : number of classes.
+    """
+
+    shape: tuple[int, int, int]
+    train: int
+    test: int
+    classes: int
+
+
+@dataclass(frozen=True)
 class DatasetEntry:
     """A dataset's loader and what it is: the one place other modules ask about a dataset.
 
@@ -47,30 +67,45 @@ class DatasetEntry:
     load : builds the splits from `data.*` and the run's seed and T.
     needs_root : the files live in `data.root` (False for the embedded datasets).
     is_event : samples are event frames (N, T, 2, H, W) with T = sim.timesteps, not images.
+    size : the full dataset's nominal size.
     """
 
     load: Loader
     needs_root: bool
     is_event: bool
+    size: NominalSize
 
 
 DATASETS: dict[str, DatasetEntry] = {
-    "digits": DatasetEntry(lambda cfg, req: load_digits_dataset(), False, False),
-    "mnist": DatasetEntry(lambda cfg, req: load_mnist(cfg.root), True, False),
-    "cifar10": DatasetEntry(lambda cfg, req: load_cifar10(cfg.root), True, False),
+    "digits": DatasetEntry(
+        lambda cfg, req: load_digits_dataset(), False, False,
+        NominalSize((1, 28, 28), 1437, 360, 10),
+    ),
+    "mnist": DatasetEntry(
+        lambda cfg, req: load_mnist(cfg.root), True, False,
+        NominalSize((1, 28, 28), 60000, 10000, 10),
+    ),
+    "cifar10": DatasetEntry(
+        lambda cfg, req: load_cifar10(cfg.root), True, False,
+        NominalSize((3, 32, 32), 50000, 10000, 10),
+    ),
     "digits-dvs": DatasetEntry(
-        lambda cfg, req: load_digits_dvs(event_options(cfg, req)), False, True
+        lambda cfg, req: load_digits_dvs(event_options(cfg, req)), False, True,
+        NominalSize((2, 34, 34), 1437, 360, 10),
     ),
     "nmnist": DatasetEntry(
-        lambda cfg, req: load_nmnist(cfg.root, event_options(cfg, req)), True, True
+        lambda cfg, req: load_nmnist(cfg.root, event_options(cfg, req)), True, True,
+        NominalSize((2, 34, 34), 60000, 10000, 10),
     ),
     "cifar10dvs": DatasetEntry(
-        lambda cfg, req: load_cifar10dvs(cfg.root, event_options(cfg, req)), True, True
+        lambda cfg, req: load_cifar10dvs(cfg.root, event_options(cfg, req)), True, True,
+        NominalSize((2, 128, 128), 9000, 1000, 10),
     ),
     "dvsgesture": DatasetEntry(
-        lambda cfg, req: load_dvsgesture(cfg.root, event_options(cfg, req)), True, True
+        lambda cfg, req: load_dvsgesture(cfg.root, event_options(cfg, req)), True, True,
+        NominalSize((2, 128, 128), 1077, 264, 11),
     ),
-}
+}  # fmt: skip
 
 
 def dataset_names() -> list[str]:
@@ -85,6 +120,18 @@ def is_event_dataset(name: str) -> bool:
 def needs_root(name: str) -> bool:
     """True for a known dataset whose files live in data.root."""
     return bool(getattr(DATASETS.get(name), "needs_root", False))
+
+
+def nominal_size(cfg: DataConfig) -> NominalSize:
+    """The size of `cfg.name` as `cfg` frames it (event frames at data.frame_side, when set),
+    before data.train_limit / data.test_limit."""
+    entry = DATASETS.get(cfg.name)
+    if entry is None:
+        raise DatasetError(f"unknown dataset '{cfg.name}': one of {', '.join(DATASETS)}")
+    size = entry.size
+    if entry.is_event and cfg.frame_side:
+        size = dataclasses.replace(size, shape=(size.shape[0], cfg.frame_side, cfg.frame_side))
+    return size
 
 
 def load_dataset(

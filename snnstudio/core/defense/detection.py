@@ -34,7 +34,6 @@ from snnstudio.core.defense.loading import (
     LoadedModel,
     clean_fraction_subset,
     join_sets,
-    load_data,
     load_model,
     load_reference,
 )
@@ -57,7 +56,7 @@ from snnstudio.core.events import CancelToken, DetectionResult, Event, Log, chec
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.probe import DatasetRecording, record_dataset, spiking_layer_names
 from snnstudio.core.rundir import REPORT_FILE, RunKind, atomic_path, write_json_atomic
-from snnstudio.core.runner import PreparedData
+from snnstudio.core.runner import PreparedData, prepare_data
 
 __all__ = ["DetectionSettings", "run_detection"]
 
@@ -136,7 +135,8 @@ def _check_layer(layer: str, recording: DatasetRecording) -> str:
 
 
 def _roc_and_histogram(scores: np.ndarray, is_triggered: np.ndarray) -> dict[str, Any]:
-    """What the GUI draws: the ROC curve's points and the score histograms per group."""
+    """The ROC curve's points and the score histograms per group: what the GUI and the
+    report's PNG (report_figures.sample_scores_figure) draw."""
     fpr, tpr, _ = roc_curve(is_triggered.astype(int), scores)
     edges = np.histogram_bin_edges(scores, bins=HISTOGRAM_BINS)
     return {
@@ -155,7 +155,7 @@ def _sample_level(
     clean_labels: np.ndarray,
     settings: DetectionSettings,
     labels: dict[str, str],
-) -> tuple[dict[str, Any], np.ndarray, str]:
+) -> tuple[dict[str, Any], str]:
     """The clean-distance score on test inputs (the one sample score that applies to them:
     spectral signatures and activation clustering are training-set scores)."""
     layer = _check_layer(settings.layer, suspect_rec)
@@ -184,7 +184,7 @@ def _sample_level(
         "auroc_by_layer_feature": table,
         **_roc_and_histogram(headline, pool.is_triggered),
     }
-    return summary, headline, layer
+    return summary, layer
 
 
 def _training_scan(
@@ -240,7 +240,7 @@ def _detection(
 ) -> Generator[Event, None, None]:
     reference = load_reference(reference_path, suspect) if reference_path else None
     yield Log(f"loading dataset '{suspect.config.data.name}' and the checkpoint's trigger")
-    data = load_data(suspect)
+    data = prepare_data(suspect.config)
     pool = _test_pool(data, settings)
     clean_set = clean_fraction_subset(data.splits.train, settings.clean_fraction, settings.seed)
     job.lap("data")
@@ -255,14 +255,14 @@ def _detection(
 
     labels = layer_labels(suspect.network, tuple(data.splits.sample_shape))
     report["layer_labels"] = labels
-    summary, scores, layer = _sample_level(
+    summary, layer = _sample_level(
         pool, suspect_rec, clean_rec, clean_set.y, settings, labels
     )
     report["sample_level"] = summary
     if job.rundir is not None:
         title = f"clean distance on {labels[layer]} ({settings.feature})"
         path = job.rundir.file("sample_scores.png")
-        figures.append(sample_scores_figure(scores, pool.is_triggered, title, path))
+        figures.append(sample_scores_figure(summary, title, path))
     yield Log(f"sample level: AUROC {summary['auroc']:.4f} (clean distance, {labels[layer]})")
     yield DetectionResult("sample-level", summary)
     job.lap("sample-level")

@@ -26,10 +26,11 @@ from snnstudio.core.defense.elimination_methods import (
     method_of,
     require_method_fits,
 )
-from snnstudio.core.defense.loading import LoadedModel, clean_fraction_subset, load_data, load_model
+from snnstudio.core.defense.loading import LoadedModel, clean_fraction_subset, load_model
 from snnstudio.core.events import CancelToken, Event, Log, check_cancel
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.rundir import RunKind
+from snnstudio.core.runner import prepare_data
 from snnstudio.core.training import evaluate
 
 __all__ = [
@@ -67,7 +68,7 @@ def _elimination(
 ) -> Generator[Event, None, None]:
     cfg, device, metrics = model.config, model.device, job.metrics
     yield Log(f"loading dataset '{cfg.data.name}' and the checkpoint's trigger")
-    data = load_data(model)
+    data = prepare_data(model.config)
     clean = clean_fraction_subset(data.splits.train, settings.clean_fraction, settings.seed)
     metrics["clean_samples"] = len(clean)
     job.lap("data")

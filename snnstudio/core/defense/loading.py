@@ -14,7 +14,7 @@ from snnstudio.core.checkpoint import Checkpoint, load_checkpoint, network_from_
 from snnstudio.core.data.base import SampleSet, seeded_subset
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.models.network import SpikingNetwork
-from snnstudio.core.runner import PreparedData, prepare_data, resolve_device, resolve_step_mode
+from snnstudio.core.runner import resolve_device, resolve_step_mode
 
 
 @dataclass
@@ -53,10 +53,6 @@ def load_reference(path: str | Path, suspect: LoadedModel) -> LoadedModel:
                 f"the suspect's is {mine!r}"
             )
     return reference
-
-
-def load_data(model: LoadedModel) -> PreparedData:
-    return prepare_data(model.config)
 
 
 def clean_fraction_subset(train: SampleSet, fraction: float, seed: int) -> SampleSet:

@@ -7,11 +7,11 @@ switched and nothing is shared between threads, so the GUI's worker thread can d
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from sklearn.metrics import roc_curve
 
 from snnstudio.core.defense.max_margin import MaxMarginResult
 from snnstudio.core.defense.model_comparison import LayerComparison
@@ -32,21 +32,23 @@ def _save(fig: Figure, path: Path) -> str:
     return path.name
 
 
-def sample_scores_figure(
-    scores: np.ndarray, is_triggered: np.ndarray, title: str, path: Path
-) -> str:
-    """Score histograms of clean and triggered inputs, and the ROC curve."""
+def sample_scores_figure(summary: dict[str, Any], title: str, path: Path) -> str:
+    """Score histograms of clean and triggered inputs (each as a density) and the ROC curve,
+    drawn from the sample-level summary's points: the ones the GUI draws and report.json
+    holds (`detection._roc_and_histogram`), not computed a second time."""
     fig, (hist, roc) = _figure(9, 3.6, 2)
-    bins = np.histogram_bin_edges(scores, bins=40)
-    hist.hist(scores[~is_triggered], bins=bins, alpha=0.6, label="clean", density=True)
-    hist.hist(scores[is_triggered], bins=bins, alpha=0.6, label="triggered", density=True)
+    edges = np.asarray(summary["histogram_edges"], dtype=float)
+    for key, label in (("histogram_clean", "clean"), ("histogram_triggered", "triggered")):
+        counts = np.asarray(summary[key], dtype=float)
+        if counts.sum() > 0:
+            density = counts / (counts.sum() * np.diff(edges))
+            hist.stairs(density, edges, fill=True, alpha=0.6, label=label)
     hist.set_xlabel("score")
     hist.set_ylabel("density")
     hist.legend()
     hist.set_title(title)
-    if is_triggered.any() and (~is_triggered).any():
-        fpr, tpr, _ = roc_curve(is_triggered.astype(int), scores)
-        roc.plot(fpr, tpr)
+    if summary["clean_inputs"] and summary["triggered_inputs"]:
+        roc.plot(summary["roc_fpr"], summary["roc_tpr"])
     roc.plot([0, 1], [0, 1], "k--", linewidth=0.8)
     roc.set_xlabel("false positive rate")
     roc.set_ylabel("true positive rate")

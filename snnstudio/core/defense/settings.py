@@ -13,6 +13,7 @@ from typing import Any
 
 from snnstudio.core.defense.options import option
 from snnstudio.core.errors import ConfigError
+from snnstudio.core.schema import Check, raise_problems
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "one-cycle", "cyclic")
@@ -88,29 +89,10 @@ def method_spec(name: str) -> MethodSpec:
     for spec in METHOD_SPECS:
         if spec.name == name:
             return spec
-    raise ConfigError(f"method '{name}' is not one of: {', '.join(METHOD_NAMES)}")
+    raise ConfigError(f"method = {name!r} is not one of: {', '.join(METHOD_NAMES)}")
 
 
-def _at_least(settings: object, names: tuple[str, ...], low: float, strict: bool) -> None:
-    for name in names:
-        value = getattr(settings, name)
-        if value is not None and (value <= low if strict else value < low):
-            relation = ">" if strict else ">="
-            raise ConfigError(f"{name.replace('_', ' ')} = {value} must be {relation} {low:g}")
-
-
-def _one_of(settings: object, names_and_choices: dict[str, tuple[str, ...]]) -> None:
-    for name, allowed in names_and_choices.items():
-        value = getattr(settings, name)
-        if value is not None and value not in allowed:
-            raise ConfigError(f"{name.replace('_', ' ')} '{value}' is not one of: "
-                              f"{', '.join(allowed)}")  # fmt: skip
-
-
-def _share(value: float, name: str, closed_low: bool = False) -> None:
-    ok = 0.0 <= value <= 1.0 if closed_low else 0.0 < value <= 1.0
-    if not ok:
-        raise ConfigError(f"{name} = {value} must be in {'[' if closed_low else '('}0, 1]")
+AT_LEAST_0, ABOVE_0, SHARE = Check(ge=0), Check(gt=0), Check(gt=0, le=1)
 
 
 @dataclass
@@ -118,39 +100,51 @@ class EliminationSettings:
     """What `snnstudio eliminate` and the Elimination tab ask; None = the method's default."""
 
     method: str = option(DEFAULT_METHOD, "elimination method", METHOD_NAMES)
-    clean_fraction: float = option(0.1, "share of the clean training set the defender has")
-    epochs: int | None = option(None, "fine-tuning epochs (the student's, for nad)")
-    lr: float | None = option(None, "learning rate (the peak of a cyclic / one-cycle schedule)")
+    clean_fraction: float = option(
+        0.1, "share of the clean training set the defender has", check=SHARE
+    )
+    epochs: int | None = option(
+        None, "fine-tuning epochs (the student's, for nad)", check=AT_LEAST_0
+    )
+    lr: float | None = option(
+        None, "learning rate (the peak of a cyclic / one-cycle schedule)", check=ABOVE_0
+    )
     optimizer: str | None = option(None, "optimizer (sgd: momentum 0.9)", OPTIMIZERS)
     schedule: str | None = option(None, "learning-rate schedule", SCHEDULES)
-    settle_epochs: int | None = option(None, "then this many epochs at a tenth of lr")
-    sam_rho: float | None = option(None, "sharpness-aware radius (0 = plain steps)")
-    teacher_epochs: int | None = option(None, "nad: epochs fine-tuning the teacher")
-    teacher_lr: float | None = option(None, "nad: the teacher's learning rate")
-    nad_beta: float | None = option(None, "nad: weight of the attention-distillation loss")
+    settle_epochs: int | None = option(
+        None, "then this many epochs at a tenth of lr", check=AT_LEAST_0
+    )
+    sam_rho: float | None = option(
+        None, "sharpness-aware radius (0 = plain steps)", check=AT_LEAST_0
+    )
+    teacher_epochs: int | None = option(
+        None, "nad: epochs fine-tuning the teacher", check=AT_LEAST_0
+    )
+    teacher_lr: float | None = option(None, "nad: the teacher's learning rate", check=ABOVE_0)
+    nad_beta: float | None = option(
+        None, "nad: weight of the attention-distillation loss", check=AT_LEAST_0
+    )
     nad_feature: str | None = option(
         None, "nad: spiking-layer feature distilled", DISTILLED_FEATURES
     )
-    batch_size: int = option(0, "mini-batch size (0 = the checkpoint's train.batch_size)")
+    batch_size: int = option(
+        0, "mini-batch size (0 = the checkpoint's train.batch_size)", check=AT_LEAST_0
+    )
     layer: str = option("", "fineprune: spiking layer to prune (empty = the last conv one)")
-    prune_max_fraction: float = option(0.9, "fineprune: never cut more than this share")
+    prune_max_fraction: float = option(
+        0.9, "fineprune: never cut more than this share", check=Check(ge=0, lt=1)
+    )
     prune_acc_tolerance: float = option(
         0.01, "fineprune: allowed clean-set accuracy drop while pruning", flag="prune-tolerance"
     )
-    prune_step: float = option(0.05, "fineprune: share of units added per pruning trial")
+    prune_step: float = option(
+        0.05, "fineprune: share of units added per pruning trial", check=SHARE
+    )
     seed: int = option(0, "seed of the clean share and the batch order")
 
     def check(self) -> None:
-        method_spec(self.method)
-        _at_least(self, ("epochs", "settle_epochs", "teacher_epochs", "batch_size"), 0, False)
-        _at_least(self, ("lr", "teacher_lr"), 0, True)
-        _at_least(self, ("sam_rho", "nad_beta"), 0, False)
-        _one_of(self, {"optimizer": OPTIMIZERS, "schedule": SCHEDULES,
-                       "nad_feature": DISTILLED_FEATURES})  # fmt: skip
-        _share(self.clean_fraction, "clean fraction")
-        if not 0.0 <= self.prune_max_fraction < 1.0:
-            raise ConfigError(f"prune max fraction = {self.prune_max_fraction} must be in [0, 1)")
-        _share(self.prune_step, "prune step")
+        """ConfigError naming every field out of its range or choices."""
+        raise_problems(self)
 
     def resolved(self) -> EliminationSettings:
         """A copy with every None the method has a default for replaced by it."""
@@ -162,17 +156,17 @@ class EliminationSettings:
 class MaxMarginSettings:
     """The reference-free tests' search for each class's largest output margin."""
 
-    starts: int = option(8, "random starting inputs per class")
-    steps: int = option(150, "gradient-ascent steps")
-    lr: float = option(0.1, "Adam step on the inputs' logit parametrisation")
-    alpha: float = option(0.05, "flag when the largest margin's p-value is below")
+    starts: int = option(8, "random starting inputs per class", check=ABOVE_0)
+    steps: int = option(150, "gradient-ascent steps", check=ABOVE_0)
+    lr: float = option(0.1, "Adam step on the inputs' logit parametrisation", check=ABOVE_0)
+    alpha: float = option(
+        0.05, "flag when the largest margin's p-value is below", check=Check(gt=0, lt=1)
+    )
     seed: int = option(0, "seed of the starting inputs")
 
     def check(self) -> None:
-        _at_least(self, ("starts", "steps"), 0, True)
-        _at_least(self, ("lr",), 0, True)
-        if not 0.0 < self.alpha < 1.0:
-            raise ConfigError(f"alpha = {self.alpha} must be in (0, 1)")
+        """ConfigError naming every field out of its range or choices."""
+        raise_problems(self)
 
 
 @dataclass
@@ -181,27 +175,28 @@ class DetectionSettings:
 
     layer: str = option("", "spiking layer of the sample scores (empty = the last one)")
     feature: str = option("both", "sample-score feature of that layer", FEATURE_KINDS)
-    clean_fraction: float = option(0.1, "share of the clean training set the defender trusts")
-    triggered_share: float = option(0.5, "share of triggered inputs among the test inputs")
-    max_test_samples: int = option(1000, "clean test inputs used (0 = all)")
+    clean_fraction: float = option(
+        0.1, "share of the clean training set the defender trusts", check=SHARE
+    )
+    triggered_share: float = option(
+        0.5, "share of triggered inputs among the test inputs", check=Check(gt=0, lt=1)
+    )
+    max_test_samples: int = option(1000, "clean test inputs used (0 = all)", check=AT_LEAST_0)
     training_scores: bool = option(
         True, "score the poisoned training set per class (spectral, clustering)"
     )
-    max_train_samples: int = option(3000, "training samples scored (0 = all)")
+    max_train_samples: int = option(
+        3000, "training samples scored (0 = all)", check=AT_LEAST_0
+    )
     poison_bound: float = option(
-        0.5, "spectral: flag the top 1.5 x this share of the suspect class (Tran et al.)"
+        0.5, "spectral: flag the top 1.5 x this share of the suspect class (Tran et al.)",
+        check=SHARE,
     )
     reference_free: bool = option(True, "run the reference-free tests (MM-BD and TMPBD)")
     max_margin: MaxMarginSettings = option(MaxMarginSettings(), "", flag="margin")  # noqa: RUF009
     seed: int = option(0, "seed of the input subsets")
-    batch_size: int = option(256, "inputs recorded per batch")
+    batch_size: int = option(256, "inputs recorded per batch", check=ABOVE_0)
 
     def check(self) -> None:
-        _one_of(self, {"feature": FEATURE_KINDS})
-        if not 0.0 < self.triggered_share < 1.0:
-            raise ConfigError(f"triggered share = {self.triggered_share} must be in (0, 1)")
-        _share(self.clean_fraction, "clean fraction")
-        _share(self.poison_bound, "poison bound")
-        _at_least(self, ("max_test_samples", "max_train_samples"), 0, False)
-        _at_least(self, ("batch_size",), 0, True)
-        self.max_margin.check()
+        """ConfigError naming every field out of its range or choices (max_margin's too)."""
+        raise_problems(self)

@@ -15,13 +15,13 @@ the SNN keeps the parameter names of the architecture, which checkpoints and pro
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Generator
 
 from snnstudio.core.config import ExperimentConfig, RuleConfig
 from snnstudio.core.data.base import SampleSet, seeded_subset
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import Event, Log, StageRole, TimestepCurve
+from snnstudio.core.laps import LapClock
 from snnstudio.core.metrics import migration_rate, timestep_scores
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
@@ -156,27 +156,14 @@ def describe_thresholds(snn: SpikingNetwork) -> str:
     return ", ".join(f"{v:.4g}" for v in thresholds_of(snn))
 
 
-class StageClock:
-    """Seconds per stage of a conversion rule; a stage timed twice adds up."""
-
-    STAGES = ("ann_training", "conversion", "snn_training", "evaluation")
-
-    def __init__(self) -> None:
-        self.seconds = dict.fromkeys(self.STAGES, 0.0)
-        self._since = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        """Charge the time since the last lap to `stage`."""
-        now = time.perf_counter()
-        self.seconds[stage] += now - self._since
-        self._since = now
+STAGES = ("ann_training", "conversion", "snn_training", "evaluation")  # seconds of LR_C, LR_H
 
 
 def converted_result(
     snn: SpikingNetwork,
     scores: dict[str, float],
     ann_metrics: dict[str, float],
-    clock: StageClock,
+    clock: LapClock,
     config: ExperimentConfig,
 ) -> RuleResult:
     """The rule's result: the SNN's scores beside its ANN twin's, and the migration rate."""
@@ -193,7 +180,7 @@ def run_conversion(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     require_static_images(ctx)
     rule = ctx.cfg.rule
     timesteps = eval_timesteps(ctx.cfg)
-    clock = StageClock()
+    clock = LapClock(stages=STAGES)
     ann, ann_metrics = yield from train_ann(ctx, ctx.train_set)
     clock.lap("ann_training")
     reference = reference_set(ctx, rule.reference)

@@ -25,10 +25,11 @@ import dataclasses
 from collections.abc import Generator
 
 from snnstudio.core.events import Event, Log
+from snnstudio.core.laps import LapClock
 from snnstudio.core.metrics import migration_rate
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.conversion import (
-    StageClock,
+    STAGES,
     convert,
     converted_config,
     converted_result,
@@ -55,7 +56,7 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     require_static_images(ctx)
     rule, sim = ctx.cfg.rule, ctx.cfg.sim
     ann_data, reference_data, snn_data = COMBOS[rule.combo]
-    clock = StageClock()
+    clock = LapClock(stages=STAGES)
     ann, ann_metrics = yield from train_ann(ctx, pick_data(ctx, ann_data))
     clock.lap("ann_training")
     reference = reference_set(ctx, reference_data)

@@ -19,17 +19,21 @@ class RuleEntry:
     run : the rule's generator (RuleContext -> events, returns a RuleResult).
     converts_ann : trains an ANN twin and converts it to an SNN (needs a convertible arch).
     needs_static_images : cannot train on event (neuromorphic) data.
+    trains_snn : trains the SNN itself through time (BPTT, STDB) for `train.epochs`.
     """
 
     run: Rule
     converts_ann: bool
     needs_static_images: bool
+    trains_snn: bool
 
 
 RULES: dict[str, RuleEntry] = {
-    "bptt": RuleEntry(run_bptt, converts_ann=False, needs_static_images=False),
-    "conversion": RuleEntry(run_conversion, converts_ann=True, needs_static_images=True),
-    "hybrid": RuleEntry(run_hybrid, converts_ann=True, needs_static_images=True),
+    "bptt": RuleEntry(run_bptt, converts_ann=False, needs_static_images=False, trains_snn=True),
+    "conversion": RuleEntry(
+        run_conversion, converts_ann=True, needs_static_images=True, trains_snn=False
+    ),
+    "hybrid": RuleEntry(run_hybrid, converts_ann=True, needs_static_images=True, trains_snn=True),
 }
 
 
@@ -44,6 +48,10 @@ def converting_rule_names() -> list[str]:
 
 def converts_ann(name: str) -> bool:
     return bool(getattr(RULES.get(name), "converts_ann", False))
+
+
+def trains_snn(name: str) -> bool:
+    return bool(getattr(RULES.get(name), "trains_snn", False))
 
 
 def needs_static_images(name: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken
-from snnstudio.core.sweep.jobs import PointOutcome, PointTask, run_point
+from snnstudio.core.sweep.point_jobs import PointOutcome, PointTask, run_point
 
 BACKENDS = ("local", "ray")
 

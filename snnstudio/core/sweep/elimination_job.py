@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snnstudio.core import config as config_io
-from snnstudio.core.defense.options import options
+from snnstudio.core import schema
 from snnstudio.core.defense.settings import EliminationSettings
 from snnstudio.core.errors import ConfigError, SnnStudioError
 from snnstudio.core.events import CancelToken, Event, Log, RunFinished
@@ -28,26 +28,13 @@ from snnstudio.core.sweep.experiment_job import completed_experiment, experiment
 
 JOB_NAME = "train-eliminate"
 ELIMINATION_FOLDER = "elimination"
-KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
 def elimination_settings(table: dict[str, Any]) -> EliminationSettings:
-    """`[job_settings]` as checked EliminationSettings; ConfigError names a bad key or value."""
-    fields = {opt.name: opt for opt in options(EliminationSettings)}
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"[job_settings] unknown key(s) {', '.join(unknown)} for job '{JOB_NAME}' "
-            f"(known: {', '.join(fields)})"
-        )
-    for name, value in table.items():
-        kind = fields[name].kind
-        fits = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
-        if not fits and not (kind is float and type(value) is int):
-            raise ConfigError(f"[job_settings] {name} = {value!r} must be {KIND_NAMES[kind]}")
-    settings = EliminationSettings(**{k: float(v) if fields[k].kind is float else v
-                                      for k, v in table.items()})  # fmt: skip
-    settings.check()
+    """`[job_settings]` as checked EliminationSettings (the schema's types, ranges and
+    choices); ConfigError names a bad key or value."""
+    settings: EliminationSettings = schema.from_dict(table, EliminationSettings, "job_settings.")
+    schema.raise_problems(settings, "job_settings.")
     return settings
 
 

@@ -19,7 +19,7 @@ from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken
 from snnstudio.core.rundir import RUN_FILE, RunKind, mark_run_dir, write_text_atomic
 from snnstudio.core.sweep.backends import Backend, check_backend, make_backend
-from snnstudio.core.sweep.jobs import PointOutcome, PointTask, completed_point
+from snnstudio.core.sweep.point_jobs import PointOutcome, PointTask, completed_point
 from snnstudio.core.sweep.results import (
     RESULTS_FILE,
     RUNS_FOLDER,

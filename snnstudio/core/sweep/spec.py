@@ -26,8 +26,10 @@ from typing import Any
 import tomli_w
 
 from snnstudio.core import config as config_io
+from snnstudio.core import schema
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.rundir import safe_name
+from snnstudio.core.schema import Check
 from snnstudio.core.validation import problems
 
 SPEC_KEYS = ("base", "name", "repeats", "set", "grid", "zip", "job", "job_settings", "paper")
@@ -164,14 +166,14 @@ def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> 
     """Build a SweepSpec from parsed TOML and check it, including every point's config."""
     unknown = sorted(set(data) - set(SPEC_KEYS))
     if unknown:
-        raise ConfigError(
-            f"unknown sweep key(s) {', '.join(unknown)} (known: {', '.join(SPEC_KEYS)})"
-        )
-    repeats = data.get("repeats", 1)
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ConfigError(f"repeats = {repeats!r} must be an integer >= 1")
-    name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"unknown key '{unknown[0]}' (known: {', '.join(SPEC_KEYS)})")
+    repeats = schema.coerce(data.get("repeats", 1), int, "repeats")
+    name = schema.coerce(data.get("name", default_name), str, "name")
+    paper = schema.coerce(data.get("paper", ""), str, "paper")
+    bad = Check(ge=1).problem("repeats", repeats)
+    if bad:
+        raise ConfigError(bad)
+    if not name.strip():
         raise ConfigError(f"name = {name!r} must be a non-empty string")
     fixed = _table(data, "set")
     grid = {k: _axis(k, v, "grid") for k, v in _table(data, "grid").items()}
@@ -186,12 +188,9 @@ def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> 
         raise ConfigError("[zip] repeats a row of values: every point would run twice")
     job = data.get("job", "experiment")
     job_settings = _table(data, "job_settings")
-    from snnstudio.core.sweep.jobs import check_job
+    from snnstudio.core.sweep.point_jobs import check_job
 
     check_job(job, job_settings)
-    paper = data.get("paper", "")
-    if not isinstance(paper, str):
-        raise ConfigError(f"paper = {paper!r} must be a string (a table of paper_results.toml)")
     spec = SweepSpec(
         name=name.strip(), base=_base_config(data.get("base"), folder), repeats=repeats,
         fixed=fixed, grid=grid, zipped=zipped, job=job,

@@ -1,5 +1,6 @@
 """spikingjelly 2.0's own ANN -> SNN converter, run on our ANN twin: a yardstick for
-`conversion.convert` that rests on code we did not write.
+`conversion.convert` that rests on code we did not write (a test oracle: the product never
+uses it; tests/core/test_reference_conversion.py and benchmarks/spikingjelly_anchor.py do).
 
 `ann2snn.Converter(RateCodingRecipe(loader, mode))` FX-traces a network of plain torch
 layers (it fails on spikingjelly's `layer.BatchNorm2d`), fuses batch norm into the conv before
