@@ -5,17 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from helpers import set_small_demo
+from helpers import press_cell, set_small_demo
 from PySide6.QtCore import QPoint, Qt
 
 from snnstudio.core import config as config_io
 from snnstudio.core.attack.trigger import placed_trigger_from_config
 from snnstudio.core.runner import prepare_data
-
-
-def press_cell(qtbot, grid, row: int, col: int, button=Qt.MouseButton.LeftButton) -> None:
-    qtbot.mousePress(grid, button, pos=grid.cell_rect(row, col).center())
-    qtbot.mouseRelease(grid, button, pos=grid.cell_rect(row, col).center())
 
 
 def test_drawn_trigger_equals_the_core_trigger(window, qtbot, tmp_path):
