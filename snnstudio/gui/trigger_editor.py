@@ -55,6 +55,19 @@ def pattern_to_lists(pattern: np.ndarray) -> list:
     return array.astype(float).tolist()
 
 
+def trigger_summary(placed: PlacedTrigger) -> str:
+    """'26x26 trigger (5 of 676 pixels set) at row 2, column 2': the size of the pattern (its
+    bounding box), and how many of its pixels it sets when some are transparent."""
+    mask = placed.mask[0] > 0
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if not len(rows):
+        return "the trigger sets no pixel"
+    height, width = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+    count = int(mask.sum())
+    pixels = "" if count == height * width else f" ({count} of {height * width} pixels set)"
+    return f"{height}x{width} trigger{pixels} at row {rows[0]}, column {cols[0]}"
+
+
 class TriggerEditor(QWidget):
     """Emits `changed` whenever the trigger it describes changes."""
 
@@ -96,6 +109,7 @@ class TriggerEditor(QWidget):
         self._loading = False
         self._last_kind = "white"
         self._saved_drawing: np.ndarray | None = None
+        self._keep_grid = False  # switching to "drawn" keeps the pixels the grid shows
         self._build_layout()
         self._connect()
         self._update_enabled()
@@ -190,6 +204,8 @@ class TriggerEditor(QWidget):
             self.frame_stop.setValue(cfg.frame_stop)
             if cfg.kind == "array" and cfg.pattern:
                 self._draw_pattern(cfg)
+            elif cfg.kind == "array":  # nothing drawn: no pixel of an earlier trigger stays
+                self.grid.set_drawing(self._blank(), notify=False)
         finally:
             self._loading = False
         self._on_edited()
@@ -240,11 +256,7 @@ class TriggerEditor(QWidget):
         self.strip.show_trigger(placed)
         if str(self.kind.currentData()) != "array":
             self._draw_placed(placed, notify=False)  # the grid always shows the trigger in use
-        height = int(placed.mask[0].any(axis=1).sum())
-        width = int(placed.mask[0].any(axis=0).sum())
-        self.show_message(
-            f"{height}x{width} trigger at row {placed.top}, column {placed.left}", ok=True
-        )
+        self.show_message(trigger_summary(placed), ok=True)
 
     def show_message(self, text: str, ok: bool) -> None:
         self.message.setText(text)
@@ -275,7 +287,7 @@ class TriggerEditor(QWidget):
             self.show_message(str(exc), ok=False)
             return
         self._draw_placed(placed)
-        self.kind.setCurrentIndex(self.kind.findData("array"))
+        self._become_drawn()
 
     def move_trigger(self, row: int, col: int) -> None:
         """Move the trigger so that its top-left pixel is at (row, col) of the image."""
@@ -333,17 +345,31 @@ class TriggerEditor(QWidget):
         """Painting on a white/random/image trigger turns it into a drawn one, starting from
         the pixels the grid shows."""
         if str(self.kind.currentData()) != "array":
-            self._saved_drawing = None
+            self._become_drawn()
+
+    def _become_drawn(self) -> None:
+        """Turn the trigger into a drawn one that starts from the pixels the grid shows."""
+        self._saved_drawing = None
+        self._keep_grid = True
+        try:
             self.kind.setCurrentIndex(self.kind.findData("array"))
+        finally:
+            self._keep_grid = False
+
+    def _blank(self) -> np.ndarray:
+        return np.full(self.grid.shape, np.nan, np.float32)
 
     def _on_kind_changed(self) -> None:
-        """Keep a drawing while another kind is tried, and bring it back on return."""
+        """Keep a drawing while another kind is tried, and bring it back on return; choosing
+        "drawn" otherwise starts from an empty grid (the white square the grid showed would
+        have stayed in the drawing, a patch nobody drew)."""
         kind = str(self.kind.currentData())
         if self._last_kind == "array" and kind != "array":
             self._saved_drawing = self.grid.drawing.copy()
-        elif kind == "array" and self._saved_drawing is not None and not self._loading:
-            if self._saved_drawing.shape == self.grid.drawing.shape:
-                self.grid.set_drawing(self._saved_drawing, notify=False)
+        elif kind == "array" and self._last_kind != "array" and not self._keep_grid:
+            saved = None if self._loading else self._saved_drawing
+            fits = saved is not None and saved.shape == self.grid.shape
+            self.grid.set_drawing(saved if fits else self._blank(), notify=False)
             self._saved_drawing = None
         self._last_kind = kind
 
