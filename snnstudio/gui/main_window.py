@@ -78,7 +78,9 @@ class MainWindow(QMainWindow):
         self.trigger = TriggerEditor()
         self.run_panel = RunPanel()
         self.results = ResultsTable(self.runs_folder)
-        self.defense = DefenseTabs(self.jobs, lambda: self.runs_folder)
+        self.defense = DefenseTabs(
+            self.jobs, lambda: self.runs_folder, lambda page: self.tabs.setCurrentWidget(page)
+        )
         self.tabs = QTabWidget()
         self.tabs.addTab(_scrolled(self.setup), "Experiment")
         self.tabs.addTab(self.trigger, "Trigger")
