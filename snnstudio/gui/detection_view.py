@@ -40,6 +40,7 @@ from snnstudio.gui.detection_plots import DetectionPlots, ScorePlots
 from snnstudio.gui.detection_verdict import TOOLTIP, row_tooltip, score_rows, verdict_html
 from snnstudio.gui.form_fields import int_spin
 from snnstudio.gui.probe_snapshot import ProbeSnapshot, top_changed_neurons
+from snnstudio.gui.screen_fit import scrolled
 from snnstudio.gui.settings_form import SettingsForm
 
 CHECKPOINT_FILTER = "Checkpoints (*.pt)"
@@ -175,7 +176,7 @@ class DetectionView(QWidget):
         panel.setLayout(side)
         panel.setMinimumWidth(SIDE_PANEL_WIDTH)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(panel)
+        splitter.addWidget(scrolled(panel, horizontal=False))  # fits a 768-pixel screen
         splitter.addWidget(self.views)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([SIDE_PANEL_WIDTH, 900])

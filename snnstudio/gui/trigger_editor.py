@@ -36,6 +36,7 @@ from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_tex
 from snnstudio.gui.image_render import frame_of
 from snnstudio.gui.pixel_grid import PixelGrid
 from snnstudio.gui.sample_strip import SampleStrip
+from snnstudio.gui.screen_fit import scrolled
 
 KIND_LABELS = {"white": "white square", "random": "random square", "image": "image file",
                "array": "drawn on the grid"}  # fmt: skip
@@ -139,13 +140,15 @@ class TriggerEditor(QWidget):
         self.brush_form = brush_form
         brush_form.addRow(self.from_current)
         brush_form.addRow(self.clear_button)
-        left = QVBoxLayout()
+        settings = QWidget()
+        left = QVBoxLayout(settings)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(options)
         left.addWidget(brush)
         left.addWidget(self.message)
         left.addStretch(1)
         top = QHBoxLayout()
-        top.addLayout(left, 0)
+        top.addWidget(scrolled(settings, horizontal=False), 0)  # fits a 768-pixel screen
         top.addWidget(self.grid, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
