@@ -31,7 +31,7 @@ from snnstudio.core.attack.trigger import (
     placed_trigger_from_config,
 )
 from snnstudio.core.config import POSITIONS, TRIGGER_KINDS, TriggerConfig
-from snnstudio.core.errors import SnnStudioError
+from snnstudio.core.errors import SnnStudioError, TriggerError
 from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_text
 from snnstudio.gui.image_render import frame_of
 from snnstudio.gui.pixel_grid import PixelGrid
@@ -40,6 +40,7 @@ from snnstudio.gui.screen_fit import scrolled
 
 KIND_LABELS = {"white": "white square", "random": "random square", "image": "image file",
                "array": "drawn on the grid"}  # fmt: skip
+NOTHING_DRAWN = "nothing drawn yet: paint the trigger on the grid (left drag paints)"
 POLARITY_LABELS = {0: "0: channel 0 (OFF events)", 1: "1: channel 1 (ON events)",
                    2: "2: both channels"}  # fmt: skip
 
@@ -141,14 +142,16 @@ class TriggerEditor(QWidget):
         brush_form.addRow(self.from_current)
         brush_form.addRow(self.clear_button)
         settings = QWidget()
-        left = QVBoxLayout(settings)
-        left.setContentsMargins(0, 0, 0, 0)
-        left.addWidget(options)
-        left.addWidget(brush)
-        left.addWidget(self.message)
-        left.addStretch(1)
+        column = QVBoxLayout(settings)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(options)
+        column.addWidget(brush)
+        column.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(scrolled(settings, horizontal=False), 1)  # fits a 768-pixel screen
+        left.addWidget(self.message)  # always in sight, below what scrolls
         top = QHBoxLayout()
-        top.addWidget(scrolled(settings, horizontal=False), 0)  # fits a 768-pixel screen
+        top.addLayout(left, 0)
         top.addWidget(self.grid, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
@@ -247,7 +250,10 @@ class TriggerEditor(QWidget):
 
     def placed_trigger(self) -> PlacedTrigger:
         """The core's placed trigger for the current settings (raises SnnStudioError)."""
-        return placed_trigger_from_config(self.trigger_config(), self.image_shape, self.is_event)
+        cfg = self.trigger_config()
+        if cfg.kind == "array" and not cfg.pattern:
+            raise TriggerError(NOTHING_DRAWN)
+        return placed_trigger_from_config(cfg, self.image_shape, self.is_event)
 
     def update_preview(self) -> None:
         try:

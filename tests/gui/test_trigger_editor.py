@@ -114,6 +114,7 @@ def test_choosing_drawn_starts_from_an_empty_grid_and_names_the_pattern_size(win
     assert not np.isnan(editor.grid.drawing[0, 27, 27])
     editor.kind.setCurrentIndex(editor.kind.findData("array"))
     assert np.isnan(editor.grid.drawing).all()
+    assert editor.message.text().startswith("nothing drawn yet")
     press_cell(qtbot, editor.grid, 2, 2)
     cfg = window.config().trigger
     assert (cfg.x, cfg.y, cfg.pattern) == (2, 2, [[1.0]])  # one pixel, no hidden square
