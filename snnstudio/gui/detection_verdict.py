@@ -8,6 +8,7 @@ table. Pure functions of the core's detection results: no widgets here.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from snnstudio.core.defense.settings import TRAINING_SCORERS
@@ -65,7 +66,7 @@ def reference_free_line(verdicts: dict[str, Any]) -> tuple[str, str]:
     )
     flagged = [(title, v["suspect_class"]) for title, v in results if v["flagged"]]
     classes = sorted({c for _, c in flagged})
-    count = f"{len(flagged)} of {len(results)} tests"
+    count = f"{len(flagged)} of {len(results)} test{'s' if len(results) > 1 else ''}"
     if not flagged:
         return (f"<span style='color:{GREEN}'><b>No backdoor flagged</b></span>",
                 f"{tests}: {count} flag a class")  # fmt: skip
@@ -125,7 +126,7 @@ def verdict_html(sections: dict[str, Any], target: int | None = None, ended: str
     lines = [f"<span style='font-size:15pt'>{head}</span>"]
     if tests:
         said = f"; the checkpoint's config says target {target}" if target is not None else ""
-        lines.append(tests + said)
+        lines.append(html.escape(tests + said, quote=False))  # its "<" is text, not a tag
     numbers = number_lines(sections)
     if numbers:
         lines.append(" &nbsp;·&nbsp; ".join(numbers))

@@ -180,14 +180,13 @@ class DetectionView(QWidget):
         splitter.addWidget(self.views)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([SIDE_PANEL_WIDTH, 900])
-        verdict_row = QHBoxLayout()
-        verdict_row.addWidget(self.verdict, 1)
-        next_column = QVBoxLayout()
-        next_column.addWidget(self.next_step)
-        next_column.addWidget(self.progress)
-        verdict_row.addLayout(next_column)
+        below_verdict = QHBoxLayout()  # each shown only when it has something to say
+        below_verdict.addWidget(self.progress, 1)
+        below_verdict.addWidget(self.next_step)
+        below_verdict.addStretch(0)
         layout = QVBoxLayout(self)
-        layout.addLayout(verdict_row)
+        layout.addWidget(self.verdict)
+        layout.addLayout(below_verdict)
         layout.addWidget(splitter, 1)
 
     def _show_options(self, everything: bool) -> None:

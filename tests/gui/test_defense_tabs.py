@@ -248,7 +248,7 @@ def test_reference_free_verdict_is_the_clis(window, qtbot, trained_run, tmp_path
         assert mine["p_value"] == pytest.approx(theirs["p_value"], rel=1e-3, abs=1e-9)
     verdict = view.verdict.text()
     assert ("Backdoor suspected" in verdict) == any(cli[t]["suspect"]["flagged"] for t in cli)
-    assert " of 2 tests flag" in verdict and "< 0.05)" in verdict  # the threshold, in words
+    assert " of 2 tests flag" in verdict and "&lt; 0.05)" in verdict  # the threshold, in words
 
 
 def test_the_verdict_says_which_tests_flag_at_which_threshold():
@@ -277,3 +277,5 @@ def test_the_verdict_says_which_tests_flag_at_which_threshold():
     sections = {"sample-level": {"auroc": 0.866, "layer_label": "fc1 spikes (128)"}}
     text = verdict_html(sections, ended="completed")
     assert "0.5 chance, 1 all" in text and "no verdict" in text
+    text = verdict_html({"reference-free": {"tmpbd": outcome(0.01, True)}}, target=0)
+    assert "TMPBD p = 0.01 (&lt; 0.05): 1 of 1 test flag class 0; the checkpoint's" in text
