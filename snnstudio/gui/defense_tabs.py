@@ -80,7 +80,6 @@ class DefenseTabs:
 
     def detection_failed(self, title: str, failure: Failure) -> None:
         self.detection.set_running(False)
-        self.detection.finish("failed")
         self.detection.status.setText(failure.message)
         show_failure(self.detection, title, failure)
 
@@ -225,7 +224,7 @@ class DefenseTabs:
         started = self.jobs.try_start(
             self.detection, "detection", job,
             on_yielded=self._detection_event,
-            on_failed=lambda f: self.detection_failed("Detection failed", f),
+            on_failed=self._detection_job_failed,
             on_finished=lambda: self.detection.set_running(False),
         )  # fmt: skip
         if started:
@@ -270,6 +269,10 @@ class DefenseTabs:
         elif isinstance(event, RunFinished):
             view.status.setText(f"detection {event.status}: {event.out_dir}")
             view.finish(event.status)
+
+    def _detection_job_failed(self, failure: Failure) -> None:
+        self.detection.finish("failed")
+        self.detection_failed("Detection failed", failure)
 
     def eliminate_detected(self) -> None:
         """The verdict's next step: the detected checkpoint in the Elimination tab."""

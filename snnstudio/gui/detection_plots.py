@@ -251,6 +251,8 @@ class ScorePlots(QWidget):
             )  # fmt: skip
             self.margins.addItem(bar)
             self.margin_items.append(bar)
-        if tests:
-            classes = len(tests[0][1]["margins"])
-            self.margins.getAxis("bottom").setTicks([[(c, str(c)) for c in range(classes)]])
+        classes = len(tests[0][1]["margins"]) if tests else 0
+        self.margins.getAxis("bottom").setTicks(
+            [[(c, str(c)) for c in range(classes)]] if tests else None
+        )
+        self.margins.enableAutoRange()  # no axes left at an earlier model's margins

@@ -116,7 +116,7 @@ def test_a_new_or_bad_checkpoint_clears_the_old_verdict(
     )
     click(qtbot, view.load_button)
     qtbot.waitUntil(lambda: bool(messages.calls), timeout=10_000)
-    assert "AUROC" not in view.verdict.text()
+    assert view.verdict.text() == "load a checkpoint and run the detection tests"
 
 
 def test_bad_checkpoint_shows_a_message(window, qtbot, messages, tmp_path):
@@ -179,6 +179,7 @@ def test_text_file_in_detection_and_elimination_jobs_is_an_error_in_their_tabs(
     qtbot.waitUntil(lambda: not window.jobs.running and bool(messages.calls), timeout=10_000)
     assert messages.parents == [view] and view.status.text() == messages.texts()[0]
     assert view.detect_button.isEnabled() and not view.stop_button.isEnabled()
+    assert "Detection failed: no verdict" in view.verdict.text()
     panel.checkpoint.edit.setText(str(notes))
     window.tabs.setCurrentWidget(window.run_panel)
     click(qtbot, panel.start_button)
