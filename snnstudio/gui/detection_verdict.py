@@ -123,11 +123,11 @@ def verdict_html(sections: dict[str, Any], target: int | None = None, ended: str
     head, tests = reference_free_line(sections.get("reference-free", {}))
     if not head:
         head = f"<span style='color:{GREY}'>{NO_VERDICT[ended]}</span>"
+    said = f"the checkpoint's config says target {target}" if target is not None else ""
     lines = [f"<span style='font-size:15pt'>{head}</span>"]
     if tests:
-        said = f"; the checkpoint's config says target {target}" if target is not None else ""
-        lines.append(html.escape(tests + said, quote=False))  # its "<" is text, not a tag
-    numbers = number_lines(sections)
+        lines.append(html.escape(f"{tests}; {said}" if said else tests, quote=False))
+    numbers = number_lines(sections) + ([said] if said and not tests else [])
     if numbers:
         lines.append(" &nbsp;·&nbsp; ".join(numbers))
     return "<br>".join(lines)

@@ -111,7 +111,6 @@ class DetectionView(QWidget):
         self.next_step.setToolTip("open this checkpoint in the Elimination tab")
         self.next_step.hide()
         self.result_for: tuple[Path | None, Path | None] | None = None  # whose verdict
-        self.finished = False
         self._searches = (0, 1)  # (reference-free searches started, searches in all)
         self.status = QLabel(
             "load a checkpoint: a run's model.pt, with its clean-twin.pt as reference"
@@ -259,7 +258,6 @@ class DetectionView(QWidget):
         self.scores.setRowCount(0)
         self.sections = {}
         self.result_for = None
-        self.finished = False
         self.verdict.setText(verdict or IDLE_VERDICT)
         self.score_plots.clear()
         self.next_step.hide()
@@ -311,9 +309,8 @@ class DetectionView(QWidget):
         """The detection ended ('completed', 'cancelled' or 'failed'): the final verdict and,
         for a completed one, the next step."""
         self.progress.hide()
-        self.finished = status == "completed"
         self.verdict.setText(verdict_html(self.sections, self.target, ended=status))
-        if not self.finished:
+        if status != "completed":
             return
         flagged = any(
             v.get("flagged") for roles in self.sections.get("reference-free", {}).values()
