@@ -12,6 +12,7 @@ takes one, and every run directory holds the resolved one so the run can be repe
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -217,7 +218,34 @@ def from_dict(data: dict[str, Any], cls: type = ExperimentConfig, prefix: str = 
 
 
 def dumps(cfg: ExperimentConfig) -> str:
-    return tomli_w.dumps(to_dict(cfg))
+    """The config as TOML; a drawn trigger's pattern is written one row a line (tomli_w
+    writes a long array one number a line: a 26x26 drawing took ~700 lines)."""
+    data = to_dict(cfg)
+    pattern = data["trigger"]["pattern"]
+    if not pattern:
+        return tomli_w.dumps(data)
+    data["trigger"]["pattern"] = []
+    text = tomli_w.dumps(data)
+    empty = "\npattern = []\n"
+    assert text.count(empty) == 1, "only the trigger section has a pattern"
+    return text.replace(empty, f"\npattern = {_toml_array(pattern, 1)}\n")
+
+
+def _toml_array(values: list[Any], depth: int) -> str:
+    """A nested list as TOML: a list of scalars on one line, a list of lists one item a line,
+    indented by `depth`; each scalar as tomli_w writes it (nan, inf, 0.1, true)."""
+    if not any(isinstance(v, list) for v in values):
+        return "[" + ", ".join(tomli_w.dumps({"v": v})[4:].strip() for v in values) + "]"
+    pad = "    " * depth
+    rows = "".join(f"{pad}{_toml_array(v, depth + 1)},\n" for v in values)
+    return f"[\n{rows}{'    ' * (depth - 1)}]"
+
+
+def fingerprint(cfg: ExperimentConfig | dict[str, Any]) -> str:
+    """A text equal for equal configs, NaN included (a drawn trigger's transparent pixels:
+    NaN != NaN, so two equal configs holding one compare unequal as dicts)."""
+    data = cfg if isinstance(cfg, dict) else to_dict(cfg)
+    return json.dumps(data, sort_keys=True)
 
 
 def loads(text: str, source: str = "<string>") -> ExperimentConfig:

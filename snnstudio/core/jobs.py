@@ -72,6 +72,7 @@ def run_job(
     cancel: CancelToken | None,
     metrics: dict[str, Any] | None = None,
     finish: Callable[[Job, str], None] | None = None,
+    resume: bool = False,
 ) -> Iterator[Event]:
     """Run `body` as a job of `kind`, yielding its events and then RunFinished.
 
@@ -83,8 +84,9 @@ def run_job(
     cfg : the config recorded as the run's config.toml.
     finish : called with the job and its status after the body ended (also when it was
         cancelled), before RunFinished: for files written from what the body got done.
+    resume : `out_dir` holds a stopped run that the body continues (RunDirectory's resume).
     """
-    rundir = RunDirectory(out_dir, cfg, kind) if out_dir is not None else None
+    rundir = RunDirectory(out_dir, cfg, kind, resume) if out_dir is not None else None
     job = Job(rundir, cancel, dict(metrics or {}))
     yield from recorded(_skeleton(body, job, noun, finish), rundir)
 

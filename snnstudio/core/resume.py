@@ -23,6 +23,7 @@ import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -129,12 +130,8 @@ class EpochStates:
         path = self.path(phase)
         if not path.is_file():
             return PhaseStart()
+        blob = load_state(path, self.config)
         try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            if blob["format"] != FORMAT or json.loads(blob["config"]) != self.config:
-                raise CheckpointError(
-                    f"{path} was saved by a run with another config; it cannot be resumed"
-                )
             net.load_state_dict(blob["net"])
             optimizer.load_state_dict(blob["optimizer"])
             torch.set_rng_state(blob["torch_rng"])
@@ -146,16 +143,43 @@ class EpochStates:
                 for row in json.loads(blob["epochs"])
             ]
             return PhaseStart(int(blob["epoch"]), events, json.loads(blob["metrics"]))
-        except CheckpointError:
-            raise
         except Exception as exc:  # a damaged or foreign file, in any of its fields
-            raise CheckpointError(
-                f"{path}: damaged resume state ({type(exc).__name__}: {exc})"
-            ) from None
+            raise damaged(path, exc) from None
 
     def discard(self) -> None:
         """Remove the states once the run has completed."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def load_state(path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """A saved phase state, refused (CheckpointError) when damaged or saved under a config
+    other than `config` (compared as `config_io.fingerprint`: a drawn trigger's NaN pixels
+    compare equal)."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        same = config_io.fingerprint(json.loads(blob["config"])) == config_io.fingerprint(config)
+        if blob["format"] != FORMAT:
+            raise ValueError(f"format {blob['format']!r}, not {FORMAT!r}")
+    except Exception as exc:
+        raise damaged(path, exc) from None
+    if not same:
+        raise CheckpointError(
+            f"{path} was saved by a run with another config; it cannot be resumed"
+        )
+    return blob
+
+
+def damaged(path: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(f"{path}: damaged resume state ({type(exc).__name__}: {exc})")
+
+
+def check_resumable(run_dir: str | Path, cfg: config_io.ExperimentConfig) -> None:
+    """Load every saved state of `run_dir` and check it against `cfg`, raising
+    CheckpointError for the first that would refuse the resume: run before anything of the
+    run directory is written, so that a refused resume leaves every file as it was."""
+    config = config_io.to_dict(cfg)
+    for path in sorted((Path(run_dir) / RESUME_DIR).glob("*.pt")):
+        load_state(path, config)
 
 
 def resume_state_exists(run_dir: str | Path) -> bool:

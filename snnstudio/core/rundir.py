@@ -258,18 +258,30 @@ def mark_run_dir(path: str | Path, kind: RunKind) -> None:
 
 
 class RunDirectory:
-    """Writes one job's files into `path`, creating it and recording its kind."""
+    """Writes one job's files into `path`, creating it and recording its kind.
+
+    With `resume=True` (a stopped run going on in its own folder) run.json and config.toml
+    are kept as they are, and nothing is written until the first epoch arrives (the resumed
+    run replays its saved epochs first): the events before it are held and written then, so
+    a resume refused, failed or stopped before it leaves every file of the run as it was.
+    """
 
     def __init__(
         self,
         path: str | Path,
         cfg: config_io.ExperimentConfig,
         kind: RunKind = RunKind.EXPERIMENT,
+        resume: bool = False,
     ) -> None:
         self.path = Path(path)
         self.kind = kind
-        mark_run_dir(self.path, kind)
-        write_text_atomic(self.path / CONFIG_FILE, config_io.dumps(cfg))
+        self._held: list[Event] | None = [] if resume else None
+        if not resume:
+            mark_run_dir(self.path, kind)
+            write_text_atomic(self.path / CONFIG_FILE, config_io.dumps(cfg))
+            self._open()
+
+    def _open(self) -> None:
         self._log = (self.path / LOG_FILE).open("a", encoding="utf-8")
         self._history_file = (self.path / HISTORY_FILE).open("w", newline="", encoding="utf-8")
         self._history = csv.writer(self._history_file)
@@ -289,6 +301,14 @@ class RunDirectory:
         return self.path / curve_name(stage)
 
     def record(self, event: Event) -> None:
+        if self._held is not None:  # a resume that has not reached its first epoch yet
+            if not isinstance(event, EpochDone):
+                self._held.append(event)
+                return
+            held, self._held = self._held, None
+            self._open()
+            for earlier in held:
+                self.record(earlier)
         line = describe(event)
         if isinstance(event, EpochDone):
             row = [event.stage, event.epoch, event.acc, event.asr, event.loss, event.seconds,
@@ -312,6 +332,8 @@ class RunDirectory:
         write_json_atomic(self.path / METRICS_FILE, metrics)
 
     def close(self) -> None:
+        if self._held is not None:  # nothing was opened
+            return
         self._tensorboard.close()
         self._history_file.close()
         self._log.close()

@@ -23,7 +23,7 @@ from snnstudio.core.errors import ConfigError
 from snnstudio.core.estimate import RunEstimate, check_fits
 from snnstudio.core.events import CancelToken, Event, Log, check_cancel
 from snnstudio.core.jobs import Job, run_job
-from snnstudio.core.resume import EpochStates, describe_progress
+from snnstudio.core.resume import EpochStates, check_resumable, describe_progress
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
 from snnstudio.core.rundir import (
@@ -105,15 +105,21 @@ def run_experiment(
     validate(cfg)
     device = resolve_device(cfg.train.device)
     estimate = check_fits(cfg, resolve_step_mode(cfg.train.step_mode, device), device)
+    if resume and out_dir is not None:
+        check_resumable(out_dir, cfg)  # refused before a file of the run is touched
     metrics = {"dataset": cfg.data.name, "rule": cfg.rule.name}
     body = functools.partial(_experiment, cfg, estimate, resume)
-    yield from run_job(body, "run", out_dir, cfg, RunKind.EXPERIMENT, cancel, metrics)
+    yield from run_job(
+        body, "run", out_dir, cfg, RunKind.EXPERIMENT, cancel, metrics, resume=resume
+    )
 
 
 def resume_experiment(run_dir: str | Path, cancel: CancelToken | None = None) -> Iterator[Event]:
     """Continue the stopped, cancelled or killed experiment in `run_dir` from its last
     completed epoch, with its own config.toml; it ends with the metrics of an uninterrupted
-    run. Refused for a run that completed or a directory that is not an experiment's."""
+    run. Refused for a run that completed or a directory that is not an experiment's, and
+    for saved states that do not match its config; a refused resume, or one that fails or
+    is stopped before it has restored the saved state, leaves every file as it was."""
     record = open_run(run_dir)
     problem = why_not_resumable(record)
     if problem:

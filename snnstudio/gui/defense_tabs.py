@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from snnstudio.core.defense.detection import run_detection
 from snnstudio.core.defense.elimination import run_elimination
+from snnstudio.core.defense.max_margin import TESTS as REFERENCE_FREE_TESTS
 from snnstudio.core.events import (
     BatchDone,
     CancelToken,
@@ -43,11 +44,18 @@ from snnstudio.gui.tasks import Failure, TaskSlot, show_failure
 
 
 class DefenseTabs:
-    """Owns the two tabs' behaviour; the window gives it its job slot and runs folder."""
+    """Owns the two tabs' behaviour; the window gives it its job slot, runs folder and how
+    to bring a tab to the front (`show`)."""
 
-    def __init__(self, jobs: TaskSlot, runs_folder: Callable[[], Path]) -> None:
+    def __init__(
+        self,
+        jobs: TaskSlot,
+        runs_folder: Callable[[], Path],
+        show: Callable[[QWidget], None] = lambda page: None,
+    ) -> None:
         self.jobs = jobs
         self.runs_folder = runs_folder
+        self.show = show
         self.detection = DetectionView()
         self.elimination = EliminationPanel()
         self.probe = TaskSlot(self.detection, replace=True)  # load and record
@@ -61,6 +69,7 @@ class DefenseTabs:
         d.record_button.clicked.connect(self.record)
         d.detect_button.clicked.connect(self.start_detection)
         d.stop_button.clicked.connect(self.jobs.cancel)
+        d.next_step.clicked.connect(self.eliminate_detected)
         e.use_last_run.clicked.connect(self.use_last_run)
         e.start_button.clicked.connect(self.start_elimination)
         e.stop_button.clicked.connect(self.jobs.cancel)
@@ -158,6 +167,7 @@ class DefenseTabs:
 
     def _load_failed(self, failure: Failure) -> None:
         self._forget(failure.message)
+        self.detection.clear_scores()  # no verdict stays beside a checkpoint that failed
         self.detection_failed("Cannot load the checkpoint", failure)
 
     def _record_failed(self, failure: Failure) -> None:
@@ -198,7 +208,10 @@ class DefenseTabs:
         if not self._is_loaded(suspect, reference):  # no plots of another model stay shown
             self._forget("")
         settings, runs = self.detection.settings(), self.runs_folder()
-        self.detection.clear_scores()
+        models = 1 if reference is None else 2
+        self.detection.begin(
+            suspect, reference, len(REFERENCE_FREE_TESTS) * models if settings.reference_free else 0
+        )
 
         def job(cancel: CancelToken) -> Iterator[Event]:  # the folder is made when it starts
             out = new_run_dir(runs, "detect")
@@ -209,7 +222,7 @@ class DefenseTabs:
         started = self.jobs.try_start(
             self.detection, "detection", job,
             on_yielded=self._detection_event,
-            on_failed=lambda f: self.detection_failed("Detection failed", f),
+            on_failed=self._detection_job_failed,
             on_finished=lambda: self.detection.set_running(False),
         )  # fmt: skip
         if started:
@@ -242,12 +255,29 @@ class DefenseTabs:
             self.elimination.status.setText(f"eliminating from {path} …")
 
     def _detection_event(self, event: object) -> None:
+        view = self.detection
         if isinstance(event, DetectionResult):
-            self.detection.show_result(event.section, event.summary)
+            view.show_result(event.section, event.summary)
+        elif isinstance(event, StageStarted):  # a reference-free margin search
+            view.search_started(event.stage, event.total_steps)
+        elif isinstance(event, BatchDone):
+            view.search_step(event.step, event.total_steps)
         elif isinstance(event, Log):
-            self.detection.status.setText(event.message)
+            view.status.setText(event.message)
         elif isinstance(event, RunFinished):
-            self.detection.status.setText(f"detection {event.status}: {event.out_dir}")
+            view.status.setText(f"detection {event.status}: {event.out_dir}")
+            view.finish(event.status)
+
+    def _detection_job_failed(self, failure: Failure) -> None:
+        self.detection.finish("failed")
+        self.detection_failed("Detection failed", failure)
+
+    def eliminate_detected(self) -> None:
+        """The verdict's next step: the detected checkpoint in the Elimination tab."""
+        if self.detection.result_for is None:
+            return
+        self.elimination.checkpoint.edit.setText(str(self.detection.result_for[0]))
+        self.show(self.elimination)
 
     def _elimination_event(self, event: object) -> None:
         panel = self.elimination

@@ -176,13 +176,21 @@ class DetectionPlots(QWidget):
         return len(self.raster_items[which].data)
 
 
-class ScorePlots(pg.GraphicsLayoutWidget):
-    """The sample score's ROC curve and histograms, and the per-class maximum margins."""
+class ScorePlots(QWidget):
+    """The sample score's ROC curve and histograms, and the per-class maximum margins.
+
+    A widget holding its GraphicsLayoutWidget, as DetectionPlots (`graphics` is what File >
+    Export draws), not a GraphicsLayoutWidget itself: that class puts its layout's `clear`
+    on every instance, which shadowed `ScorePlots.clear` and emptied the whole layout
+    whenever a detection started, so the Scores tab stayed blank."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.graphics = self  # as DetectionPlots: what File > Export draws
-        g = self
+        self.graphics = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        g = self.graphics
         self.roc = g.addPlot(0, 0, title="ROC: triggered vs clean test inputs")
         self.roc.setLabel("bottom", "false positive rate")
         self.roc.setLabel("left", "true positive rate")
@@ -246,6 +254,8 @@ class ScorePlots(pg.GraphicsLayoutWidget):
             )  # fmt: skip
             self.margins.addItem(bar)
             self.margin_items.append(bar)
-        if tests:
-            classes = len(tests[0][1]["margins"])
-            self.margins.getAxis("bottom").setTicks([[(c, str(c)) for c in range(classes)]])
+        classes = len(tests[0][1]["margins"]) if tests else 0
+        self.margins.getAxis("bottom").setTicks(
+            [[(c, str(c)) for c in range(classes)]] if tests else None
+        )
+        self.margins.enableAutoRange()  # no axes left at an earlier model's margins

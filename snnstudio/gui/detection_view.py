@@ -1,7 +1,9 @@
 """The Detection tab: choose checkpoints, layer and inputs; see the probe's recordings; run
 the core's detection tests and read their verdict.
 
-The verdict sits on top (suspect class, p-value, AUROC, separation); below it, the
+The verdict sits on top (which tests flag which class at which threshold, the other numbers
+in words: gui/detection_verdict.py), with the reference-free stage's progress and the next
+step (take the checkpoint to Elimination); below it, the
 recordings (large layers as their top-k neurons) and the scores (ROC curve, histograms,
 per-class margins) in two tabs, with a short table of the numbers behind them. The test
 options are generated from `DetectionSettings`, as `snnstudio detect`'s are, so the GUI
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -32,13 +35,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from snnstudio.core.defense.settings import TRAINING_SCORERS, DetectionSettings
+from snnstudio.core.defense.settings import DetectionSettings
 from snnstudio.gui.detection_plots import DetectionPlots, ScorePlots
+from snnstudio.gui.detection_verdict import TOOLTIP, row_tooltip, score_rows, verdict_html
 from snnstudio.gui.form_fields import int_spin
 from snnstudio.gui.probe_snapshot import ProbeSnapshot, top_changed_neurons
+from snnstudio.gui.screen_fit import scrolled
 from snnstudio.gui.settings_form import SettingsForm
 
 CHECKPOINT_FILTER = "Checkpoints (*.pt)"
+IDLE_VERDICT = "load a checkpoint and run the detection tests"
 SIDE_PANEL_WIDTH = 440
 SCORE_NAME_WIDTH = 280
 TOP_K_DEFAULT = 32
@@ -46,7 +52,6 @@ TRACES = 3
 # The test options shown at first; "all options" shows every field of DetectionSettings.
 MAIN_OPTIONS = {"feature", "clean_fraction", "training_scores", "reference_free",
                 "max_margin.steps"}  # fmt: skip
-REFERENCE_FREE_TESTS = (("tmpbd", "TMPBD"), ("max-margin", "MM-BD"))
 
 
 class PathRow(QWidget):
@@ -75,82 +80,6 @@ class PathRow(QWidget):
         return Path(text) if text else None
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}g}"
-
-
-def verdict_html(sections: dict[str, Any], target: int | None = None) -> str:
-    """The headline of the detection results received so far, as rich text."""
-    parts: list[str] = []
-    head = "<span style='color:#555'>running the detection tests…</span>"
-    verdicts = sections.get("reference-free", {})
-    suspect_results = [
-        (title, verdicts[test]["suspect"])
-        for test, title in REFERENCE_FREE_TESTS
-        if "suspect" in verdicts.get(test, {})
-    ]
-    if suspect_results:
-        flagged = [(title, v) for title, v in suspect_results if v["flagged"]]
-        if flagged:
-            v = flagged[0][1]
-            head = (f"<span style='color:#b00020'><b>Backdoor suspected: class "
-                    f"{v['suspect_class']}</b></span>")  # fmt: skip
-        else:
-            head = "<span style='color:#1b7f3b'><b>No backdoor flagged</b></span>"
-        parts += [
-            f"{title} p = {_num(v['p_value'])} (class {v['suspect_class']})"
-            for title, v in suspect_results
-        ]
-    sample = sections.get("sample-level")
-    if sample:
-        parts.append(f"test-input AUROC {sample['auroc']:.3f} ({sample['layer_label']})")
-    comparison = sections.get("model-comparison")
-    if comparison:
-        last = comparison["layers"][-1]
-        sep = last["separation"]
-        parts.append(
-            f"separation vs reference on {last.get('label', last['layer'])}: "
-            f"spikes {sep['spikes']:.2f}, voltage {sep['voltage']:.2f}"
-        )
-    training = sections.get("training-set")
-    if training:
-        parts.append(
-            "poisoned training samples found: "
-            + ", ".join(
-                f"{m} precision {_num(training[m]['precision'], 2)} "
-                f"recall {_num(training[m]['recall'], 2)}"
-                for m in TRAINING_SCORERS
-            )
-        )
-    if target is not None:
-        parts.append(f"the checkpoint's config says target {target}")
-    return f"<span style='font-size:15pt'>{head}</span><br>" + " &nbsp;·&nbsp; ".join(parts)
-
-
-def score_rows(section: str, summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """The numbers of one detection result worth a row of the table."""
-    if section == "sample-level":
-        rows = [(f"AUROC {layer}, {kind}", f"{auroc:.3f}")
-                for layer, by_kind in summary["auroc_by_layer_feature"].items()
-                for kind, auroc in by_kind.items()]  # fmt: skip
-        return rows
-    if section == "training-set":
-        return [
-            (f"training set, {m}: {key}", _num(summary[m][key]))
-            for m in TRAINING_SCORERS
-            for key in ("precision", "recall", "auroc", "flagged", "poisoned")
-        ] + [(f"training set, {m}: flagged classes", str(summary[m]["flagged_classes"]))
-             for m in TRAINING_SCORERS]  # fmt: skip
-    if section == "model-comparison":
-        return [(f"separation, {c.get('label', c['layer'])} ({kind})", f"{value:.3f}")
-                for c in summary["layers"] for kind, value in c["separation"].items()]  # fmt: skip
-    if section == "reference-free":
-        return [(f"{test}, {role}: {key}", _num(v[key]) if key == "p_value" else str(v[key]))
-                for test, roles in summary.items() for role, v in roles.items()
-                for key in ("flagged", "suspect_class", "p_value")]  # fmt: skip
-    return []
-
-
 class DetectionView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -172,9 +101,17 @@ class DetectionView(QWidget):
         self.detect_button = QPushButton("Run detection")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
-        self.verdict = QLabel("load a checkpoint and run the detection tests")
+        self.verdict = QLabel(IDLE_VERDICT)
         self.verdict.setWordWrap(True)
         self.verdict.setTextFormat(Qt.TextFormat.RichText)
+        self.verdict.setToolTip(TOOLTIP)
+        self.progress = QProgressBar()  # the reference-free searches: minutes on a CPU
+        self.progress.hide()
+        self.next_step = QPushButton("Eliminate the backdoor from this model…")
+        self.next_step.setToolTip("open this checkpoint in the Elimination tab")
+        self.next_step.hide()
+        self.result_for: tuple[Path | None, Path | None] | None = None  # whose verdict
+        self._searches = (0, 1)  # (reference-free searches started, searches in all)
         self.status = QLabel(
             "load a checkpoint: a run's model.pt, with its clean-twin.pt as reference"
         )
@@ -202,6 +139,8 @@ class DetectionView(QWidget):
         self.neurons.editingFinished.connect(self.redraw)
         self.all_options.toggled.connect(self._show_options)
         self._show_options(False)
+        for row in (self.suspect, self.reference):  # another model: the verdict is not its
+            row.edit.textChanged.connect(self._forget_stale_verdict)
 
     def _build_layout(self) -> None:
         models = QGroupBox("Models")
@@ -236,12 +175,17 @@ class DetectionView(QWidget):
         panel.setLayout(side)
         panel.setMinimumWidth(SIDE_PANEL_WIDTH)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(panel)
+        splitter.addWidget(scrolled(panel, horizontal=False))  # fits a 768-pixel screen
         splitter.addWidget(self.views)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([SIDE_PANEL_WIDTH, 900])
+        below_verdict = QHBoxLayout()  # each shown only when it has something to say
+        below_verdict.addWidget(self.progress, 1)
+        below_verdict.addWidget(self.next_step)
+        below_verdict.addStretch(0)
         layout = QVBoxLayout(self)
         layout.addWidget(self.verdict)
+        layout.addLayout(below_verdict)
         layout.addWidget(splitter, 1)
 
     def _show_options(self, everything: bool) -> None:
@@ -309,11 +253,28 @@ class DetectionView(QWidget):
     def settings(self) -> DetectionSettings:
         return self.options.settings(layer=self.layer_name())
 
-    def clear_scores(self) -> None:
+    def clear_scores(self, verdict: str = "") -> None:
+        """No results: the table, the plots and the verdict emptied (`verdict` shown)."""
         self.scores.setRowCount(0)
         self.sections = {}
-        self.verdict.setText(verdict_html({}))
+        self.result_for = None
+        self.verdict.setText(verdict or IDLE_VERDICT)
         self.score_plots.clear()
+        self.next_step.hide()
+        self.progress.hide()
+
+    def begin(self, suspect: Path, reference: Path | None, searches: int) -> None:
+        """A detection of `suspect` starts, with `searches` reference-free margin searches."""
+        self.clear_scores(verdict_html({}))
+        self.result_for = (suspect, reference)
+        self._searches = (0, max(1, searches))
+
+    def _forget_stale_verdict(self) -> None:
+        if self.result_for is not None and self.result_for != self.chosen_paths():
+            self.clear_scores()
+
+    def chosen_paths(self) -> tuple[Path | None, Path | None]:
+        return self.suspect.path(), self.reference.path()
 
     def show_result(self, section: str, summary: dict[str, Any]) -> None:
         """One detection result: the verdict, the plots and the table rows it feeds."""
@@ -328,10 +289,41 @@ class DetectionView(QWidget):
             row = self.scores.rowCount()
             self.scores.insertRow(row)
             name = QTableWidgetItem(key)
-            name.setToolTip(key)
+            name.setToolTip(f"{key}\n\n{row_tooltip(section)}")
             self.scores.setItem(row, 0, name)
             self.scores.setItem(row, 1, QTableWidgetItem(value))
+
+    def search_started(self, name: str, steps: int) -> None:
+        """A reference-free margin search begins: one part of the progress bar."""
+        started, total = self._searches
+        self._searches = (started + 1, total)
+        self.progress.setRange(0, total * steps)
+        self.progress.setValue(started * steps)
+        self.progress.setFormat(f"reference-free test {started + 1} of {total} ({name}): %p%")
+        self.progress.show()
+
+    def search_step(self, step: int, steps: int) -> None:
+        self.progress.setValue((self._searches[0] - 1) * steps + step)
+
+    def finish(self, status: str) -> None:
+        """The detection ended ('completed', 'cancelled' or 'failed'): the final verdict and,
+        for a completed one, the next step."""
+        self.progress.hide()
+        self.verdict.setText(verdict_html(self.sections, self.target, ended=status))
+        if status != "completed":
+            return
+        flagged = any(
+            v.get("flagged") for roles in self.sections.get("reference-free", {}).values()
+            for v in roles.values()
+        )  # fmt: skip
+        self.next_step.setText(
+            "Eliminate the backdoor from this model…" if flagged
+            else "Try elimination on this model anyway…"
+        )  # fmt: skip
+        self.next_step.show()
 
     def set_running(self, running: bool) -> None:
         self.detect_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+        for row in (self.suspect, self.reference):  # the results coming are this model's
+            row.setEnabled(not running)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from snnstudio.core.defense.settings import EliminationSettings, method_spec
 from snnstudio.gui.detection_view import SIDE_PANEL_WIDTH, PathRow
+from snnstudio.gui.screen_fit import scrolled
 from snnstudio.gui.settings_form import SettingsForm
 
 BEFORE_COLOUR, AFTER_COLOUR = "#9e9e9e", "#1f77b4"
@@ -72,11 +73,12 @@ class EliminationPanel(QWidget):
         form.addRow(self.progress)
         form.addRow(self.status)
         box.setMinimumWidth(SIDE_PANEL_WIDTH)
-        side = QVBoxLayout()
+        panel = QWidget()
+        side = QVBoxLayout(panel)
         side.addWidget(box)
         side.addStretch(1)
         layout = QHBoxLayout(self)
-        layout.addLayout(side, 0)
+        layout.addWidget(scrolled(panel, horizontal=False), 0)  # fits a 768-pixel screen
         layout.addWidget(self.graphics, 1)
 
     def _update_visible(self) -> None:

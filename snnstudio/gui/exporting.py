@@ -11,6 +11,8 @@ which Qt replays scaled by the ratio of the picture's resolution (the screen's 9
 painting device's. QSvgGenerator defaults to 72 dpi, so axes and tick labels came out at 3/4
 size while the curves did not. The generator now uses the resolution the pictures were
 recorded at.
+
+Why SVG curves were huge filled bands in rsvg-convert and ImageMagick: see svg_strokes.py.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import QTableWidget
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.rundir import open_run
+from snnstudio.gui.svg_strokes import flatten_scaled_paths
 
 PLOT_FILTER = "SVG drawing (*.svg);;PNG image (*.png)"
 TABLE_FILTER = "CSV table (*.csv)"
@@ -76,11 +79,13 @@ def export_graphics(item: pg.GraphicsObject, path: str | Path, caption: str = ""
         generator.setTitle(caption or "snnstudio plot")
         generator.setDescription(caption)
         _paint(item, generator, caption)
+        flatten_scaled_paths(path)  # curves as lines in every viewer, not bands
     else:
         scale = PNG_WIDTH / max(1.0, size.width())
         image = QImage(
             round(size.width() * scale), round(size.height() * scale), QImage.Format.Format_RGB32
         )
+        image.fill(QColor("white"))  # the last row, only partly painted, was left unset
         image.setDevicePixelRatio(scale)  # drawn as on a high-dpi screen: every item scales
         _paint(item, image, caption)
         if not image.save(str(path)):

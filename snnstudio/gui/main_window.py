@@ -15,9 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QTabWidget,
-    QWidget,
 )
 
 from snnstudio.core import config as config_io
@@ -39,6 +37,7 @@ from snnstudio.gui.exporting import (
 )
 from snnstudio.gui.results_table import ResultsTable
 from snnstudio.gui.run_panel import RunPanel
+from snnstudio.gui.screen_fit import fitted_size, scrolled
 from snnstudio.gui.setup_panel import SetupPanel
 from snnstudio.gui.start_checks import Problem, start_problems
 from snnstudio.gui.sweep_panel import SweepTab
@@ -79,9 +78,11 @@ class MainWindow(QMainWindow):
         self.trigger = TriggerEditor()
         self.run_panel = RunPanel()
         self.results = ResultsTable(self.runs_folder)
-        self.defense = DefenseTabs(self.jobs, lambda: self.runs_folder)
+        self.defense = DefenseTabs(
+            self.jobs, lambda: self.runs_folder, lambda page: self.tabs.setCurrentWidget(page)
+        )
         self.tabs = QTabWidget()
-        self.tabs.addTab(_scrolled(self.setup), "Experiment")
+        self.tabs.addTab(scrolled(self.setup), "Experiment")
         self.tabs.addTab(self.trigger, "Trigger")
         self.tabs.addTab(self.run_panel, "Run")
         self.tabs.addTab(self.results, "Results")
@@ -110,7 +111,8 @@ class MainWindow(QMainWindow):
         self.jobs.yielded.connect(self._on_job_event)
         self.results.reopen.connect(self.reopen_run)
         self.results.resume.connect(self.resume_run)
-        self.resize(1280, 860)
+        self.statusBar()  # there from the start: the first message does not grow the window
+        self.resize(fitted_size(self.screen()))  # a 1366x768 laptop screen holds it
         self.set_config(config_io.load_preset("demo"))
 
     # ------------------------------------------------------------------ menus
@@ -470,10 +472,3 @@ class MainWindow(QMainWindow):
             slot.close()
         self.run_panel.curves.timer.stop()
         event.accept()
-
-
-def _scrolled(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    return area

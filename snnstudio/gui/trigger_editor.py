@@ -31,14 +31,16 @@ from snnstudio.core.attack.trigger import (
     placed_trigger_from_config,
 )
 from snnstudio.core.config import POSITIONS, TRIGGER_KINDS, TriggerConfig
-from snnstudio.core.errors import SnnStudioError
+from snnstudio.core.errors import SnnStudioError, TriggerError
 from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_text
 from snnstudio.gui.image_render import frame_of
 from snnstudio.gui.pixel_grid import PixelGrid
 from snnstudio.gui.sample_strip import SampleStrip
+from snnstudio.gui.screen_fit import scrolled
 
 KIND_LABELS = {"white": "white square", "random": "random square", "image": "image file",
                "array": "drawn on the grid"}  # fmt: skip
+NOTHING_DRAWN = "nothing drawn yet: paint the trigger on the grid (left drag paints)"
 POLARITY_LABELS = {0: "0: channel 0 (OFF events)", 1: "1: channel 1 (ON events)",
                    2: "2: both channels"}  # fmt: skip
 
@@ -53,6 +55,19 @@ def pattern_to_lists(pattern: np.ndarray) -> list:
     """(C, h, w) -> nested lists for TOML; a one-channel pattern is written as rows (h, w)."""
     array = pattern[0] if pattern.shape[0] == 1 else pattern
     return array.astype(float).tolist()
+
+
+def trigger_summary(placed: PlacedTrigger) -> str:
+    """'26x26 trigger (5 of 676 pixels set) at row 2, column 2': the size of the pattern (its
+    bounding box), and how many of its pixels it sets when some are transparent."""
+    mask = placed.mask[0] > 0
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if not len(rows):
+        return "the trigger sets no pixel"
+    height, width = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+    count = int(mask.sum())
+    pixels = "" if count == height * width else f" ({count} of {height * width} pixels set)"
+    return f"{height}x{width} trigger{pixels} at row {rows[0]}, column {cols[0]}"
 
 
 class TriggerEditor(QWidget):
@@ -96,6 +111,7 @@ class TriggerEditor(QWidget):
         self._loading = False
         self._last_kind = "white"
         self._saved_drawing: np.ndarray | None = None
+        self._keep_grid = False  # switching to "drawn" keeps the pixels the grid shows
         self._build_layout()
         self._connect()
         self._update_enabled()
@@ -125,11 +141,15 @@ class TriggerEditor(QWidget):
         self.brush_form = brush_form
         brush_form.addRow(self.from_current)
         brush_form.addRow(self.clear_button)
+        settings = QWidget()
+        column = QVBoxLayout(settings)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(options)
+        column.addWidget(brush)
+        column.addStretch(1)
         left = QVBoxLayout()
-        left.addWidget(options)
-        left.addWidget(brush)
-        left.addWidget(self.message)
-        left.addStretch(1)
+        left.addWidget(scrolled(settings, horizontal=False), 1)  # fits a 768-pixel screen
+        left.addWidget(self.message)  # always in sight, below what scrolls
         top = QHBoxLayout()
         top.addLayout(left, 0)
         top.addWidget(self.grid, 1)
@@ -190,6 +210,8 @@ class TriggerEditor(QWidget):
             self.frame_stop.setValue(cfg.frame_stop)
             if cfg.kind == "array" and cfg.pattern:
                 self._draw_pattern(cfg)
+            elif cfg.kind == "array":  # nothing drawn: no pixel of an earlier trigger stays
+                self.grid.set_drawing(self._blank(), notify=False)
         finally:
             self._loading = False
         self._on_edited()
@@ -228,7 +250,10 @@ class TriggerEditor(QWidget):
 
     def placed_trigger(self) -> PlacedTrigger:
         """The core's placed trigger for the current settings (raises SnnStudioError)."""
-        return placed_trigger_from_config(self.trigger_config(), self.image_shape, self.is_event)
+        cfg = self.trigger_config()
+        if cfg.kind == "array" and not cfg.pattern:
+            raise TriggerError(NOTHING_DRAWN)
+        return placed_trigger_from_config(cfg, self.image_shape, self.is_event)
 
     def update_preview(self) -> None:
         try:
@@ -240,11 +265,7 @@ class TriggerEditor(QWidget):
         self.strip.show_trigger(placed)
         if str(self.kind.currentData()) != "array":
             self._draw_placed(placed, notify=False)  # the grid always shows the trigger in use
-        height = int(placed.mask[0].any(axis=1).sum())
-        width = int(placed.mask[0].any(axis=0).sum())
-        self.show_message(
-            f"{height}x{width} trigger at row {placed.top}, column {placed.left}", ok=True
-        )
+        self.show_message(trigger_summary(placed), ok=True)
 
     def show_message(self, text: str, ok: bool) -> None:
         self.message.setText(text)
@@ -275,7 +296,7 @@ class TriggerEditor(QWidget):
             self.show_message(str(exc), ok=False)
             return
         self._draw_placed(placed)
-        self.kind.setCurrentIndex(self.kind.findData("array"))
+        self._become_drawn()
 
     def move_trigger(self, row: int, col: int) -> None:
         """Move the trigger so that its top-left pixel is at (row, col) of the image."""
@@ -333,17 +354,31 @@ class TriggerEditor(QWidget):
         """Painting on a white/random/image trigger turns it into a drawn one, starting from
         the pixels the grid shows."""
         if str(self.kind.currentData()) != "array":
-            self._saved_drawing = None
+            self._become_drawn()
+
+    def _become_drawn(self) -> None:
+        """Turn the trigger into a drawn one that starts from the pixels the grid shows."""
+        self._saved_drawing = None
+        self._keep_grid = True
+        try:
             self.kind.setCurrentIndex(self.kind.findData("array"))
+        finally:
+            self._keep_grid = False
+
+    def _blank(self) -> np.ndarray:
+        return np.full(self.grid.shape, np.nan, np.float32)
 
     def _on_kind_changed(self) -> None:
-        """Keep a drawing while another kind is tried, and bring it back on return."""
+        """Keep a drawing while another kind is tried, and bring it back on return; choosing
+        "drawn" otherwise starts from an empty grid (the white square the grid showed would
+        have stayed in the drawing, a patch nobody drew)."""
         kind = str(self.kind.currentData())
         if self._last_kind == "array" and kind != "array":
             self._saved_drawing = self.grid.drawing.copy()
-        elif kind == "array" and self._saved_drawing is not None and not self._loading:
-            if self._saved_drawing.shape == self.grid.drawing.shape:
-                self.grid.set_drawing(self._saved_drawing, notify=False)
+        elif kind == "array" and self._last_kind != "array" and not self._keep_grid:
+            saved = None if self._loading else self._saved_drawing
+            fits = saved is not None and saved.shape == self.grid.shape
+            self.grid.set_drawing(saved if fits else self._blank(), notify=False)
             self._saved_drawing = None
         self._last_kind = kind
 

@@ -82,3 +82,50 @@ def test_hybrid_cancelled_in_its_snn_step_resumes_to_the_same_metrics(tmp_path) 
     assert without_timings(tmp_path / "cut") == without_timings(tmp_path / "full")
     with pytest.raises(SnnStudioError, match="the run has completed"):
         next(resume_experiment(tmp_path / "cut"))
+
+
+DRAWN = [*SMALL, "trigger.kind=array", "trigger.position=xy", "trigger.x=20", "trigger.y=21",
+         "trigger.pattern=[[1.0, nan, 0.8], [nan, 1.0, nan], [0.8, nan, 1.0]]"]  # fmt: skip
+
+
+def cancelled_after_first_epoch(cfg: config_io.ExperimentConfig, run: Path) -> None:
+    token = CancelToken()
+    for event in run_experiment(cfg, run, token):
+        if isinstance(event, EpochDone):
+            token.cancel()
+    assert json.loads((run / "metrics.json").read_text())["status"] == "cancelled"
+
+
+def every_file(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+
+
+def test_drawn_trigger_resumes_to_the_uninterrupted_metrics(tmp_path) -> None:
+    """A drawn trigger's transparent pixels are NaN; NaN != NaN once made the resumed run's
+    config differ from its own saved states, and the refusal emptied history.csv."""
+    cfg = config_io.with_overrides(config_io.load_preset("demo"), DRAWN)
+    run_to_end(run_experiment(cfg, tmp_path / "full"))
+    cut = tmp_path / "cut"
+    cancelled_after_first_epoch(cfg, cut)
+    run_json = (cut / "run.json").read_bytes()
+    text = (cut / "config.toml").read_text()
+    assert "    [1.0, nan, 0.8],\n" in text and len(text.splitlines()) < 80  # a row a line
+    run_to_end(resume_experiment(cut))
+    assert without_timings(cut) == without_timings(tmp_path / "full")
+    assert (cut / "run.json").read_bytes() == run_json  # its `created` is kept
+
+
+@pytest.mark.parametrize("spoil", ["config", "state"])
+def test_a_refused_resume_leaves_every_file_as_it_was(tmp_path, spoil) -> None:
+    cfg = config_io.with_overrides(config_io.load_preset("demo"), DRAWN)
+    run = tmp_path / "cut"
+    cancelled_after_first_epoch(cfg, run)
+    if spoil == "config":  # another config than the one the states were saved under
+        config_io.save(config_io.with_overrides(cfg, ["poison.rate=0.2"]), run / "config.toml")
+    else:
+        state = run / RESUME_DIR / "backdoored.pt"
+        state.write_bytes(state.read_bytes()[:1000])
+    before = every_file(run)
+    with pytest.raises(SnnStudioError, match=r"another config|damaged resume state"):
+        run_to_end(resume_experiment(run))
+    assert every_file(run) == before

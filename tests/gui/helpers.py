@@ -23,3 +23,9 @@ def set_small_demo(window, epochs: int = 2, train: int = 256, test: int = 64) ->
 def click(qtbot, button) -> None:
     assert button.isEnabled(), f"{button.text()} is disabled"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def press_cell(qtbot, grid, row: int, col: int, button=Qt.MouseButton.LeftButton) -> None:
+    """Click one cell of the trigger editor's pixel grid."""
+    qtbot.mousePress(grid, button, pos=grid.cell_rect(row, col).center())
+    qtbot.mouseRelease(grid, button, pos=grid.cell_rect(row, col).center())

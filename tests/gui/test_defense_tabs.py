@@ -14,6 +14,7 @@ from snnstudio.core import config as config_io
 from snnstudio.core.defense.settings import DEFAULT_METHOD
 from snnstudio.core.events import RunFinished
 from snnstudio.core.runner import run_experiment
+from snnstudio.gui.detection_verdict import reference_free_line, verdict_html
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,7 @@ def test_detection_scores_from_the_core(window, qtbot, trained_run):
     view.reference.edit.setText(str(trained_run / "clean-twin.pt"))
     view.options.fields["reference_free"].setChecked(False)  # the margin search is slow
     click(qtbot, view.detect_button)
+    assert not view.suspect.isEnabled()  # the results coming are this path's
     qtbot.waitUntil(lambda: not window.jobs.running, timeout=600_000)
     keys = [view.scores.item(r, 0).text() for r in range(view.scores.rowCount())]
     assert "AUROC fc1 spikes (128), both" in keys
@@ -75,10 +77,46 @@ def test_detection_scores_from_the_core(window, qtbot, trained_run):
     auroc = view.sections["sample-level"]["auroc"]
     assert f"test-input AUROC {auroc:.3f}" in view.verdict.text()
     assert "separation vs reference on fc1 spikes (128)" in view.verdict.text()
-    x, y = view.score_plots.roc_curve.getData()
+    plots = view.score_plots
+    x, y = plots.roc_curve.getData()
     assert x[0] == 0.0 and y[-1] == 1.0  # the ROC curve is drawn in the window
-    assert view.views.currentWidget() is view.score_plots
+    assert view.views.currentWidget() is plots
+    # ... and on screen: its plots were once emptied out of the layout when a detection began
+    assert plots.roc_curve.scene() is plots.graphics.scene() is not None
+    assert {plots.roc, plots.histogram, plots.margins} <= set(plots.graphics.ci.items)
+    image = plots.grab().toImage()
+    points = [(x, y) for x in range(0, image.width(), 5) for y in range(0, image.height(), 5)]
+    dark = sum(image.pixelColor(x, y).value() < 128 for x, y in points)
+    assert dark > 20  # axes, ticks, labels and curves, not a white page
+    assert "running the detection tests" not in view.verdict.text()  # finished, no margins
+    assert "reference-free tests were off" in view.verdict.text()
     assert [r.kind for r in window.results.records] == ["detection"]  # its run directory
+    assert not view.next_step.isHidden()  # the next step: this checkpoint in Elimination
+    click(qtbot, view.next_step)
+    assert window.tabs.currentWidget() is window.defense.elimination
+    assert window.defense.elimination.checkpoint.path() == trained_run / "model.pt"
+
+
+def test_a_new_or_bad_checkpoint_clears_the_old_verdict(
+    window, qtbot, messages, trained_run, notes
+):
+    """After a bad checkpoint the old verdict stayed beside the new path."""
+    view = window.defense.detection
+    view.suspect.edit.setText(str(trained_run / "model.pt"))
+    view.options.fields["reference_free"].setChecked(False)
+    view.options.fields["training_scores"].setChecked(False)
+    click(qtbot, view.detect_button)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=300_000)
+    assert "AUROC" in view.verdict.text() and view.scores.rowCount() > 0
+    view.suspect.edit.setText(str(notes))  # another model chosen: not its verdict
+    assert "AUROC" not in view.verdict.text() and view.scores.rowCount() == 0
+    assert view.next_step.isHidden()
+    assert view.score_plots.roc_curve.getData()[0] is None or not len(
+        view.score_plots.roc_curve.getData()[0]
+    )
+    click(qtbot, view.load_button)
+    qtbot.waitUntil(lambda: bool(messages.calls), timeout=10_000)
+    assert view.verdict.text() == "load a checkpoint and run the detection tests"
 
 
 def test_bad_checkpoint_shows_a_message(window, qtbot, messages, tmp_path):
@@ -141,6 +179,7 @@ def test_text_file_in_detection_and_elimination_jobs_is_an_error_in_their_tabs(
     qtbot.waitUntil(lambda: not window.jobs.running and bool(messages.calls), timeout=10_000)
     assert messages.parents == [view] and view.status.text() == messages.texts()[0]
     assert view.detect_button.isEnabled() and not view.stop_button.isEnabled()
+    assert "Detection failed: no verdict" in view.verdict.text()
     panel.checkpoint.edit.setText(str(notes))
     window.tabs.setCurrentWidget(window.run_panel)
     click(qtbot, panel.start_button)
@@ -190,8 +229,12 @@ def test_reference_free_verdict_is_the_clis(window, qtbot, trained_run, tmp_path
     fields["max_margin.steps"].setValue(20)
     fields["max_margin.starts"].setValue(2)
     fields["max_test_samples"].setValue(40)
+    progress: list[tuple[int, int]] = []
+    view.progress.valueChanged.connect(lambda v: progress.append((v, view.progress.maximum())))
     click(qtbot, view.detect_button)
     qtbot.waitUntil(lambda: not window.jobs.running, timeout=600_000)
+    assert progress[-1] == (40, 40)  # two tests of 20 steps on one model, to the end
+    assert view.progress.isHidden()
     gui = view.sections["reference-free"]
     out = tmp_path / "cli-detect"
     args = ["detect", str(trained_run / "model.pt"), "--no-training-scores", "--margin-steps",
@@ -206,3 +249,34 @@ def test_reference_free_verdict_is_the_clis(window, qtbot, trained_run, tmp_path
         assert mine["p_value"] == pytest.approx(theirs["p_value"], rel=1e-3, abs=1e-9)
     verdict = view.verdict.text()
     assert ("Backdoor suspected" in verdict) == any(cli[t]["suspect"]["flagged"] for t in cli)
+    assert " of 2 tests flag" in verdict and "&lt; 0.05)" in verdict  # the threshold, in words
+
+
+def test_the_verdict_says_which_tests_flag_at_which_threshold():
+    def outcome(p, flagged, suspect=0):
+        return {"suspect": {"p_value": p, "flagged": flagged, "suspect_class": suspect,
+                            "alpha": 0.05}}  # fmt: skip
+
+    head, tests = reference_free_line(
+        {"tmpbd": outcome(0.0647, False), "max-margin": outcome(0.0267, True)}
+    )
+    assert "Backdoor suspected: class 0" in head
+    assert (
+        tests
+        == "TMPBD p = 0.065 (not < 0.05) · MM-BD p = 0.027 (< 0.05): 1 of 2 tests flag class 0"
+    )
+    head, tests = reference_free_line(
+        {"tmpbd": outcome(0.5, False), "max-margin": outcome(0.3, False)}
+    )
+    assert "No backdoor flagged" in head and tests.endswith(": 0 of 2 tests flag a class")
+    head, tests = reference_free_line(
+        {"tmpbd": outcome(0.01, True, 3), "max-margin": outcome(0.02, True)}
+    )
+    assert "class 0 or 3" in head and tests.endswith(
+        "2 of 2 tests flag a class: 3 (TMPBD), 0 (MM-BD)"
+    )
+    sections = {"sample-level": {"auroc": 0.866, "layer_label": "fc1 spikes (128)"}}
+    text = verdict_html(sections, ended="completed")
+    assert "0.5 chance, 1 all" in text and "no verdict" in text
+    text = verdict_html({"reference-free": {"tmpbd": outcome(0.01, True)}}, target=0)
+    assert "TMPBD p = 0.01 (&lt; 0.05): 1 of 1 test flag class 0; the checkpoint's" in text

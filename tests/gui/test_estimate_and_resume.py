@@ -1,17 +1,18 @@
 """The estimate beside Start refuses T = 2000 before anything starts; Resume in the Results
-tab continues a cancelled run to its end."""
+tab continues a cancelled run to its end, a drawn trigger's run too."""
 
 from __future__ import annotations
 
 import json
 import os
 
-from helpers import click, field_widget, set_small_demo
+from helpers import click, field_widget, press_cell, set_small_demo
 
 from snnstudio.core import config as config_io
 from snnstudio.core import estimate
-from snnstudio.core.events import CancelToken, EpochDone
+from snnstudio.core.events import CancelToken, EpochDone, run_to_end
 from snnstudio.core.runner import run_experiment
+from tests.core.test_resume import without_timings
 
 GB = 1024**3
 SHOTS = os.environ.get("SNNSTUDIO_SHOTS", "")
@@ -60,3 +61,33 @@ def test_resume_in_results_finishes_a_cancelled_run(window, qtbot, messages):
     assert config_io.load(run / "config.toml") == cfg
     table.table.selectRow(0)
     assert not table.resume_button.isEnabled()  # completed: nothing left to resume
+
+
+def test_a_drawn_trigger_run_stopped_in_the_window_resumes_to_the_uninterrupted_metrics(
+    window, qtbot, messages, tmp_path
+):
+    set_small_demo(window, epochs=3, train=128, test=48)
+    editor = window.trigger
+    window.tabs.setCurrentWidget(editor)
+    editor.kind.setCurrentIndex(editor.kind.findData("array"))
+    for row, col in ((20, 20), (20, 22), (22, 21)):  # NaN (transparent) between them
+        press_cell(qtbot, editor.grid, row, col)
+    cfg = window.config()
+    assert cfg.trigger.kind == "array" and any(v != v for v in cfg.trigger.pattern[0])
+    epochs: list[EpochDone] = []
+    window.jobs.yielded.connect(lambda e: epochs.append(e) if isinstance(e, EpochDone) else None)
+    click(qtbot, window.run_panel.start_button)
+    qtbot.waitUntil(lambda: bool(epochs), timeout=120_000)
+    click(qtbot, window.run_panel.stop_button)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=60_000)
+    run = window.last_run_dir
+    assert json.loads((run / "metrics.json").read_text())["status"] == "cancelled"
+
+    window.results.refresh()
+    window.results.table.selectRow(0)
+    click(qtbot, window.results.resume_button)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=120_000)
+    assert messages.calls == []
+    assert json.loads((run / "metrics.json").read_text())["status"] == "completed"
+    run_to_end(run_experiment(cfg, tmp_path / "full"))  # the same run, never stopped
+    assert without_timings(run) == without_timings(tmp_path / "full")

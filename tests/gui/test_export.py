@@ -3,6 +3,11 @@ figure captioned with its run's name and key settings."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
 import numpy as np
 import pytest
 from helpers import click, set_small_demo
@@ -70,6 +75,30 @@ def test_svg_draws_axes_and_curves_where_the_png_does(curves, tmp_path):
     expected, found = landmarks(pixels(reference)), landmarks(drawn)
     tolerance = 0.01 * reference.width()  # a few pixels of antialiasing; the bug was ~25%
     assert np.allclose(found, expected, atol=tolerance), (found, expected)
+
+
+def coloured_share(rgb: np.ndarray) -> float:
+    """The share of pixels in colour (not white, grey or black): curves, symbols, legends."""
+    return float(((rgb.max(axis=2) - rgb.min(axis=2)) > 80).mean())
+
+
+def test_svg_curves_are_lines_in_every_viewer_and_the_png_has_no_stray_row(curves, tmp_path):
+    """rsvg-convert and ImageMagick ignore vector-effect="non-scaling-stroke": they drew each
+    2-pixel curve scaled by its data-to-page matrix, a band over the plot. And the PNG's last
+    row, only partly painted, was left unset (a grey line)."""
+    svg = export_graphics(curves.graphics.ci, tmp_path / "curves.svg", CAPTION)
+    for group in ET.parse(svg).getroot().iter("{http://www.w3.org/2000/svg}g"):
+        if any(child.tag.endswith(("}path", "}polyline")) for child in group):
+            numbers = re.findall(r"[-\d.e]+", group.get("transform", "matrix(1,0,0,1,0,0)"))
+            assert [float(v) for v in numbers[:4]] == [1, 0, 0, 1], group.attrib
+    png = export_graphics(curves.graphics.ci, tmp_path / "curves.png", CAPTION)
+    drawn = pixels(QImage(str(png)))
+    assert (drawn[-1] >= 250).all()  # the bottom row is as white as the background
+    assert coloured_share(svg_as_image(svg, QImage(str(png)).size())) < 0.05
+    if shutil.which("rsvg-convert"):  # librsvg 2.54 here: the viewer that drew the bands
+        rendered = tmp_path / "rsvg.png"
+        subprocess.run(["rsvg-convert", str(svg), "-o", str(rendered)], check=True)
+        assert coloured_share(pixels(QImage(str(rendered)))) < 0.05
 
 
 def test_every_export_carries_the_caption(curves, tmp_path):

@@ -5,17 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from helpers import set_small_demo
+from helpers import press_cell, set_small_demo
 from PySide6.QtCore import QPoint, Qt
 
 from snnstudio.core import config as config_io
 from snnstudio.core.attack.trigger import placed_trigger_from_config
 from snnstudio.core.runner import prepare_data
-
-
-def press_cell(qtbot, grid, row: int, col: int, button=Qt.MouseButton.LeftButton) -> None:
-    qtbot.mousePress(grid, button, pos=grid.cell_rect(row, col).center())
-    qtbot.mouseRelease(grid, button, pos=grid.cell_rect(row, col).center())
 
 
 def test_drawn_trigger_equals_the_core_trigger(window, qtbot, tmp_path):
@@ -109,3 +104,28 @@ def test_event_data_trigger_has_polarity_and_frames(window, qtbot):
     np.testing.assert_array_equal(shown.pattern, placed.pattern)
     assert shown.frames == placed.frames == (1, 0)
     assert placed.pattern[1].max() == 1 and placed.pattern[0].max() == 0  # polarity 1: channel 1
+
+
+def test_choosing_drawn_starts_from_an_empty_grid_and_names_the_pattern_size(window, qtbot):
+    """The white square the grid showed stayed in the drawing, a patch nobody drew; and the
+    label counted only rows and columns with a set pixel ('6x6' for a 26x26 pattern)."""
+    editor = window.trigger
+    editor.kind.setCurrentIndex(editor.kind.findData("white"))  # 2x2 bottom-right, shown
+    assert not np.isnan(editor.grid.drawing[0, 27, 27])
+    editor.kind.setCurrentIndex(editor.kind.findData("array"))
+    assert np.isnan(editor.grid.drawing).all()
+    assert editor.message.text().startswith("nothing drawn yet")
+    press_cell(qtbot, editor.grid, 2, 2)
+    cfg = window.config().trigger
+    assert (cfg.x, cfg.y, cfg.pattern) == (2, 2, [[1.0]])  # one pixel, no hidden square
+    press_cell(qtbot, editor.grid, 5, 7)
+    press_cell(qtbot, editor.grid, 27, 27)
+    assert editor.message.text() == "26x26 trigger (3 of 676 pixels set) at row 2, column 2"
+    editor.kind.setCurrentIndex(editor.kind.findData("white"))
+    assert editor.message.text() == "2x2 trigger at row 26, column 26"
+    editor.kind.setCurrentIndex(editor.kind.findData("array"))  # the drawing comes back
+    assert int((~np.isnan(editor.grid.drawing[0])).sum()) == 3
+    editor.kind.setCurrentIndex(editor.kind.findData("white"))
+    editor.from_current.click()  # asked for: the white square becomes the drawing
+    assert str(editor.kind.currentData()) == "array"
+    assert int((~np.isnan(editor.grid.drawing[0])).sum()) == 4

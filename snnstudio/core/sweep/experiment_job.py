@@ -35,7 +35,7 @@ def completed_experiment(
         return None
     if metrics.get("status") != "completed":
         return None
-    if config_io.to_dict(recorded) != config_io.to_dict(cfg):
+    if config_io.fingerprint(recorded) != config_io.fingerprint(cfg):
         return None
     return metrics
 
@@ -56,6 +56,7 @@ def _interrupted(cfg: config_io.ExperimentConfig, run_dir: Path) -> bool:
         return False
     try:
         record = open_run(run_dir)
-        return record.config() == cfg and why_not_resumable(record) is None
+        same = config_io.fingerprint(record.config()) == config_io.fingerprint(cfg)
+        return same and why_not_resumable(record) is None
     except (SnnStudioError, OSError):
         return False
