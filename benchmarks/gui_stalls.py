@@ -154,8 +154,11 @@ def report(name: str, stalls: list[float], seconds: float) -> None:
     values = np.asarray(stalls or [0.0])
     p50, p99 = np.percentile(values, [50, 99])
     over = int((values > 100).sum())
-    print(f"{name:18s} {len(values):5d} ticks in {seconds:5.1f} s: p50 {p50:6.1f} ms, "
-          f"p99 {p99:7.1f} ms, max {values.max():7.1f} ms, {over} above 100 ms", flush=True)  # fmt: skip
+    print(
+        f"{name:18s} {len(values):5d} ticks in {seconds:5.1f} s: p50 {p50:6.1f} ms, "
+        f"p99 {p99:7.1f} ms, max {values.max():7.1f} ms, {over} above 100 ms",
+        flush=True,
+    )
 
 
 def main() -> None:
