@@ -38,6 +38,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from snnstudio.core import config as config_io
 from snnstudio.core.runner import run_experiment
 from snnstudio.core.sweep.engine import PointFinished, PointStarted, SweepFinished
+from snnstudio.core.sweep.spec import SweepSpec
 from snnstudio.gui.app import application
 from snnstudio.gui.main_window import MainWindow
 
@@ -111,14 +112,21 @@ async def edit_fields(window: MainWindow, arch: str, edits: int) -> None:
     await settle(window)
 
 
-async def fill_sweep(window: MainWindow, folder: Path) -> None:
+def sweep_spec(window: MainWindow) -> SweepSpec:
+    """A 50-point sweep of the window's experiment (built and checked before the probe
+    starts: the window does this in the sweep's job, off the GUI thread)."""
     panel = window.sweep.panel
     panel.axes.item(0, 1).setText(f"0.01:{0.01 * (SWEEP_POINTS + 0.5):.3f}:0.01")
-    spec = panel.build_spec(window.config())
+    return panel.build_spec(window.config())
+
+
+async def fill_sweep(window: MainWindow, spec: SweepSpec, folder: Path) -> None:
+    panel = window.sweep.panel
     points = spec.points()
     assert len(points) == SWEEP_POINTS, len(points)
     window.tabs.setCurrentWidget(panel)
-    panel.begin(spec, folder)
+    await asyncio.sleep(0.2)
+    panel.begin(spec, folder, points)  # what the job's first item does
     rng = np.random.default_rng(0)
     for point in points:
         panel.show_event(PointStarted(point.index, point.name, point.name))
@@ -183,10 +191,11 @@ def main() -> None:
         window.resize(1280, 720)
         window.show()
         probe = StallProbe(window)
+        spec = sweep_spec(window)
         scenarios = {
             "edit vgg11": lambda: edit_fields(window, "vgg11", args.edits),
             "edit resnet18": lambda: edit_fields(window, "resnet18", args.edits),
-            "sweep 50 points": lambda: fill_sweep(window, tmp_path / "sweep"),
+            "sweep 50 points": lambda: fill_sweep(window, spec, tmp_path / "sweep"),
             "results refresh": lambda: refresh_results(window, args.runs),
         }
         chosen = [s.strip() for s in args.only.split(",") if s.strip()] or list(scenarios)

@@ -29,6 +29,7 @@ from snnstudio.core.events import RunFinished
 from snnstudio.core.rundir import new_run_dir, open_run
 from snnstudio.core.runner import resume_experiment, run_experiment
 from snnstudio.gui.defense_tabs import DefenseTabs
+from snnstudio.gui.estimate_label import ShownEstimate, estimate_for
 from snnstudio.gui.exporting import (
     PLOT_FILTER,
     TABLE_FILTER,
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.last_run_dir: Path | None = None
         self.jobs = TaskSlot(self)  # the one long job: experiment, detection or elimination
         self._dataset_checks = TaskSlot(self, replace=True)
+        self.estimates = TaskSlot(self, replace=True)  # the estimate beside Start
         self._checked_data: tuple | None = None  # data_key of the last finished check
         self._dataset_failure: str | None = None  # what that check said, when it failed
         self._start_when_checked = False
@@ -255,15 +257,34 @@ class MainWindow(QMainWindow):
         return found
 
     def update_estimate(self) -> None:
-        """The memory and time estimate beside Start, for the config as edited."""
+        """The memory and time estimate beside Start, for the config as edited, computed off
+        the GUI thread (it builds and times the network); a newer edit supersedes it."""
         cfg = self.config()
         if validation.problems(cfg):
-            self.run_panel.estimate.fits = True
-            self.run_panel.estimate.setText("estimate: —")
-        else:
-            fitted = self.run_panel.estimate.fits
-            if not self.run_panel.estimate.show_for(cfg) and fitted:
-                self.run_panel.append_log(f"Start refused: {self.run_panel.estimate.toolTip()}")
+            self.estimates.drop()
+            self.run_panel.estimate.show_none()
+            self._refresh_start()
+            return
+        self.estimates.start(
+            "estimate",
+            lambda cancel: estimate_for(cfg, cancel),
+            on_returned=self._estimated,
+            on_failed=self._estimate_failed,
+        )
+
+    def _estimated(self, shown: ShownEstimate) -> None:
+        label = self.run_panel.estimate
+        fitted = label.fits
+        label.show_estimate(shown)
+        if fitted and not shown.fits:
+            self.run_panel.append_log(f"Start refused: {shown.details}")
+        self._refresh_start()
+
+    def _estimate_failed(self, failure: Failure) -> None:
+        self.run_panel.estimate.show_none(f"no estimate: {failure.message}")
+        self.run_panel.append_log(f"estimate failed: {failure.message}")
+        if failure.is_bug:
+            self.run_panel.append_log(failure.details)
         self._refresh_start()
 
     # ------------------------------------------------------------------ dataset check
@@ -276,7 +297,7 @@ class MainWindow(QMainWindow):
         self.setup.set_dataset_status("checking the dataset…", ok=True)
         self._dataset_checks.start(
             "dataset check",
-            lambda _cancel: load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps),
+            lambda cancel: load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps, cancel),
             on_returned=lambda splits: self._dataset_checked(key, splits),
             on_failed=lambda failure: self._dataset_failed(key, cfg, failure),
         )
@@ -468,7 +489,8 @@ class MainWindow(QMainWindow):
                 return
             self.statusBar().showMessage(f"stopping the {task.name}…")
         self._check_timer.stop()  # no new dataset check after the window has gone
-        for slot in (self.jobs, self._dataset_checks, self.defense.probe):
+        for slot in (self.jobs, self._dataset_checks, self.estimates, self.results.reading,
+                     self.defense.probe):  # fmt: skip
             slot.close()
         self.run_panel.curves.timer.stop()
         event.accept()

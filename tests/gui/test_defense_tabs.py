@@ -78,6 +78,7 @@ def test_detection_scores_from_the_core(window, qtbot, trained_run):
     x, y = view.score_plots.roc_curve.getData()
     assert x[0] == 0.0 and y[-1] == 1.0  # the ROC curve is drawn in the window
     assert view.views.currentWidget() is view.score_plots
+    qtbot.waitUntil(lambda: not window.results.reading.running, timeout=10_000)
     assert [r.kind for r in window.results.records] == ["detection"]  # its run directory
 
 

@@ -33,6 +33,7 @@ def test_demo_run_by_clicks_draws_acc_and_asr(window, qtbot, messages):
     qtbot.waitUntil(lambda: not window.jobs.running, timeout=60_000)
     finished = [e for e in events if isinstance(e, RunFinished)]
     assert finished and finished[0].status == "completed"
+    qtbot.waitUntil(lambda: not window.results.reading.running, timeout=10_000)  # off-thread
     assert curves.point_count("loss", "loss") == sum(isinstance(e, BatchDone) for e in events)
     metrics = json.loads((window.last_run_dir / "metrics.json").read_text())
     assert 0 <= metrics["acc"] <= 1 and 0 <= metrics["asr"] <= 1
