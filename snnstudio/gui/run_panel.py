@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -28,6 +29,7 @@ from snnstudio.core.events import (
 )
 from snnstudio.gui.estimate_label import EstimateLabel
 from snnstudio.gui.live_curves import LiveCurves
+from snnstudio.gui.start_checks import Problem
 from snnstudio.gui.tasks import Failure, show_failure
 
 LOG_LINES = 5000
@@ -51,6 +53,10 @@ class RunPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m batches")
         self.status = QLabel("idle")
+        self.refusal = QLabel()  # why Start is off, where Start is
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet("color: #b00020;")
+        self.refusal.hide()
         self.estimate = EstimateLabel()
         self.curves = LiveCurves()
         self.log = QPlainTextEdit()
@@ -73,7 +79,16 @@ class RunPanel(QWidget):
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
+        layout.addWidget(self.refusal)
         layout.addWidget(splitter, 1)
+
+    def show_refusal(self, problems: list[Problem]) -> None:
+        """Why Start is off, beside it (and as its tooltip); hidden when it may start."""
+        text = "\n".join(p.where() for p in problems)
+        self.start_button.setToolTip(text)
+        self.refusal.setText(f"Start is off: {text}" if len(problems) == 1 else
+                             f"Start is off:\n{text}")  # fmt: skip
+        self.refusal.setVisible(bool(problems))
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
@@ -85,6 +100,18 @@ class RunPanel(QWidget):
         self.progress.setValue(0)
         self.status.setText("starting")
         self.append_log(f"run '{name}' -> {out_dir}")
+
+    def show_reopened(self, path: Path, events: list[object]) -> None:
+        """A past run's saved curves (epochs, timestep curves), and nothing left of the run
+        shown before: progress, status and ETA are reset."""
+        self.curves.clear()
+        for event in events:
+            self.curves.add_event(event)
+        self.curves.note_steps_not_saved()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status.setText(f"reopened {path.name}")
+        self.append_log(f"reopened {path}")
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')} {line}")
