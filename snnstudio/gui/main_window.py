@@ -29,6 +29,7 @@ from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import RunFinished
 from snnstudio.core.rundir import new_run_dir, open_run
 from snnstudio.core.runner import resume_experiment, run_experiment
+from snnstudio.gui.close_question import CloseQuestion
 from snnstudio.gui.defense_tabs import DefenseTabs
 from snnstudio.gui.estimate_label import ShownEstimate, estimate_for
 from snnstudio.gui.exporting import (
@@ -524,17 +525,11 @@ class MainWindow(QMainWindow):
         join every background thread before closing."""
         task = self.jobs.task
         if task is not None:
-            answer = QMessageBox.question(
-                self, "Stop and close?",
-                f"The {task.name} is still running. Stop it and close the window? What it has "
-                "saved so far stays in its run directory.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )  # fmt: skip
-            if answer != QMessageBox.StandardButton.Yes:
+            if not CloseQuestion(self, self.jobs).ask():  # it follows the job while open
                 event.ignore()
                 return
-            self.statusBar().showMessage(f"stopping the {task.name}…")
+            if self.jobs.running:
+                self.statusBar().showMessage(f"stopping the {task.name}…")
         self._check_timer.stop()  # no new dataset check after the window has gone
         for slot in (self.jobs, self._dataset_checks, self.estimates, self.results.reading,
                      self.defense.probe):  # fmt: skip
