@@ -127,8 +127,8 @@ class DetectionPlots(QWidget):
                     pen=pg.mkPen(colour, width=2, style=style), symbolBrush=colour,
                 )  # fmt: skip
                 self._trace_items.append(item)
+        self.threshold.show()  # first: a hidden line's label keeps its old value (0.00)
         self.threshold.setValue(snap.threshold)
-        self.threshold.show()
 
     def _draw_histograms(self, snap: ProbeSnapshot) -> None:
         for item in self._hist_items:

@@ -24,6 +24,7 @@ from snnstudio.core.events import (
     StageRole,
     TimestepCurve,
 )
+from snnstudio.gui.plot_items import IntegerAxis, side_legend
 
 REFRESH_MS = 400
 # No grid: pyqtgraph draws every minor grid line on each repaint, which tripled the cost of a
@@ -33,7 +34,7 @@ SMOOTHING = 0.9  # exponential moving average weight of the per-batch curves
 METRIC_COLOURS = {"acc": "#1f77b4", "asr": "#d62728", "loss": "#2ca02c", "batch_acc": "#9467bd"}
 METRIC_LABELS = {"acc": "ACC", "asr": "ASR", "loss": "loss", "batch_acc": "batch acc"}
 FRACTION_RANGE = (-0.03, 1.03)  # ACC/ASR of 0 and 1 stay visible inside the frame
-LEGEND_BRUSH = (255, 255, 255, 210)  # legends over the curves stay readable
+WHOLE_NUMBER_AXES = ("epoch", "timesteps T")
 TITLES = {
     "epoch": "ACC and ASR per epoch",
     "batch_acc": "batch accuracy (smoothed)",
@@ -86,9 +87,11 @@ class LiveCurves(QWidget):
     def _make_plot(
         self, row: int, col: int, title: str, x_label: str, y_range: tuple[float, float] | None
     ) -> pg.PlotItem:
-        plot = self.graphics.addPlot(row=row, col=col, title=title)
+        whole = x_label in WHOLE_NUMBER_AXES
+        axes = {"bottom": IntegerAxis("bottom")} if whole else {}
+        plot = self.graphics.addPlot(row=row, col=col, title=title, axisItems=axes)
         plot.setLabel("bottom", x_label)
-        plot.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(*LEGEND_BRUSH))
+        side_legend(plot)
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
         if y_range is not None:

@@ -59,6 +59,7 @@ from snnstudio.core.sweep.spec import (
     parse_spec,
 )
 from snnstudio.gui.form_fields import combo, int_spin
+from snnstudio.gui.plot_items import side_legend
 from snnstudio.gui.tasks import Failure, show_failure
 
 METRIC_COLUMNS = (("acc", "ACC"), ("asr", "ASR"), ("mr", "MR"))
@@ -328,7 +329,7 @@ class SweepPanel(QWidget):
     def _lines(self, dims: list[Dimension]) -> None:
         first = dims[0]
         plot = self.graphics.addPlot(title=f"ACC (solid) and ASR (dashed) against {first.name}")
-        plot.addLegend(offset=(-10, 10))
+        side_legend(plot)
         plot.setYRange(0, 1.05)
         plot.getAxis("bottom").enableAutoSIPrefix(False)  # 0.05, not 50 (x0.001)
         self._xs = [v[0] for v in first.values] if first.numeric else list(range(len(first.values)))
