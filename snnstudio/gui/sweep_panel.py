@@ -303,6 +303,9 @@ class SweepPanel(QWidget):
         self._update_plots()
 
     def _update_plots(self) -> None:
+        """The plots' data from the finished points, and the table's column widths (its
+        first rows only: cheap) now that they hold results."""
+        self.points.resizeColumnsToContents()
         if self.spec is None:
             return
         dims = dimensions(self.spec)
