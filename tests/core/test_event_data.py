@@ -105,8 +105,8 @@ def test_train_limit_decodes_only_the_chosen_files(tmp_path, monkeypatch) -> Non
     decoded = []
     original = event_frames.decode_and_frame
     monkeypatch.setattr(event_frames, "decode_and_frame",
-                        lambda reader, items, spec: decoded.append(len(items)) or
-                        original(reader, items, spec))  # fmt: skip
+                        lambda reader, items, spec, cancel=None: decoded.append(len(items)) or
+                        original(reader, items, spec, cancel))  # fmt: skip
     splits = load_dataset(nmnist_config(root, tmp_path, train_limit=5, test_limit=3), seed=1)
     assert decoded == [5, 3] and len(splits.train) == 5 and len(splits.test) == 3
 
