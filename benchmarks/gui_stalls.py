@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import os
 import shutil
 import tempfile
@@ -126,7 +127,10 @@ async def fill_sweep(window: MainWindow, spec: SweepSpec, folder: Path) -> None:
     assert len(points) == SWEEP_POINTS, len(points)
     window.tabs.setCurrentWidget(panel)
     await asyncio.sleep(0.2)
-    panel.begin(spec, folder, points)  # what the job's first item does
+    if "points" in inspect.signature(panel.begin).parameters:
+        panel.begin(spec, folder, points)  # what the sweep job's first item does
+    else:  # before the job built the points off the GUI thread (for "before" figures)
+        panel.begin(spec, folder)
     rng = np.random.default_rng(0)
     for point in points:
         panel.show_event(PointStarted(point.index, point.name, point.name))
