@@ -39,7 +39,8 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from snnstudio.core import config as config_io
 from snnstudio.core.runner import run_experiment
 from snnstudio.core.sweep.engine import PointFinished, PointStarted, SweepFinished
-from snnstudio.core.sweep.spec import SweepSpec
+from snnstudio.core.sweep.spec import SweepPoint, SweepSpec
+from snnstudio.gui import app as app_module
 from snnstudio.gui.app import application
 from snnstudio.gui.main_window import MainWindow
 
@@ -121,10 +122,10 @@ def sweep_spec(window: MainWindow) -> SweepSpec:
     return panel.build_spec(window.config())
 
 
-async def fill_sweep(window: MainWindow, spec: SweepSpec, folder: Path) -> None:
+async def fill_sweep(
+    window: MainWindow, spec: SweepSpec, points: list[SweepPoint], folder: Path
+) -> None:
     panel = window.sweep.panel
-    points = spec.points()
-    assert len(points) == SWEEP_POINTS, len(points)
     window.tabs.setCurrentWidget(panel)
     await asyncio.sleep(0.2)
     if "points" in inspect.signature(panel.begin).parameters:
@@ -194,12 +195,17 @@ def main() -> None:
         window = MainWindow(runs_folder=tmp_path / "empty", settings=settings)
         window.resize(1280, 720)
         window.show()
+        freeze = getattr(app_module, "freeze_startup_heap", None)
+        if freeze is not None:  # as the application does after opening its window
+            freeze()
         probe = StallProbe(window)
         spec = sweep_spec(window)
+        points = spec.points()  # the sweep job's work, not the GUI thread's
+        assert len(points) == SWEEP_POINTS, len(points)
         scenarios = {
             "edit vgg11": lambda: edit_fields(window, "vgg11", args.edits),
             "edit resnet18": lambda: edit_fields(window, "resnet18", args.edits),
-            "sweep 50 points": lambda: fill_sweep(window, spec, tmp_path / "sweep"),
+            "sweep 50 points": lambda: fill_sweep(window, spec, points, tmp_path / "sweep"),
             "results refresh": lambda: refresh_results(window, args.runs),
         }
         chosen = [s.strip() for s in args.only.split(",") if s.strip()] or list(scenarios)
