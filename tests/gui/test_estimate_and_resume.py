@@ -60,5 +60,6 @@ def test_resume_in_results_finishes_a_cancelled_run(window, qtbot, messages):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["status"] == "completed" and messages.calls == []
     assert config_io.load(run / "config.toml") == cfg
+    qtbot.waitUntil(lambda: not table.reading.running, timeout=10_000)  # re-read at the end
     table.table.selectRow(0)
     assert not table.resume_button.isEnabled()  # completed: nothing left to resume
