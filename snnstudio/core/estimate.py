@@ -171,6 +171,10 @@ class RunEstimate:
     available_bytes: int
     available_source: str
     seconds: float
+    # seconds of one model (the backdoored one; its clean twin takes as long), by part
+    ann_seconds: float = 0.0  # ANN twin training (LR_C, LR_H)
+    conversion_seconds: float = 0.0  # calibration and evaluation of the converted SNN
+    snn_seconds: float = 0.0  # SNN training (LR_B, LR_H)
 
     @property
     def needed_bytes(self) -> int:
@@ -246,7 +250,7 @@ def estimate_run(
         * (t_train if data.is_event or cfg.sim.encoder == "poisson" else 1)
     )
     training = snn.saved_per_step * t_train * batch + step_input if trains else 0
-    seconds = 0.0
+    ann_seconds = conversion_seconds = snn_seconds = 0.0
     stages = 2 if cfg.train.clean_twin else 1
     test_samples = data.test + triggered
     if converts:
@@ -256,12 +260,12 @@ def estimate_run(
         ann_epochs = cfg.rule.ann_epochs or cfg.train.epochs
         ann_step = seconds_per_sample_step(cfg.model, data.image_shape, data.classes, False,
                                            "s", batch)  # fmt: skip
-        seconds += ann_epochs * (data.train + test_samples / 3) * ann_step
+        ann_seconds = ann_epochs * (data.train + test_samples / 3) * ann_step
         calibration = min(cfg.rule.reference_samples or data.train, data.train)
-        seconds += (test_samples + calibration) * t_eval * snn_step / 3
+        conversion_seconds = (test_samples + calibration) * t_eval * snn_step / 3
     if trains:
         per_epoch = data.train + test_samples / 3  # a forward is about a third of a step
-        seconds += cfg.train.epochs * per_epoch * t_train * snn_step
+        snn_seconds = cfg.train.epochs * per_epoch * t_train * snn_step
     eval_batch = eval_batch_size(t_eval)  # metrics.predict's batch at this T
     eval_steps = t_eval if data.is_event or cfg.sim.encoder == "poisson" else 1
     eval_input = FLOAT_BYTES * frame * eval_batch * eval_steps
@@ -272,7 +276,9 @@ def estimate_run(
         dataset_bytes=dataset, model_bytes=model, training_bytes=training,
         inference_bytes=inference, saved_per_step=snn.saved_per_step, timesteps=t_train,
         batch_size=batch, process_bytes=psutil.Process().memory_info().rss,
-        available_bytes=available, available_source=source, seconds=seconds * stages,
+        available_bytes=available, available_source=source,
+        seconds=(ann_seconds + conversion_seconds + snn_seconds) * stages,
+        ann_seconds=ann_seconds, conversion_seconds=conversion_seconds, snn_seconds=snn_seconds,
     )  # fmt: skip
 
 

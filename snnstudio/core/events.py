@@ -85,6 +85,24 @@ class StageEvent:
 
 
 @dataclass(frozen=True)
+class PlannedStage:
+    """One stage a run will go through: its name (as StageStarted will give it), its batches
+    (0 for work without batches, such as a conversion's calibration) and estimated seconds."""
+
+    stage: str
+    steps: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RunPlanned:
+    """The stages of a run, in order, before the first starts: what a progress bar and an
+    ETA over the whole run need (StageStarted only knows its own stage)."""
+
+    stages: tuple[PlannedStage, ...]
+
+
+@dataclass(frozen=True)
 class StageStarted(StageEvent):
     """A stage of an experiment begins (for example 'backdoored' or 'clean-twin')."""
 
@@ -139,7 +157,16 @@ class RunFinished:
     out_dir: str | None = None
 
 
-Event = Log | StageStarted | BatchDone | EpochDone | TimestepCurve | DetectionResult | RunFinished
+Event = (
+    Log
+    | RunPlanned
+    | StageStarted
+    | BatchDone
+    | EpochDone
+    | TimestepCurve
+    | DetectionResult
+    | RunFinished
+)
 
 
 def describe(event: Event) -> str | None:

@@ -15,13 +15,21 @@ import torch
 
 from snnstudio.core.attack.poison import poison_training_set, triggered_test_set
 from snnstudio.core.attack.trigger import PlacedTrigger, placed_trigger_from_config
+from snnstudio.core.batches import batch_count
 from snnstudio.core.checkpoint import save_checkpoint
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import DatasetSplits, SampleSet
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.estimate import RunEstimate, check_fits
-from snnstudio.core.events import CancelToken, Event, Log, check_cancel
+from snnstudio.core.events import (
+    CancelToken,
+    Event,
+    Log,
+    PlannedStage,
+    RunPlanned,
+    check_cancel,
+)
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.resume import EpochStates, check_resumable, describe_progress
 from snnstudio.core.rules.context import RuleContext, RuleResult
@@ -140,6 +148,29 @@ def why_not_resumable(record: RunRecord) -> str | None:
     return None
 
 
+def stage_plan(
+    cfg: ExperimentConfig, estimate: RunEstimate, train_set: SampleSet
+) -> tuple[PlannedStage, ...]:
+    """The stages `_experiment` will run, in order, with their batches and the estimate's
+    seconds: per model (the backdoored one, then its clean twin), the ANN twin's training
+    ('<stage>-ann', LR_C and LR_H), the conversion (no batches, LR_C; LR_H's is counted in
+    its SNN training) and the SNN's training (LR_B, LR_H)."""
+    rule = cfg.rule.name
+    batches = batch_count(train_set, cfg.train.batch_size, fold_single_tail=True)
+    ann_epochs = cfg.rule.ann_epochs or cfg.train.epochs
+    plan: list[PlannedStage] = []
+    for stage in [MODEL_STAGE, CLEAN_TWIN_STAGE][: 2 if cfg.train.clean_twin else 1]:
+        if rule in ("conversion", "hybrid"):
+            plan.append(PlannedStage(f"{stage}-ann", ann_epochs * batches, estimate.ann_seconds))
+        if rule == "conversion":
+            plan.append(PlannedStage(stage, 0, estimate.conversion_seconds))
+        else:
+            converting = estimate.conversion_seconds if rule == "hybrid" else 0.0
+            steps = cfg.train.epochs * batches
+            plan.append(PlannedStage(stage, steps, estimate.snn_seconds + converting))
+    return tuple(plan)
+
+
 def _experiment(
     cfg: ExperimentConfig, estimate: RunEstimate, resume: bool, job: Job
 ) -> Generator[Event, None, None]:
@@ -167,6 +198,7 @@ def _experiment(
         f"poisoned (target {cfg.poison.target}); {metrics['test_samples']} clean and "
         f"{metrics['triggered_test_samples']} triggered test samples"
     )
+    yield RunPlanned(stage_plan(cfg, estimate, data.poisoned_train))
     device = resolve_device(cfg.train.device)
     step_mode = resolve_step_mode(cfg.train.step_mode, device)
     threads = apply_thread_policy(cfg.train.threads)

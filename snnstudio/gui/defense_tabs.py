@@ -5,6 +5,7 @@ come back to it (gui/tasks.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,7 +28,10 @@ from snnstudio.core.rundir import (
     CLEAN_TWIN_STAGE,
     MODEL_STAGE,
     RunDirError,
+    RunKind,
+    RunRecord,
     dropped_if_empty,
+    list_runs,
     new_run_dir,
     open_run,
 )
@@ -89,25 +93,22 @@ class DefenseTabs:
     # ------------------------------------------------------------------ checkpoints and probe
 
     def use_last_run(self) -> None:
-        """Point both tabs at the newest run's model.pt (and its clean twin as reference)."""
-        if self.last_run is None:
-            QMessageBox.information(self.detection, "No run yet", "run an experiment first")
-            return
-        try:
-            run = open_run(self.last_run)
-        except RunDirError as exc:
-            QMessageBox.warning(self.detection, "Cannot open the last run", str(exc))
-            return
-        model = run.checkpoint(MODEL_STAGE)
-        if model is None:
+        """Point both tabs at the newest experiment that has a trained model.pt (and its clean
+        twin as reference): a newer run stopped before its model was saved is passed over."""
+        folder = self.runs_folder()
+        run = latest_model_run(folder, self.last_run)
+        if run is None:
             QMessageBox.information(
-                self.detection, "No model", f"{run.path} holds no trained model (stopped early?)"
-            )
+                self.detection, "No trained model",
+                f"no experiment in {folder} has a trained model yet: run one to the end first",
+            )  # fmt: skip
             return
-        twin = run.checkpoint(CLEAN_TWIN_STAGE)
+        model, twin = run.checkpoint(MODEL_STAGE), run.checkpoint(CLEAN_TWIN_STAGE)
         self.detection.suspect.edit.setText(str(model))
         self.detection.reference.edit.setText("" if twin is None else str(twin))
         self.elimination.checkpoint.edit.setText(str(model))
+        for status in (self.detection.status, self.elimination.status):
+            status.setText(f"{run.name}: the newest run with a trained model")
 
     def _chosen(self) -> tuple[Path, Path | None] | None:
         suspect, reference = self.detection.suspect.path(), self.detection.reference.path()
@@ -293,3 +294,16 @@ class DefenseTabs:
                 panel.show_result(event.metrics)
             if event.out_dir is not None:
                 self.elimination_caption = run_dir_caption(Path(event.out_dir))
+
+
+def latest_model_run(folder: Path, last: Path | None = None) -> RunRecord | None:
+    """The newest experiment in `folder` (or `last`, the window's last run, wherever it is)
+    whose model.pt exists."""
+    runs = list_runs(folder)
+    if last is not None and all(r.path != last for r in runs):
+        with contextlib.suppress(RunDirError):
+            runs.insert(0, open_run(last))
+    for run in runs:
+        if run.kind is RunKind.EXPERIMENT and run.checkpoint(MODEL_STAGE) is not None:
+            return run
+    return None

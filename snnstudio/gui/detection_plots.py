@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from snnstudio.gui.plot_items import side_legend
 from snnstudio.gui.probe_snapshot import ProbeSnapshot
 
 HISTOGRAM_BINS = 60
@@ -58,7 +59,7 @@ class DetectionPlots(QWidget):
         self.raster_clean.addItem(self.raster_items[0])
         self.raster_triggered.addItem(self.raster_items[1])
         self.traces = self._plot(g.addPlot(2, 0), "neuron voltage (dashed: clean)", "t", "voltage")
-        self.traces.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=(255, 255, 255, 210))
+        side_legend(self.traces)  # beside the traces, not over their ends
         self.threshold = pg.InfiniteLine(
             angle=0, pen=pg.mkPen("#b00020", width=2, style=Qt.PenStyle.DashLine),
             label="threshold {value:.2f}", labelOpts={"position": 0.25, "color": "#b00020"},
@@ -67,7 +68,7 @@ class DetectionPlots(QWidget):
         self.histogram = self._plot(
             g.addPlot(2, 1), "cumulative voltage, all neurons", "voltage summed over t", "count"
         )
-        self.histogram.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=(255, 255, 255, 210))
+        side_legend(self.histogram)
         self._trace_items: list[pg.PlotDataItem] = []
         self._hist_items: list[pg.PlotDataItem] = []
         self.time_plots = (
@@ -130,8 +131,8 @@ class DetectionPlots(QWidget):
                     pen=pg.mkPen(colour, width=2, style=style), symbolBrush=colour,
                 )  # fmt: skip
                 self._trace_items.append(item)
+        self.threshold.show()  # first: a hidden line's label keeps its old value (0.00)
         self.threshold.setValue(snap.threshold)
-        self.threshold.show()
 
     def _draw_histograms(self, snap: ProbeSnapshot) -> None:
         for item in self._hist_items:

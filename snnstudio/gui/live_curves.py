@@ -24,6 +24,7 @@ from snnstudio.core.events import (
     StageRole,
     TimestepCurve,
 )
+from snnstudio.gui.plot_items import IntegerAxis, side_legend
 
 REFRESH_MS = 400
 # No grid: pyqtgraph draws every minor grid line on each repaint, which tripled the cost of a
@@ -33,7 +34,14 @@ SMOOTHING = 0.9  # exponential moving average weight of the per-batch curves
 METRIC_COLOURS = {"acc": "#1f77b4", "asr": "#d62728", "loss": "#2ca02c", "batch_acc": "#9467bd"}
 METRIC_LABELS = {"acc": "ACC", "asr": "ASR", "loss": "loss", "batch_acc": "batch acc"}
 FRACTION_RANGE = (-0.03, 1.03)  # ACC/ASR of 0 and 1 stay visible inside the frame
-LEGEND_BRUSH = (255, 255, 255, 210)  # legends over the curves stay readable
+WHOLE_NUMBER_AXES = ("epoch", "timesteps T")
+TITLES = {
+    "epoch": "ACC and ASR per epoch",
+    "batch_acc": "batch accuracy (smoothed)",
+    "loss": "training loss (smoothed)",
+    "timestep": "ACC and ASR against timestep",
+}
+NOT_SAVED = " — not saved with a run: drawn while it trains"
 
 
 def stage_pen_style(role: StageRole) -> Qt.PenStyle:
@@ -62,9 +70,9 @@ class LiveCurves(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.plots: dict[str, pg.PlotItem] = {
-            "epoch": self._make_plot(0, 0, "ACC and ASR per epoch", "epoch", FRACTION_RANGE),
-            "batch_acc": self._make_plot(0, 1, "batch accuracy (smoothed)", "step", FRACTION_RANGE),
-            "loss": self._make_plot(1, 0, "training loss (smoothed)", "step", None),
+            "epoch": self._make_plot(0, 0, TITLES["epoch"], "epoch", FRACTION_RANGE),
+            "batch_acc": self._make_plot(0, 1, TITLES["batch_acc"], "step", FRACTION_RANGE),
+            "loss": self._make_plot(1, 0, TITLES["loss"], "step", None),
         }
         self._series: dict[tuple[str, str, str], _Series] = defaultdict(_Series)
         self._curves: dict[tuple[str, str, str], pg.PlotDataItem] = {}
@@ -79,9 +87,11 @@ class LiveCurves(QWidget):
     def _make_plot(
         self, row: int, col: int, title: str, x_label: str, y_range: tuple[float, float] | None
     ) -> pg.PlotItem:
-        plot = self.graphics.addPlot(row=row, col=col, title=title)
+        whole = x_label in WHOLE_NUMBER_AXES
+        axes = {"bottom": IntegerAxis("bottom")} if whole else {}
+        plot = self.graphics.addPlot(row=row, col=col, title=title, axisItems=axes)
         plot.setLabel("bottom", x_label)
-        plot.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=pg.mkBrush(*LEGEND_BRUSH))
+        side_legend(plot)
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
         if y_range is not None:
@@ -93,8 +103,9 @@ class LiveCurves(QWidget):
     def clear(self) -> None:
         if "timestep" in self.plots:
             self.graphics.removeItem(self.plots.pop("timestep"))
-        for plot in self.plots.values():
+        for name, plot in self.plots.items():
             plot.clear()
+            plot.setTitle(TITLES[name])
             if plot.legend is not None:
                 plot.legend.clear()
         self._series.clear()
@@ -102,6 +113,11 @@ class LiveCurves(QWidget):
         self._ema.clear()
         self._roles.clear()
         self._dirty.clear()
+
+    def note_steps_not_saved(self) -> None:
+        """Say on the per-batch plots why a reopened run leaves them empty."""
+        for name in ("batch_acc", "loss"):
+            self.plots[name].setTitle(TITLES[name] + NOT_SAVED)
 
     def add_event(self, event: object) -> None:
         """Append what an event carries; drawing happens on the next timer tick."""
@@ -164,7 +180,7 @@ class LiveCurves(QWidget):
         """The plot `name`; the timestep plot is added only once a run has such a curve."""
         if name == "timestep" and name not in self.plots:
             self.plots[name] = self._make_plot(
-                1, 1, "ACC and ASR against timestep", "timesteps T", FRACTION_RANGE
+                1, 1, TITLES["timestep"], "timesteps T", FRACTION_RANGE
             )
         return self.plots[name]
 

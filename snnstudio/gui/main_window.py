@@ -7,6 +7,7 @@ their own (gui/tasks.py), so the window never freezes. It holds no science.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
@@ -26,7 +27,9 @@ from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import RunFinished
 from snnstudio.core.rundir import new_run_dir, open_run
 from snnstudio.core.runner import resume_experiment, run_experiment
+from snnstudio.gui.close_question import CloseQuestion
 from snnstudio.gui.defense_tabs import DefenseTabs
+from snnstudio.gui.estimate_label import ShownEstimate, estimate_for
 from snnstudio.gui.exporting import (
     PLOT_FILTER,
     TABLE_FILTER,
@@ -51,6 +54,13 @@ PREVIEW_SAMPLES = 6
 CHECK_DELAY_MS = 250
 
 
+def same_config(a: config_io.ExperimentConfig, b: config_io.ExperimentConfig) -> bool:
+    """Equal as saved: a drawn trigger's transparent pixels (nan) compare equal."""
+    return json.dumps(config_io.to_dict(a), sort_keys=True, default=str) == json.dumps(
+        config_io.to_dict(b), sort_keys=True, default=str
+    )
+
+
 def data_key(cfg: config_io.ExperimentConfig) -> tuple:
     """What decides whether a dataset check still holds: the dataset, its folder and framing
     (the sample limits and the seed only choose samples)."""
@@ -65,10 +75,12 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("snnstudio", "snnstudio")
         self.runs_folder = runs_folder or Path.cwd() / "runs"
         self.config_path: Path | None = None
+        self._saved_config: config_io.ExperimentConfig | None = None  # as last opened/saved
         self.splits: DatasetSplits | None = None
         self.last_run_dir: Path | None = None
         self.jobs = TaskSlot(self)  # the one long job: experiment, detection or elimination
         self._dataset_checks = TaskSlot(self, replace=True)
+        self.estimates = TaskSlot(self, replace=True)  # the estimate beside Start
         self._checked_data: tuple | None = None  # data_key of the last finished check
         self._dataset_failure: str | None = None  # what that check said, when it failed
         self._start_when_checked = False
@@ -122,7 +134,7 @@ class MainWindow(QMainWindow):
         self._action(files, "&New experiment", self.new_config, QKeySequence.StandardKey.New)
         presets = files.addMenu("Open &preset")
         for name in config_io.preset_names():
-            self._action(presets, name, lambda n=name: self.set_config(config_io.load_preset(n)))
+            self._action(presets, name, lambda n=name: self.open_preset(n))
         self._action(files, "&Open…", self.open_config_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = files.addMenu("Open &recent")
         self._action(files, "&Save", self.save_config, QKeySequence.StandardKey.Save)
@@ -155,19 +167,53 @@ class MainWindow(QMainWindow):
         return cfg
 
     def set_config(self, cfg: config_io.ExperimentConfig) -> None:
+        """Put `cfg` in the form as it is now saved (no question: see `may_replace_form`)."""
         self.setup.set_config(cfg)
         self.trigger.set_trigger_config(cfg.trigger)
+        self._saved_config = self.config()
         self._update_title()
 
+    def form_modified(self) -> bool:
+        """Whether the form holds edits not saved since it was last opened or saved."""
+        return not same_config(self.config(), self._saved_config)
+
+    def may_replace_form(self, cfg: config_io.ExperimentConfig, what: str, ask: bool) -> bool:
+        """Whether the form may become `cfg` (`what` names it): yes when nothing would be
+        lost, else the user is asked. With `ask` False only unsaved edits are asked about
+        (the user chose a file or preset); True asks whenever the form differs (reopening a
+        run or a sweep point, where loading the config is not the point of the action)."""
+        if same_config(self.config(), cfg) or not (ask or self.form_modified()):
+            return True
+        unsaved = " It has unsaved edits." if self.form_modified() else ""
+        answer = QMessageBox.question(
+            self, "Replace the experiment?",
+            f"Replace the experiment in the form ('{self.setup.name.text()}') with {what}?"
+            f"{unsaved}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )  # fmt: skip
+        return answer == QMessageBox.StandardButton.Yes
+
     def new_config(self) -> None:
-        self.config_path = None
-        self.set_config(config_io.ExperimentConfig())
+        cfg = config_io.ExperimentConfig()
+        if self.may_replace_form(cfg, "a new experiment", ask=False):
+            self.config_path = None
+            self.set_config(cfg)
+
+    def open_preset(self, name: str) -> None:
+        """The preset in the form, tied to no file (Save asks where to write it)."""
+        cfg = config_io.load_preset(name)
+        if self.may_replace_form(cfg, f"the preset '{name}'", ask=False):
+            self.config_path = None
+            self.set_config(cfg)
 
     def open_config(self, path: Path) -> bool:
         try:
             cfg = validation.validate(config_io.load(path))
         except SnnStudioError as exc:
             QMessageBox.warning(self, "Cannot open experiment", str(exc))
+            return False
+        if not self.may_replace_form(cfg, str(path), ask=False):
             return False
         self.config_path = Path(path)
         self.set_config(cfg)
@@ -199,6 +245,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot save experiment", f"cannot write {path}: {exc}")
             return
         self.config_path = path
+        self._saved_config = self.config()
         self._remember(path)
         self._update_title()
         self.statusBar().showMessage(f"saved {path}", 5000)
@@ -220,7 +267,8 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         where = f" — {self.config_path}" if self.config_path else ""
-        self.setWindowTitle(f"snnstudio — {self.setup.name.text()}{where}")
+        edited = " *" if self._saved_config is not None and self.form_modified() else ""
+        self.setWindowTitle(f"snnstudio — {self.setup.name.text()}{edited}{where}")
 
     def _on_config_edited(self) -> None:
         self._update_title()
@@ -236,8 +284,8 @@ class MainWindow(QMainWindow):
                 self.trigger.show_message(problem.message, ok=False)
         idle = not self.jobs.running
         self.run_panel.start_button.setEnabled(idle and not problems)
-        self.start_action.setEnabled(idle and not problems)
-        self.run_panel.start_button.setToolTip("\n".join(p.message for p in problems))
+        self.start_action.setEnabled(idle)  # F5 on a refused run says why (start_run)
+        self.run_panel.show_refusal(problems)
 
     def start_problems(self) -> list[Problem]:
         """What stops the experiment now: the core's validation, a dataset whose check failed,
@@ -258,15 +306,34 @@ class MainWindow(QMainWindow):
         return found
 
     def update_estimate(self) -> None:
-        """The memory and time estimate beside Start, for the config as edited."""
+        """The memory and time estimate beside Start, for the config as edited, computed off
+        the GUI thread (it builds and times the network); a newer edit supersedes it."""
         cfg = self.config()
         if validation.problems(cfg):
-            self.run_panel.estimate.fits = True
-            self.run_panel.estimate.setText("estimate: —")
-        else:
-            fitted = self.run_panel.estimate.fits
-            if not self.run_panel.estimate.show_for(cfg) and fitted:
-                self.run_panel.append_log(f"Start refused: {self.run_panel.estimate.toolTip()}")
+            self.estimates.drop()
+            self.run_panel.estimate.show_none()
+            self._refresh_start()
+            return
+        self.estimates.start(
+            "estimate",
+            lambda cancel: estimate_for(cfg, cancel),
+            on_returned=self._estimated,
+            on_failed=self._estimate_failed,
+        )
+
+    def _estimated(self, shown: ShownEstimate) -> None:
+        label = self.run_panel.estimate
+        fitted = label.fits
+        label.show_estimate(shown)
+        if fitted and not shown.fits:
+            self.run_panel.append_log(f"Start refused: {shown.details}")
+        self._refresh_start()
+
+    def _estimate_failed(self, failure: Failure) -> None:
+        self.run_panel.estimate.show_none(f"no estimate: {failure.message}")
+        self.run_panel.append_log(f"estimate failed: {failure.message}")
+        if failure.is_bug:
+            self.run_panel.append_log(failure.details)
         self._refresh_start()
 
     # ------------------------------------------------------------------ dataset check
@@ -279,7 +346,7 @@ class MainWindow(QMainWindow):
         self.setup.set_dataset_status("checking the dataset…", ok=True)
         self._dataset_checks.start(
             "dataset check",
-            lambda _cancel: load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps),
+            lambda cancel: load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps, cancel),
             on_returned=lambda splits: self._dataset_checked(key, splits),
             on_failed=lambda failure: self._dataset_failed(key, cfg, failure),
         )
@@ -329,10 +396,12 @@ class MainWindow(QMainWindow):
         problems = self.start_problems()
         if problems:
             self._on_config_edited()
-            where = self.trigger if problems[0].on_trigger_tab else self.setup
-            listed = "\n".join(f"• {p.message}" for p in problems)
-            show_failure(where, "Experiment cannot start", Failure(listed))
+            first = problems[0]
+            where = {"Trigger": self.trigger, "Experiment": self.setup}.get(first.tab)
+            self.run_panel.append_log("Start refused: " + "; ".join(p.where() for p in problems))
             self.run_panel.status.setText("not started")
+            listed = "\n".join(f"• {p.message}" for p in problems)
+            show_failure(where or self.run_panel, "Experiment cannot start", Failure(listed))
             return
         try:
             out_dir = new_run_dir(self.runs_folder, cfg.name)
@@ -389,8 +458,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ results
 
     def reopen_run(self, path: Path) -> None:
-        """Show a past run's epoch curves and load its config into the form (a sweep opens
-        in the Sweep tab)."""
+        """Show a past run's epoch curves and load its config into the form, asking first
+        when the form holds another experiment (a sweep opens in the Sweep tab)."""
         if self.sweep.reopen(path):
             return
         try:
@@ -400,13 +469,13 @@ class MainWindow(QMainWindow):
         except (SnnStudioError, OSError) as exc:
             QMessageBox.warning(self.results, "Cannot reopen run", str(exc))
             return
-        self.config_path = None
-        self.set_config(cfg)
         self.run_caption = figure_caption(cfg, path.name)
-        self.run_panel.curves.clear()
-        for event in [*epochs, *curves]:
-            self.run_panel.curves.add_event(event)
-        self.run_panel.append_log(f"reopened {path}")
+        self.run_panel.show_reopened(path, [*epochs, *curves])
+        if self.may_replace_form(cfg, f"the config of {path.name}", ask=True):
+            self.config_path = None
+            self.set_config(cfg)
+        else:
+            self.run_panel.append_log(f"the form was kept; {path.name}'s config is its config.toml")
         self.tabs.setCurrentWidget(self.run_panel)
 
     # ------------------------------------------------------------------ export
@@ -456,19 +525,15 @@ class MainWindow(QMainWindow):
         join every background thread before closing."""
         task = self.jobs.task
         if task is not None:
-            answer = QMessageBox.question(
-                self, "Stop and close?",
-                f"The {task.name} is still running. Stop it and close the window? What it has "
-                "saved so far stays in its run directory.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )  # fmt: skip
-            if answer != QMessageBox.StandardButton.Yes:
+            if not CloseQuestion(self, self.jobs).ask():  # it follows the job while open
                 event.ignore()
                 return
-            self.statusBar().showMessage(f"stopping the {task.name}…")
+            if self.jobs.running:
+                self.statusBar().showMessage(f"stopping the {task.name}…")
         self._check_timer.stop()  # no new dataset check after the window has gone
-        for slot in (self.jobs, self._dataset_checks, self.defense.probe):
+        for slot in (self.jobs, self._dataset_checks, self.estimates, self.results.reading,
+                     self.defense.probe):  # fmt: skip
             slot.close()
-        self.run_panel.curves.timer.stop()
+        for timer in (self._check_timer, self._estimate_timer, self.run_panel.curves.timer):
+            timer.stop()  # the job's end above may have started them again
         event.accept()

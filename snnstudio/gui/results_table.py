@@ -1,4 +1,8 @@
-"""Past runs, read from their run directories through `core.rundir.open_run`."""
+"""Past runs, read from their run directories through `core.rundir.open_run`.
+
+Reading every run folder takes a while with hundreds of runs, so it is a task off the GUI
+thread (gui/tasks.py); the table is filled when it returns, sorted as the user last chose
+(newest first until then), with the selected run kept selected."""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -21,10 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.rundir import RunDirError, RunKind, RunRecord, list_runs
 from snnstudio.core.runner import why_not_resumable
 from snnstudio.core.sweep.results import sweep_status
+from snnstudio.gui.tasks import Failure, TaskSlot
 
+RESIZE_ROWS = 30  # column widths from these rows, not from every run
 COLUMNS = ["run", "kind", "dataset", "rule", "status", "acc", "asr", "clean_acc", "clean_asr",
            "delta_acc", "delta_asr", "ann_acc", "ann_asr", "mr", "finished"]  # fmt: skip
 
@@ -35,6 +41,7 @@ class RunRow:
 
     record: RunRecord
     metrics: dict[str, Any]
+    modified: float = 0.0  # when the run last changed (read with the row, off the GUI thread)
 
     @property
     def kind(self) -> RunKind:
@@ -46,29 +53,60 @@ class RunRow:
         if column == "kind":
             return str(self.record.kind)
         if column == "finished":
-            return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.record.modified))
+            return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
         value = self.metrics.get(column)
         if isinstance(value, float):
             return f"{value:.4f}"
         return "" if value is None else str(value)
 
+    def sort_key(self, column: str) -> tuple[int, float | str]:
+        """Numbers sort as numbers (-0.02 before -0.01), the time to the second; blanks last
+        in ascending order."""
+        value = self.modified if column == "finished" else self.metrics.get(column)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (0, float(value))
+        text = self.cell(column)
+        return (1, text) if text else (2, "")
+
+
+class SortedItem(QTableWidgetItem):
+    """A cell that sorts by its row's sort key rather than by its text."""
+
+    def __init__(self, text: str, key: tuple[int, float | str]) -> None:
+        super().__init__(text)
+        self.key = key
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        if isinstance(other, SortedItem):
+            return self.key < other.key
+        return super().__lt__(other)
+
 
 def run_row(record: RunRecord) -> RunRow:
     """The row of a run, with a status that says why metrics are missing or unreadable."""
+    try:
+        modified = record.modified
+    except OSError:  # removed while being read
+        modified = 0.0
     if record.kind is RunKind.SWEEP:
-        return RunRow(record, {"status": sweep_status(record.path)})
+        return RunRow(record, {"status": sweep_status(record.path)}, modified)
     try:
         metrics = record.metrics()
     except RunDirError:
-        return RunRow(record, {"status": "unreadable metrics.json"})
+        return RunRow(record, {"status": "unreadable metrics.json"}, modified)
     if not record.has_metrics():
-        return RunRow(record, {"status": "no metrics (running or stopped early)"})
-    return RunRow(record, metrics)
+        return RunRow(record, {"status": "no metrics (running or stopped early)"}, modified)
+    return RunRow(record, metrics, modified)
 
 
-def scan_runs(folder: Path) -> list[RunRow]:
-    """A row for every run directory directly inside `folder`, newest first."""
-    return [run_row(record) for record in list_runs(folder)]
+def scan_runs(folder: Path, cancel: CancelToken | None = None) -> list[RunRow]:
+    """A row for every run directory directly inside `folder`, newest first; blocking, for a
+    worker thread (`cancel` is checked between runs)."""
+    rows = []
+    for record in list_runs(folder):
+        check_cancel(cancel)
+        rows.append(run_row(record))
+    return rows
 
 
 class ResultsTable(QWidget):
@@ -82,6 +120,7 @@ class ResultsTable(QWidget):
         super().__init__(parent)
         self.runs_folder = runs_folder
         self.records: list[RunRow] = []
+        self.reading = TaskSlot(self, replace=True)  # the runs folder, read off the GUI thread
         self.folder_label = QLabel()
         self.choose = QPushButton("Runs folder…")
         self.refresh_button = QPushButton("Refresh")
@@ -95,7 +134,9 @@ class ResultsTable(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.sortByColumn(COLUMNS.index("finished"), Qt.SortOrder.DescendingOrder)
+        header = self.table.horizontalHeader()
+        header.setResizeContentsPrecision(RESIZE_ROWS)  # widths fitted once per fill (below)
         top = QHBoxLayout()
         top.addWidget(self.folder_label, 1)
         top.addWidget(self.choose)
@@ -123,16 +164,42 @@ class ResultsTable(QWidget):
             self.set_runs_folder(Path(folder))
 
     def refresh(self) -> None:
+        """Read the runs folder again (a task); the table is filled when it is read."""
+        folder = self.runs_folder
+        self.folder_label.setText(f"runs in {folder} (reading…)")
+        self.reading.start(
+            "reading the runs",
+            lambda cancel: scan_runs(folder, cancel),
+            on_returned=self.show_rows,
+            on_failed=self._read_failed,
+        )
+
+    def _read_failed(self, failure: Failure) -> None:
+        self.folder_label.setText(f"runs in {self.runs_folder}: {failure.message}")
+
+    def show_rows(self, rows: list[RunRow]) -> None:
+        """Fill the table, sorted by the column the user last chose, keeping the selection."""
+        selected = self.selected_row()
+        keep = selected.record.path if selected is not None else None
         self.folder_label.setText(f"runs in {self.runs_folder}")
-        self.records = scan_runs(self.runs_folder)
+        self.records = rows
+        header = self.table.horizontalHeader()
+        column, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
         self.table.setSortingEnabled(False)
-        self.table.setRowCount(len(self.records))
-        for row, record in enumerate(self.records):
-            for col, column in enumerate(COLUMNS):
-                item = QTableWidgetItem(record.cell(column))
+        self.table.clearContents()
+        self.table.setRowCount(len(rows))
+        for row, record in enumerate(rows):
+            for col, name in enumerate(COLUMNS):
+                item = SortedItem(record.cell(name), record.sort_key(name))
                 item.setData(Qt.ItemDataRole.UserRole, str(record.record.path))
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(column, order)
+        self.table.resizeColumnsToContents()  # once: ResizeToContents refitted on every
+        # setItem, 8 s to refill 200 runs in a shown 1300x700 table
+        paths = [self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(len(rows))]
+        if keep is not None and str(keep) in paths:
+            self.table.selectRow(paths.index(str(keep)))
         self._update_resume()
 
     def selected_row(self) -> RunRow | None:

@@ -29,6 +29,17 @@ class Problem:
     def on_trigger_tab(self) -> bool:
         return self.key.startswith("trigger.")
 
+    @property
+    def tab(self) -> str:
+        """The tab holding the field it is about ("" when it names no field)."""
+        if self.on_trigger_tab:
+            return "Trigger"
+        return "Experiment" if self.key else ""
+
+    def where(self) -> str:
+        """The message with the tab to fix it in, for places away from the field."""
+        return f"{self.message} ({self.tab} tab)" if self.tab else self.message
+
 
 def field_of(sentence: str) -> str:
     """The dotted key a core problem sentence starts with ('train.lr = 0 must be ...')."""

@@ -8,12 +8,14 @@ spec it builds is checked by the core (`parse_spec`) before anything starts.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import SnnStudioError
+from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.rundir import RunKind, new_run_dir, open_run
 from snnstudio.core.sweep.backends import BACKENDS
 from snnstudio.core.sweep.cells import Dimension, cells_of, dimensions, norm
@@ -48,6 +51,7 @@ from snnstudio.core.sweep.engine import (
 )
 from snnstudio.core.sweep.results import RESULTS_FILE, SPEC_FILE, read_results
 from snnstudio.core.sweep.spec import (
+    SweepPoint,
     SweepSpec,
     axis_keys,
     loads_spec,
@@ -55,6 +59,7 @@ from snnstudio.core.sweep.spec import (
     parse_spec,
 )
 from snnstudio.gui.form_fields import combo, int_spin
+from snnstudio.gui.plot_items import side_legend
 from snnstudio.gui.tasks import Failure, show_failure
 
 METRIC_COLUMNS = (("acc", "ACC"), ("asr", "ASR"), ("mr", "MR"))
@@ -63,6 +68,8 @@ ELIMINATION_COLUMNS = (("acc_after", "ACC after"), ("asr_after", "ASR after"),
                        ("asr_drop", "ASR drop"))  # fmt: skip
 METRIC_COLOURS = {"acc": "#1f77b4", "asr": "#d62728"}
 MAX_LINES = 8  # line groups drawn for three or more dimensions
+RESIZE_ROWS = 20  # column widths from the first rows, not from every row of a long sweep
+PLOT_DELAY_MS = 250  # points finishing within this time are drawn together
 
 
 class SweepPanel(QWidget):
@@ -96,7 +103,15 @@ class SweepPanel(QWidget):
         self.points.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.points.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.points.setToolTip("double-click a point to open its run in Results")
+        self.points.horizontalHeader().setResizeContentsPrecision(RESIZE_ROWS)
         self.graphics = pg.GraphicsLayoutWidget()
+        self._curves: dict[tuple[int, str], pg.PlotDataItem] = {}
+        self._heat_maps: list[tuple[Any, np.ndarray]] = []  # (image, text items) per metric
+        self._xs: list[Any] = []
+        self._plot_timer = QTimer(self)
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(PLOT_DELAY_MS)
+        self._plot_timer.timeout.connect(self._update_plots)
         self._build_layout()
         self.add_axis_button.clicked.connect(lambda: self.add_axis())
         self.remove_axis_button.clicked.connect(self._remove_axis)
@@ -153,7 +168,13 @@ class SweepPanel(QWidget):
         self.axes.removeRow(row if row >= 0 else self.axes.rowCount() - 1)
 
     def build_spec(self, base: config_io.ExperimentConfig) -> SweepSpec:
-        """The sweep as edited, checked whole by the core (raises ConfigError)."""
+        """The sweep as edited, checked whole by the core (raises ConfigError); blocking:
+        every point's config is built and validated (seconds for hundreds of points)."""
+        return parse_spec(self.spec_data(base), "sweep", None)
+
+    def spec_data(self, base: config_io.ExperimentConfig) -> dict[str, Any]:
+        """The sweep as edited, as spec data; only the axes' values are checked here (raises
+        ConfigError), the whole spec by `parse_spec`."""
         grid: dict[str, list[Any]] = {}
         for row in range(self.axes.rowCount()):
             key = self.axes.cellWidget(row, 0).currentText()
@@ -162,15 +183,16 @@ class SweepPanel(QWidget):
                 grid[key] = parse_axis_values(item.text() if item else "")
             except config_io.ConfigError as exc:
                 raise config_io.ConfigError(f"axis {key}: {exc}") from None
-        data = {"name": self.name.text(), "repeats": self.repeats.value(), "grid": grid,
+        return {"name": self.name.text(), "repeats": self.repeats.value(), "grid": grid,
                 "base": config_io.to_dict(base)}  # fmt: skip
-        return parse_spec(data, "sweep", None)
 
     # ------------------------------------------------------------------ running
 
-    def begin(self, spec: SweepSpec, sweep_dir: Path) -> None:
+    def begin(
+        self, spec: SweepSpec, sweep_dir: Path, points: list[SweepPoint] | None = None
+    ) -> None:
         self.spec, self.sweep_dir, self.rows = spec, sweep_dir, {}
-        points = spec.points()
+        points = spec.points() if points is None else points
         for point in points:
             self.rows[point.index] = {**point.values, "seed": point.seed, "status": "queued"}
         self.progress.setRange(0, len(points))
@@ -183,7 +205,9 @@ class SweepPanel(QWidget):
         self.stop_button.setEnabled(running)
 
     def show_event(self, event: object) -> None:
-        if isinstance(event, SweepStarted):
+        if isinstance(event, SweepPlan):
+            self.begin(event.spec, event.out_dir, event.points)
+        elif isinstance(event, SweepStarted):
             self.status.setText(
                 f"{event.total} points, {event.total - event.to_run} read from an earlier "
                 f"run of this sweep: {event.out_dir}"
@@ -200,7 +224,9 @@ class SweepPanel(QWidget):
         elif isinstance(event, SweepFinished):
             counts = ", ".join(f"{v} {k}" for k, v in event.counts.items())
             self.status.setText(f"sweep {event.status} in {event.seconds:.0f} s: {counts}")
-            self._refresh()
+            for index in self.rows:
+                self._refresh_row(index)
+            self._update_plots()
 
     def load_sweep(self, sweep_dir: Path) -> None:
         """Show a finished (or stopped) sweep from its directory (raises ConfigError)."""
@@ -239,13 +265,13 @@ class SweepPanel(QWidget):
         for index in self.rows:
             self._refresh_row(index)
         self.points.resizeColumnsToContents()
-        self._draw()
+        self._build_plots()
 
     def _refresh_row(self, index: int) -> None:
         row = self.rows[index]
         axes = self.spec.axes if self.spec else []
         cells = [*(row.get(k, "") for k in axes), row.get("seed", ""), row.get("status", "")]
-        cells += [_percent(row.get(key)) for key, _ in self._metric_columns()]
+        cells += [_fraction(row.get(key)) for key, _ in self._metric_columns()]
         for col, value in enumerate(cells):
             item = QTableWidgetItem(str(value))
             item.setData(Qt.ItemDataRole.UserRole, row.get("run_dir", ""))
@@ -258,50 +284,80 @@ class SweepPanel(QWidget):
             self.open_point.emit(self.sweep_dir / run_dir)
 
     def _draw(self) -> None:
+        """Redraw the plots soon: points finishing close together cost one redraw."""
+        self._plot_timer.start()
+
+    def _build_plots(self) -> None:
+        """Create the plot items of this sweep once; `_update_plots` only replaces data."""
+        self._plot_timer.stop()
         self.graphics.clear()
+        self._curves, self._heat_maps = {}, []
+        if self.spec is None:
+            return
+        dims = dimensions(self.spec)
+        if len(dims) == 2:
+            for col, (_metric, title) in enumerate(METRIC_COLUMNS[:2]):
+                self._heat_maps.append(self._heat_map(col, dims, title))
+        elif dims:
+            self._lines(dims)
+        self._update_plots()
+
+    def _update_plots(self) -> None:
+        """The plots' data from the finished points, and the table's column widths (its
+        first rows only: cheap) now that they hold results."""
+        self.points.resizeColumnsToContents()
         if self.spec is None:
             return
         dims = dimensions(self.spec)
         done = [r for r in self.rows.values() if r.get("status") == "completed"]
         cells = cells_of(dims, done)
-        if len(dims) == 2:
-            for col, (metric, title) in enumerate(METRIC_COLUMNS[:2]):
-                self._heat_map(col, dims, [c.mean(metric) for c in cells], title)
-        elif dims:
-            self._lines(dims, cells)
+        if self._heat_maps:
+            rows, columns = dims
+            for (metric, _title), (image, texts) in zip(
+                METRIC_COLUMNS, self._heat_maps, strict=False
+            ):
+                grid = np.array([_nan(c.mean(metric)) for c in cells], dtype=float).reshape(
+                    len(rows.values), len(columns.values)
+                )
+                image.setImage(np.nan_to_num(grid.T, nan=-0.05), levels=(0, 1), autoLevels=False)
+                for (i, j), value in np.ndenumerate(grid):
+                    text = f"{value:.3f}" if np.isfinite(value) else ""
+                    texts[i, j].setText(text, color="w" if value < 0.6 else "k")
+        elif self._curves:
+            per_line = len(cells) // len(dims[0].values)
+            for (group, metric), curve in self._curves.items():
+                ys = np.array([_nan(c.mean(metric)) for c in cells[group::per_line]], dtype=float)
+                curve.setData(self._xs, ys, connect="finite")
 
-    def _lines(self, dims: list[Dimension], cells: list) -> None:  # type: ignore[type-arg]
+    def _lines(self, dims: list[Dimension]) -> None:
         first = dims[0]
         plot = self.graphics.addPlot(title=f"ACC (solid) and ASR (dashed) against {first.name}")
-        plot.addLegend(offset=(-10, 10))
+        side_legend(plot)
         plot.setYRange(0, 1.05)
-        xs = [v[0] for v in first.values] if first.numeric else list(range(len(first.values)))
+        plot.getAxis("bottom").enableAutoSIPrefix(False)  # 0.05, not 50 (x0.001)
+        self._xs = [v[0] for v in first.values] if first.numeric else list(range(len(first.values)))
         if not first.numeric:
             ticks = [(i, first.label(v)) for i, v in enumerate(first.values)]
             plot.getAxis("bottom").setTicks([ticks])
+        cells = cells_of(dims, [])  # the combinations, for the line labels
         per_line = len(cells) // len(first.values)
         styles = (("acc", Qt.PenStyle.SolidLine), ("asr", Qt.PenStyle.DashLine))
         for group in range(min(per_line, MAX_LINES)):
-            line_cells = cells[group::per_line]
-            label = ", ".join(
-                d.label(tuple(line_cells[0].values[k] for k in d.keys)) for d in dims[1:]
-            )
+            values = cells[group].values
+            label = ", ".join(d.label(tuple(values[k] for k in d.keys)) for d in dims[1:])
             for metric, style in styles:
                 colour = pg.intColor(group, per_line) if per_line > 1 else METRIC_COLOURS[metric]
-                ys = np.array([_nan(c.mean(metric)) for c in line_cells], dtype=float)
                 pen = pg.mkPen(colour, width=2, style=style)
                 name = f"{metric.upper()} {label}".strip()
-                plot.plot(xs, ys, pen=pen, symbol="o", symbolSize=6, symbolBrush=colour,
-                          name=name, connect="finite")  # fmt: skip
+                self._curves[(group, metric)] = plot.plot(
+                    [], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=colour, name=name
+                )
         plot.setLabel("bottom", first.name)
 
-    def _heat_map(self, col: int, dims: list[Dimension], values: list, title: str) -> None:  # type: ignore[type-arg]
+    def _heat_map(self, col: int, dims: list[Dimension], title: str) -> tuple[Any, np.ndarray]:
         rows, columns = dims
-        grid = np.array([_nan(v) for v in values], dtype=float).reshape(
-            len(rows.values), len(columns.values)
-        )
         plot = self.graphics.addPlot(row=0, col=col, title=f"{title} (rows {rows.name})")
-        image = pg.ImageItem(np.nan_to_num(grid.T, nan=-0.05), levels=(0, 1))
+        image = pg.ImageItem(np.full((len(columns.values), len(rows.values)), -0.05))
         image.setColorMap(pg.colormap.get("viridis"))
         plot.addItem(image)
         plot.invertY(True)
@@ -311,24 +367,40 @@ class SweepPanel(QWidget):
         plot.getAxis("left").setTicks(
             [[(i + 0.5, rows.label(v)) for i, v in enumerate(rows.values)]]
         )
-        for (i, j), value in np.ndenumerate(grid):
-            if np.isfinite(value):
-                text = pg.TextItem(f"{100 * value:.1f}", anchor=(0.5, 0.5),
-                                   color="w" if value < 0.6 else "k")  # fmt: skip
-                text.setPos(j + 0.5, i + 0.5)
-                plot.addItem(text)
+        texts = np.empty((len(rows.values), len(columns.values)), dtype=object)
+        for i, j in np.ndindex(texts.shape):
+            texts[i, j] = pg.TextItem("", anchor=(0.5, 0.5))
+            texts[i, j].setPos(j + 0.5, i + 0.5)
+            plot.addItem(texts[i, j])
         plot.setLabel("bottom", columns.name)
+        return image, texts
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """The first item of the window's sweep job: the checked spec, its points and folder."""
+
+    spec: SweepSpec
+    points: list[SweepPoint]
+    out_dir: Path
 
 
 def _nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _percent(value: Any) -> str:
+def _fraction(value: Any) -> str:
+    """A metric as a fraction, as Results and the plots show it (0.9531, not 95.3)."""
     try:
-        return f"{100 * float(value):.1f}" if value not in (None, "") else ""
+        return f"{float(value):.4f}" if value not in (None, "") else ""
     except (TypeError, ValueError):
         return ""
+
+
+def sweep_folder_name(name: str) -> str:
+    """The sweep's folder name says it is a sweep, once: 'sweep' -> 'sweep-<time>', 'pr' ->
+    'sweep-pr-<time>' (not 'sweep-sweep-…')."""
+    return name if name == "sweep" or name.startswith("sweep-") else f"sweep-{name}"
 
 
 def is_sweep_dir(path: Path) -> bool:
@@ -344,6 +416,7 @@ class SweepTab:
 
     def __init__(self, window: Any) -> None:
         self.window = window
+        self._planned = False  # the running sweep's spec was accepted by the core
         self.panel = SweepPanel()
         window.tabs.addTab(self.panel, "Sweep")
         self.panel.start_button.clicked.connect(self.start)
@@ -351,34 +424,46 @@ class SweepTab:
         self.panel.open_point.connect(window.reopen_run)
 
     def start(self) -> None:
-        """Check the sweep with the core; a problem is a dialog in this tab, nothing starts."""
+        """Check the sweep with the core; a problem is a dialog in this tab, nothing starts.
+
+        The axes are read here; the whole spec (every point's config) is built, checked and
+        given its folder by the job, off the GUI thread, which then runs it."""
         if self.window.jobs.busy_here(self.panel):  # says which job is busy
             return
         try:
-            spec = self.panel.build_spec(self.window.config())
+            data = self.panel.spec_data(self.window.config())
         except SnnStudioError as exc:
-            QMessageBox.warning(self.panel, "Sweep not valid", str(exc))
+            show_failure(self.panel, "Sweep not valid", Failure(str(exc)))
             return
-        try:
-            out_dir = new_run_dir(self.window.runs_folder, f"sweep-{spec.name}")
-        except (SnnStudioError, OSError) as exc:
-            QMessageBox.warning(self.panel, "Cannot make the sweep folder", str(exc))
-            return
+        runs = self.window.runs_folder
         workers, backend = self.panel.workers.value(), self.panel.backend.currentText()
-        self.panel.begin(spec, out_dir)
+        self._planned = False
+
+        def work(cancel: CancelToken) -> Iterator[object]:
+            spec = parse_spec(data, "sweep", None)
+            check_cancel(cancel)
+            out_dir = new_run_dir(runs, sweep_folder_name(spec.name))
+            yield SweepPlan(spec, spec.points(), out_dir)
+            yield from run_sweep(spec, out_dir, workers, backend, None, cancel)
+
+        self.panel.status.setText("checking every point of the sweep…")
         self.window.jobs.start(
-            "sweep",
-            lambda cancel: run_sweep(spec, out_dir, workers, backend, None, cancel),
-            on_yielded=self.panel.show_event,
-            on_failed=self.failed,
+            "sweep", work, on_yielded=self._event, on_failed=self.failed,
             on_finished=lambda: self.panel.set_running(False),
-        )
+        )  # fmt: skip
         self.panel.set_running(True)
 
+    def _event(self, event: object) -> None:
+        self._planned = self._planned or isinstance(event, SweepPlan)
+        self.panel.show_event(event)
+
     def failed(self, failure: Failure) -> None:
-        """Any error of the sweep: a message in this tab (a bug's traceback in its details)."""
+        """Any error of the sweep: a message in this tab (a bug's traceback in its details);
+        a spec the core refused before anything ran is "not valid"."""
         self.panel.set_running(False)
-        show_failure(self.panel, "Sweep failed", failure)
+        refused = not self._planned and not failure.is_bug
+        self.panel.status.setText(failure.message)
+        show_failure(self.panel, "Sweep not valid" if refused else "Sweep failed", failure)
 
     def reopen(self, path: Path) -> bool:
         """Show `path` in this tab when it is a sweep directory (True), else leave it (False)."""

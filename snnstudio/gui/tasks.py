@@ -227,6 +227,12 @@ class TaskSlot(QObject):
         if self.task is not None:
             self.task.cancel()
 
+    def drop(self) -> None:
+        """Cancel the current task and drop whatever it still sends, starting nothing."""
+        if self.task is not None:
+            self._retire(self.task)
+            self.busy_changed.emit(False)
+
     def close(self) -> None:
         """Cancel every task of this slot and block until their threads have ended."""
         for task in [*self._retired, *([self.task] if self.task else [])]:

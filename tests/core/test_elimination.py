@@ -59,6 +59,7 @@ def test_fine_pruning_cuts_units_and_lowers_the_asr(tmp_path) -> None:
     _, metrics = _run(run.backdoored, tmp_path / "fp", settings)
     pruning = metrics["pruning"]
     assert pruning["layer"] == "layers.6" and pruning["pruned_units"] > 0
+    assert pruning["layer_label"].startswith("conv2 spikes")  # as the rest of the app names it
     assert metrics["asr"] < metrics["asr_before"] - 0.3
     ckpt = load_checkpoint(tmp_path / "fp" / "fineprune.pt")
     assert set(ckpt.state_dict) == set(load_checkpoint(run.backdoored).state_dict)

@@ -13,11 +13,11 @@ from snnstudio.core.config import DataConfig
 from snnstudio.core.data import event_frames
 from snnstudio.core.data.digits import load_digits_dataset
 from snnstudio.core.data.digits_dvs import simulate_events
-from snnstudio.core.data.event_frames import FramingSpec, events_to_frames
+from snnstudio.core.data.event_frames import FramingSpec, decode_and_frame, events_to_frames
 from snnstudio.core.data.nmnist import read_nmnist_events
 from snnstudio.core.data.registry import load_dataset
 from snnstudio.core.errors import DatasetError
-from snnstudio.core.events import Log, RunFinished
+from snnstudio.core.events import Cancelled, CancelToken, Log, RunFinished
 from snnstudio.core.runner import prepare_data, run_experiment
 from tests.core.event_files import events, random_events, write_nmnist_bin
 
@@ -105,8 +105,8 @@ def test_train_limit_decodes_only_the_chosen_files(tmp_path, monkeypatch) -> Non
     decoded = []
     original = event_frames.decode_and_frame
     monkeypatch.setattr(event_frames, "decode_and_frame",
-                        lambda reader, items, spec: decoded.append(len(items)) or
-                        original(reader, items, spec))  # fmt: skip
+                        lambda reader, items, spec, cancel=None: decoded.append(len(items)) or
+                        original(reader, items, spec, cancel))  # fmt: skip
     splits = load_dataset(nmnist_config(root, tmp_path, train_limit=5, test_limit=3), seed=1)
     assert decoded == [5, 3] and len(splits.train) == 5 and len(splits.test) == 3
 
@@ -203,3 +203,21 @@ def test_digits_dvs_run_through_the_runner(tmp_path) -> None:
     finished = events[-1]
     assert isinstance(finished, RunFinished) and finished.status == "completed"
     assert 0.0 <= finished.metrics["acc"] <= 1.0 and 0.0 <= finished.metrics["asr"] <= 1.0
+
+
+def test_a_cancelled_load_stops_within_one_file():
+    """The window cancels a dataset check that a newer edit superseded; decoding stops at
+    the next file instead of framing the whole dataset first."""
+    token, read = CancelToken(), []
+
+    def reader(item: int) -> np.ndarray:
+        read.append(item)
+        if len(read) == 3:
+            token.cancel()
+        return np.zeros(0, dtype=[("x", int), ("y", int), ("t", int), ("p", int)])
+
+    with pytest.raises(Cancelled):
+        decode_and_frame(reader, range(100), FramingSpec((8, 8, 2), 4), token)
+    assert read == [0, 1, 2]
+    with pytest.raises(Cancelled):
+        load_dataset(DataConfig(name="digits"), cancel=token)

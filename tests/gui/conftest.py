@@ -81,12 +81,14 @@ def qasync_loop(qapp):
 class MessageLog:
     """QMessageBox calls, recorded instead of shown: the static ones and the boxes opened by
     `tasks.show_failure` (kind 'warning' for a user error, 'critical' for a bug). `answer` is
-    what QMessageBox.question returns (closing the window during a run asks it)."""
+    what QMessageBox.question and a modal box's exec return (closing the window during a run
+    asks it)."""
 
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     details: list[str] = field(default_factory=list)  # detailed text of each box opened
     parents: list[object] = field(default_factory=list)  # the widget each box was opened on
     answer: QMessageBox.StandardButton = QMessageBox.StandardButton.Yes
+    while_asked: object = None  # called with a modal box (exec) before it is answered
 
     def texts(self, kind: str | None = None) -> list[str]:
         return [text for k, _title, text in self.calls if kind is None or k == kind]
@@ -112,6 +114,15 @@ def messages(monkeypatch: pytest.MonkeyPatch) -> MessageLog:
         box.deleteLater()
 
     monkeypatch.setattr(QMessageBox, "open", record_open)
+
+    def record_exec(box: QMessageBox, *args) -> QMessageBox.StandardButton:
+        if callable(log.while_asked):
+            log.while_asked(box)
+        log.calls.append(("question", box.windowTitle(), box.text()))
+        log.parents.append(box.parentWidget())
+        return log.answer
+
+    monkeypatch.setattr(QMessageBox, "exec", record_exec)
     return log
 
 

@@ -90,6 +90,7 @@ def test_detection_scores_from_the_core(window, qtbot, trained_run):
     assert dark > 20  # axes, ticks, labels and curves, not a white page
     assert "running the detection tests" not in view.verdict.text()  # finished, no margins
     assert "reference-free tests were off" in view.verdict.text()
+    qtbot.waitUntil(lambda: not window.results.reading.running, timeout=10_000)
     assert [r.kind for r in window.results.records] == ["detection"]  # its run directory
     assert not view.next_step.isHidden()  # the next step: this checkpoint in Elimination
     click(qtbot, view.next_step)

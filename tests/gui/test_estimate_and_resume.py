@@ -20,8 +20,9 @@ SHOTS = os.environ.get("SNNSTUDIO_SHOTS", "")
 
 def test_two_thousand_timesteps_disable_start_with_the_numbers(window, qtbot, monkeypatch):
     monkeypatch.setattr(estimate, "available_memory", lambda device: (16 * GB, "test: 16 GB"))
-    window.update_estimate()
+    window.update_estimate()  # off the GUI thread: the label changes when it has returned
     label = window.run_panel.estimate
+    qtbot.waitUntil(lambda: not window.estimates.running, timeout=30_000)
     assert label.fits and label.text().startswith("estimate: ")
     assert window.run_panel.start_button.isEnabled()
     field_widget(window, "sim.timesteps").setValue(2000)
@@ -48,6 +49,7 @@ def test_resume_in_results_finishes_a_cancelled_run(window, qtbot, messages):
     assert json.loads((run / "metrics.json").read_text())["status"] == "cancelled"
     window.results.refresh()
     table = window.results
+    qtbot.waitUntil(lambda: table.table.rowCount() == 1, timeout=10_000)
     assert not table.resume_button.isEnabled()
     table.table.selectRow(0)
     assert table.resume_button.isEnabled()
@@ -59,6 +61,7 @@ def test_resume_in_results_finishes_a_cancelled_run(window, qtbot, messages):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["status"] == "completed" and messages.calls == []
     assert config_io.load(run / "config.toml") == cfg
+    qtbot.waitUntil(lambda: not table.reading.running, timeout=10_000)  # re-read at the end
     table.table.selectRow(0)
     assert not table.resume_button.isEnabled()  # completed: nothing left to resume
 

@@ -35,6 +35,7 @@ def test_demo_run_by_clicks_draws_acc_and_asr(window, qtbot, messages):
     qtbot.waitUntil(lambda: not window.jobs.running, timeout=60_000)
     finished = [e for e in events if isinstance(e, RunFinished)]
     assert finished and finished[0].status == "completed"
+    qtbot.waitUntil(lambda: not window.results.reading.running, timeout=10_000)  # off-thread
     assert curves.point_count("loss", "loss") == sum(isinstance(e, BatchDone) for e in events)
     metrics = json.loads((window.last_run_dir / "metrics.json").read_text())
     assert 0 <= metrics["acc"] <= 1 and 0 <= metrics["asr"] <= 1
@@ -214,3 +215,23 @@ def test_conversion_run_draws_the_timestep_curve(window, qtbot):
     window.reopen_run(window.last_run_dir)
     curves.refresh()
     assert curves.point_count("timestep", "acc") == 8
+
+
+def test_the_close_question_follows_a_run_that_ends_while_it_is_open(window, qtbot, messages):
+    set_small_demo(window, epochs=1, train=96, test=32)
+    click(qtbot, window.run_panel.start_button)
+    asked: list[tuple[str, str]] = []
+
+    def run_ends_while_asked(box) -> None:
+        asked.append((box.windowTitle(), box.text()))
+        qtbot.waitUntil(lambda: not window.jobs.running, timeout=60_000)  # the run goes on
+        asked.append((box.windowTitle(), box.text()))
+
+    messages.while_asked = run_ends_while_asked
+    messages.answer = QMessageBox.StandardButton.No
+    window.close()
+    assert "still running" in asked[0][1]
+    assert "still running" not in asked[1][1] and "has ended" in asked[1][1]  # not stale
+    assert window.isVisible()
+    metrics = json.loads((window.last_run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed"

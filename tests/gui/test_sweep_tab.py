@@ -34,10 +34,11 @@ def test_sweep_runs_from_the_tab_and_reopens_from_results(qtbot, window, message
     click(qtbot, panel.start_button)
     assert window.jobs.running and panel.stop_button.isEnabled()
     qtbot.waitUntil(lambda: not window.jobs.running, timeout=240_000)
+    assert panel.sweep_dir.name.startswith("sweep-") and "sweep-sweep" not in panel.sweep_dir.name
     assert messages.calls == []
     statuses = [panel.points.item(r, 3).text() for r in range(panel.points.rowCount())]
     assert statuses == ["completed"] * 4
-    assert float(panel.points.item(0, 4).text()) > 50  # ACC column, in %
+    assert 0.5 < float(panel.points.item(0, 4).text()) <= 1  # ACC, a fraction as in Results
     assert len(panel.graphics.ci.items) == 2  # two axes: ACC and ASR heat maps
     assert "sweep completed" in panel.status.text()
     if SHOTS:
@@ -48,6 +49,7 @@ def test_sweep_runs_from_the_tab_and_reopens_from_results(qtbot, window, message
     assert window.tabs.currentWidget() is window.run_panel
     # the finished sweep is listed in Results as kind `sweep` and reopens in the Sweep tab
     window.results.refresh()
+    qtbot.waitUntil(lambda: window.results.table.rowCount() > 0, timeout=10_000)
     kinds = [window.results.table.item(r, 1).text() for r in range(window.results.table.rowCount())]
     assert "sweep" in kinds
     row = kinds.index("sweep")
@@ -59,9 +61,11 @@ def test_sweep_runs_from_the_tab_and_reopens_from_results(qtbot, window, message
 def test_bad_axis_is_a_dialog_in_the_tab_and_nothing_starts(qtbot, window, messages) -> None:
     panel = window.sweep.panel
     set_axes(panel, [("poison.rate", "0.1, 1.5")])
-    click(qtbot, panel.start_button)
-    assert not window.jobs.running
+    click(qtbot, panel.start_button)  # every point is checked in the job, off the GUI thread
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=20_000)
     assert any("poison.rate = 1.5 must be in [0, 1]" in t for t in messages.texts("warning"))
+    assert messages.calls[-1][1] == "Sweep not valid"
+    assert not list(window.runs_folder.glob("sweep*"))  # no folder for a sweep that cannot run
     set_axes(panel, [("poison.rate", "")])
     click(qtbot, panel.start_button)
     assert any("axis poison.rate: no values" in t for t in messages.texts("warning"))
@@ -80,7 +84,8 @@ def test_a_reopened_fig12_sweep_shows_the_elimination_columns(qtbot, window, tmp
     assert header == ["model.arch", "poison.rate", "seed", "status", "ACC", "ASR", "MR",
                       "ACC after", "ASR after", "ASR drop"]  # fmt: skip
     first = [panel.points.item(0, c).text() for c in range(len(header))]
-    assert first == ["vgg11", "0.01", "0", "completed", "80.0", "90.0", "", "85.0", "50.0", "40.0"]
+    assert first == ["vgg11", "0.01", "0", "completed", "0.8000", "0.9000", "", "0.8500",
+                     "0.5000", "0.4000"]  # fmt: skip
     assert len(panel.graphics.ci.items) == 2  # two axes: ACC and ASR heat maps
     if SHOTS:
         window.grab().save(str(SHOTS / "sweep-tab-fig12.png"))

@@ -175,6 +175,8 @@ def load_cifar10dvs(root: str | Path, options: EventLoadOptions) -> DatasetSplit
 
     def load_split(split: str, limit: int, seed: int) -> SampleSet:
         chosen, chosen_labels = limit_files(paths[split], labels[split], limit, seed)
-        return load_framed(reader, name, chosen, chosen_labels, spec, options.cache_dir, notes)
+        return load_framed(
+            reader, name, chosen, chosen_labels, spec, options.cache_dir, notes, options.cancel
+        )
 
     return load_event_splits("cifar10dvs", list(CIFAR10_CLASSES), options, notes, load_split)

@@ -106,7 +106,9 @@ def _event_set(name: str, static: SampleSet, options: EventLoadOptions, notes: l
     def build() -> np.ndarray:
         notes.append(f"digits-dvs {name}: simulating the event camera for {len(images)} digits")
         recordings = simulate_events(images)
-        return decode_and_frame(lambda i: recordings[i], range(len(recordings)), spec)
+        return decode_and_frame(
+            lambda i: recordings[i], range(len(recordings)), spec, options.cancel
+        )
 
     frames = cached_frames(f"digits-dvs-{name}", payload, spec, build, options.cache_dir, notes)
     return SampleSet.clean(frames.astype(np.float32), static.y)

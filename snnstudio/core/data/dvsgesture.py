@@ -191,7 +191,9 @@ def load_dvsgesture(root: str | Path, options: EventLoadOptions) -> DatasetSplit
         }
         frames = cached_frames(
             f"dvsgesture-{split}", payload, spec,
-            lambda items=items, reader=reader: decode_and_frame(reader, items, spec),
+            lambda items=items, reader=reader: decode_and_frame(
+                reader, items, spec, options.cancel
+            ),
             options.cache_dir, notes,
         )  # fmt: skip
         return SampleSet.clean(frames.astype(np.float32), labels)

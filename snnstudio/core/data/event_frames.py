@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from snnstudio.core.data.base import DatasetSplits, SampleSet, seeded_indices
 from snnstudio.core.errors import DatasetError
+from snnstudio.core.events import CancelToken, check_cancel
 
 FRAMES_BY = ("time", "count")
 CACHE_FORMAT = 2  # bump when the framing code changes what a cached file holds
@@ -176,16 +177,21 @@ def write_cached(path: Path, frames: np.ndarray) -> str | None:
 
 
 def decode_and_frame(
-    reader: Callable[[Any], np.ndarray], items: Sequence[Any], spec: FramingSpec
+    reader: Callable[[Any], np.ndarray],
+    items: Sequence[Any],
+    spec: FramingSpec,
+    cancel: CancelToken | None = None,
 ) -> np.ndarray:
     """Frames (N, T, P, H, W) uint8 of every item (a file, or an index for generated data).
 
-    Every unreadable item is reported, all at once; none is skipped.
+    Every unreadable item is reported, all at once; none is skipped. `cancel` is checked
+    before each item (a superseded dataset check stops within one file).
     """
     width, height, pols = spec.frame_size
     frames = np.zeros((len(items), spec.timesteps, pols, height, width), np.uint8)
     failures: list[str] = []
     for i, item in enumerate(items):
+        check_cancel(cancel)
         try:
             events = reader(item)
             check_events(events, spec.sensor_size, item)
@@ -230,6 +236,7 @@ def load_framed(
     spec: FramingSpec,
     cache_dir: Path | None,
     notes: list[str] | None = None,
+    cancel: CancelToken | None = None,
 ) -> SampleSet:
     """The recordings `paths` as frames (N, T, P, H, W) float32, from the cache when possible."""
     labels = np.asarray(labels, dtype=np.int64)
@@ -239,7 +246,7 @@ def load_framed(
         _note(
             notes, f"{reader_name}: decoding {len(paths)} event files into {spec.timesteps} frames"
         )
-        return decode_and_frame(reader, paths, spec)
+        return decode_and_frame(reader, paths, spec, cancel)
 
     frames = cached_frames(reader_name, payload, spec, build, cache_dir, notes)
     return SampleSet.clean(frames.astype(np.float32), labels)
@@ -278,6 +285,7 @@ class EventLoadOptions:
     train_limit: int = 0
     test_limit: int = 0
     seed: int = 0
+    cancel: CancelToken | None = field(default=None, compare=False)  # checked while decoding
 
     def spec(self, sensor_size: tuple[int, int, int]) -> FramingSpec:
         if self.side and self.side > min(sensor_size[:2]):

@@ -85,8 +85,9 @@ def load_nmnist(root: str | Path, options: EventLoadOptions) -> DatasetSplits:
         )
         paths, labels = limit_files(paths, labels, limit, seed)
         return load_framed(
-            read_nmnist_events, NMNIST_READER, paths, labels, spec, options.cache_dir, notes
-        )
+            read_nmnist_events, NMNIST_READER, paths, labels, spec, options.cache_dir, notes,
+            options.cancel,
+        )  # fmt: skip
 
     classes = [str(d) for d in range(10)]
     return load_event_splits("nmnist", classes, options, notes, load_split)

@@ -18,6 +18,7 @@ from snnstudio.core.data.event_frames import EventLoadOptions, resolve_cache_dir
 from snnstudio.core.data.mnist import load_mnist
 from snnstudio.core.data.nmnist import load_nmnist
 from snnstudio.core.errors import DatasetError
+from snnstudio.core.events import CancelToken, check_cancel
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,14 @@ class LoadRequest:
 
     seed: int = 0
     timesteps: int = SimConfig.timesteps
+    cancel: CancelToken | None = None  # a superseded check (the window) stops early
 
 
 def event_options(cfg: DataConfig, request: LoadRequest) -> EventLoadOptions:
     return EventLoadOptions(
         timesteps=request.timesteps, frames_by=cfg.frames_by, side=cfg.frame_side,
         cache_dir=resolve_cache_dir(cfg.cache_dir), train_limit=cfg.train_limit,
-        test_limit=cfg.test_limit, seed=request.seed,
+        test_limit=cfg.test_limit, seed=request.seed, cancel=request.cancel,
     )  # fmt: skip
 
 
@@ -135,13 +137,18 @@ def nominal_size(cfg: DataConfig) -> NominalSize:
 
 
 def load_dataset(
-    cfg: DataConfig, seed: int = 0, timesteps: int = SimConfig.timesteps
+    cfg: DataConfig,
+    seed: int = 0,
+    timesteps: int = SimConfig.timesteps,
+    cancel: CancelToken | None = None,
 ) -> DatasetSplits:
     """Load the dataset `cfg.name`, cut to data.train_limit / data.test_limit when set.
 
     Event datasets are framed into `timesteps` frames (pass the run's sim.timesteps).
+    `cancel` is checked while event files are decoded and after loading (raises Cancelled).
     """
-    splits = DATASETS[cfg.name].load(cfg, LoadRequest(seed, timesteps))
+    splits = DATASETS[cfg.name].load(cfg, LoadRequest(seed, timesteps, cancel))
+    check_cancel(cancel)
     if splits.is_event and splits.train.x.shape[1] != timesteps:
         raise DatasetError(
             f"{cfg.name}: frames carry {splits.train.x.shape[1]} timesteps, the run asks for "

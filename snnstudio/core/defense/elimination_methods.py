@@ -25,6 +25,7 @@ from snnstudio.core.defense.finetuning import (
     fine_tune,
     teacher_copy,
 )
+from snnstudio.core.defense.layer_names import layer_labels
 from snnstudio.core.defense.loading import LoadedModel
 from snnstudio.core.defense.reconversion import reconvert_clean, require_converted
 from snnstudio.core.defense.settings import (
@@ -135,7 +136,7 @@ def _fine_pruning(job: MethodJob) -> Generator[Event, None, tuple[SpikingNetwork
     job.metrics["pruning"] = info
     job.metrics.update(acc_pruned=pruned["acc"], asr_pruned=pruned["asr"])
     yield Log(
-        f"pruned {info['pruned_units']} of {info['units']} units of {info['layer']} "
+        f"pruned {info['pruned_units']} of {info['units']} units of {info['layer_label']} "
         f"({info['silent_units']} silent on clean data): "
         f"acc {pruned['acc']:.4f}  asr {pruned['asr']:.4f}"
     )
@@ -154,6 +155,7 @@ def _prune(job: MethodJob) -> Generator[Event, None, tuple[pruning.PrunePlan, di
         net, clean, cfg.sim.timesteps, cfg.sim.encoder, job.model.device, [layer]
     )
     plan = pruning.plan_pruning(net, recording.layers[layer])
+    label = layer_labels(net, tuple(job.data.splits.sample_shape)).get(layer, layer)
 
     def clean_acc(count: int) -> float:
         original = pruning.apply_mask_temporarily(plan, count)
@@ -169,13 +171,14 @@ def _prune(job: MethodJob) -> Generator[Event, None, tuple[pruning.PrunePlan, di
     chosen, chosen_acc = 0, base
     for count in [*range(step, limit, step), limit]:
         acc = clean_acc(count)
-        yield Log(f"pruning {count}/{plan.units} units of {plan.layer}: clean-set acc {acc:.4f}")
+        yield Log(f"pruning {count}/{plan.units} units of {label}: clean-set acc {acc:.4f}")
         if acc < base - settings.prune_acc_tolerance:
             break
         chosen, chosen_acc = count, acc
     pruning.attach_mask(plan, chosen)
     info = {
         "layer": plan.layer,
+        "layer_label": label,  # as the detection and the window name it ('conv2 spikes ...')
         "units": plan.units,  # inputs of the Linear layer that reads the pruned layer
         "pruned_units": chosen,
         "silent_units": plan.silent_units,
