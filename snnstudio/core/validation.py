@@ -14,6 +14,7 @@ from snnstudio.core.config import (
     ENCODERS,
     HYBRID_COMBOS,
     NEURONS,
+    POOLS,
     POSITIONS,
     PRECISIONS,
     REFERENCES,
@@ -60,6 +61,12 @@ def problems(cfg: ExperimentConfig) -> list[str]:
     choice("model.neuron", cfg.model.neuron, NEURONS)
     choice("model.reset", cfg.model.reset, RESETS)
     choice("model.surrogate", cfg.model.surrogate, SURROGATES)
+    if cfg.model.pool not in POOLS:
+        out.append(
+            f"model.pool = '{cfg.model.pool}' is not one of: {', '.join(POOLS)} (spike_count: "
+            "a converted net max-pools spike counts; plain_max: it max-pools spikes as "
+            "spikingjelly's ann2snn does; avg: average pools in the ANN twin and the SNN)"
+        )
     if not cfg.model.tau > 1.0:
         out.append(f"model.tau = {cfg.model.tau} must be > 1 (spikingjelly's LIF decay is 1/tau)")
     if not cfg.model.v_threshold > 0:
