@@ -120,7 +120,12 @@ def _lr_c_mr_over_99(e: Evidence) -> Outcome | None:
 
 
 def _lr_c_asr_near_100(e: Evidence) -> Outcome | None:
-    return _all_at_least(e.by("rule", "asr", **{"rule.name": "conversion", "poison.rate": 0.1}), 95)
+    where = {"rule.name": "conversion", "poison.rate": 0.1, "rule.scale": 1.0}
+    values = e.by("rule", "asr", **where)
+    if not values:
+        return None
+    text = ", ".join(f"{k}: {_f(v)}" for k, v in values.items())
+    return text, sum(v >= 95 for v in values.values()) > len(values) / 2
 
 
 def _spike_norm_small_scales(e: Evidence) -> Outcome | None:
@@ -302,7 +307,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C06", _quote("C06"), (), "", uncovered="N-MNIST: no paper preset runs event data"),
     Claim("C07", _quote("C07"), (), "", uncovered="CIFAR10-DVS and DVS128 Gesture: no preset"),
     Claim("C08", _quote("C08"), ("fig9", "table3", "table4", "fig17"),
-          "holds if every LR_C cell at PR 0.1 has mean ASR >= 95", _lr_c_asr_near_100),
+          "holds if most of LR_C's unscaled (scale 1) cells at PR 0.1 have mean ASR >= 95 "
+          "(the paper: 'in most cases')", _lr_c_asr_near_100),
     Claim("C09", _quote("C09"), ("fig17",),
           "holds if Spike-Norm at scale <= 1/3 has ACC >= 2 points above MaxNorm's and "
           "RobustNorm's (scale 1) and ASR at most 10 points below theirs",

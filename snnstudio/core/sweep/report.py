@@ -22,7 +22,15 @@ from snnstudio.core import config as config_io
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.rundir import write_text_atomic
 from snnstudio.core.sweep.cells import Cell, Dimension, cells_of, dimensions, norm
-from snnstudio.core.sweep.describe import flat, rule_label, scored_timesteps, setting_lines
+from snnstudio.core.sweep.describe import (
+    NORM_NAMES,
+    RULE_NAMES,
+    flat,
+    rule_label,
+    scale_text,
+    scored_timesteps,
+    setting_lines,
+)
 from snnstudio.core.sweep.paper_values import PaperValues
 from snnstudio.core.sweep.report_figures import (
     FigureData,
@@ -91,19 +99,41 @@ class SweepView:
     paper: PaperValues | None
 
     def label(self, dim: Dimension, cell: Cell) -> str:
-        """A dimension's value in a cell, with the paper's rule names; when the rule is on the
-        axis, sim.timesteps (a training T) is left to the table's 'scored at T' line."""
+        """A dimension's value in a cell, in the paper's words: a rule axis (the rule, or its
+        norm with its scale) by the rule's name (LR_C Spike-Norm 1/2), a norm or scale alone by
+        its name or fraction; with the rule, sim.timesteps (a training T) is left to the
+        table's 'scored at T' line."""
         values = [cell.values[k] for k in dim.keys]
-        if "rule.name" not in dim.keys:
-            return dim.label(tuple(values))
+        if not _is_rule_axis(dim):
+            return " / ".join(value_text(k, v) for k, v in zip(dim.keys, values, strict=True))
         known = self.known[self.cells.index(cell)]
         others = [norm(v) for k, v in zip(dim.keys, values, strict=True)
                   if not k.startswith("rule.") and k != "sim.timesteps"]  # fmt: skip
         return " / ".join([rule_label(known), *others])
 
     def dim_name(self, dim: Dimension) -> str:
+        if not _is_rule_axis(dim):
+            return dim.name
         keys = [k for k in dim.keys if not (k.startswith("rule.") or k == "sim.timesteps")]
-        return " / ".join((["rule"] if "rule.name" in dim.keys else []) + keys) or dim.name
+        return " / ".join(["rule", *keys])
+
+
+def _is_rule_axis(dim: Dimension) -> bool:
+    """An axis that says which rule (or which conversion) a cell ran."""
+    return "rule.name" in dim.keys or {"rule.norm", "rule.scale"} <= set(dim.keys)
+
+
+def value_text(key: str, value: Any) -> str:
+    """An axis value as the paper names it (MaxNorm, 1/2, Com3), else as results.csv has it."""
+    if key == "rule.norm":
+        return NORM_NAMES.get(str(value), str(value))
+    if key == "rule.scale":
+        return scale_text(float(value))
+    if key == "rule.combo":
+        return str(value).capitalize()
+    if key == "rule.name":
+        return RULE_NAMES.get(str(value), str(value))
+    return norm(value)
 
 
 def read_sweep(sweep_dir: str | Path) -> SweepView:
@@ -191,6 +221,8 @@ def _scored_at(view: SweepView, cells: list[Cell]) -> str:
         label = rule_label(view.known[view.cells.index(cell)])
         found.setdefault(label, set()).update(int(r["scored_t"]) for r in cell.rows)
     parts = [f"{k} {', '.join(map(str, sorted(v)))}" for k, v in found.items() if v]
+    if len({frozenset(v) for v in found.values() if v}) == 1:  # one T for every rule
+        return "scored at T " + ", ".join(map(str, sorted(next(iter(found.values())))))
     return "scored at T: " + "; ".join(parts) if parts else ""
 
 
@@ -314,7 +346,8 @@ def _figures(folder: Path, view: SweepView, metrics: list[tuple[str, str]], out:
     figures = []
     for i, dim in enumerate(view.dims):
         others = view.dims[:i] + view.dims[i + 1 :]
-        data = FigureData(dim, others, view.cells, view.label, view.dim_name, shown_metrics)
+        data = FigureData(dim, others, view.cells, view.label, view.dim_name, shown_metrics,
+                          lambda cell, metric: _published(view, cell, metric))  # fmt: skip
         if dim.numeric:
             figures.append(lines_figure(folder / f"against-{dim.keys[0]}.png", data))
         elif i == 0 or all(d.numeric for d in view.dims[:i]):
@@ -325,6 +358,14 @@ def _figures(folder: Path, view: SweepView, metrics: list[tuple[str, str]], out:
     if curve:
         figures.append(curve)
     return figures
+
+
+def _published(view: SweepView, cell: Cell, metric: str) -> float | None:
+    """The paper's number for a cell as a float in % (None where it gives none)."""
+    if view.paper is None:
+        return None
+    found = view.paper.value(view.known[view.cells.index(cell)], metric)
+    return float(found.value) if found is not None else None
 
 
 def _point_label(view: SweepView, row: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from snnstudio.core.sweep.cells import Cell, Dimension
 MAX_CURVES = 20  # more lines than this in one ACC/ASR-against-T plot are unreadable
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 CLEAN_OF = {"acc": "clean_acc", "asr": "clean_asr"}  # a metric's clean-twin column
+PAPER_LABEL = "× the paper's number"
 
 
 @dataclass
@@ -39,6 +40,12 @@ class FigureData:
     label: Callable[[Dimension, Cell], str]
     dim_name: Callable[[Dimension], str]
     metrics: list[tuple[str, str]]
+    published: Callable[[Cell, str], float | None] = lambda cell, metric: None
+
+    def paper_values(self, cells: list[Cell], metric: str) -> np.ndarray:
+        """The paper's number (%) per cell, NaN where it gives none."""
+        found = [self.published(c, metric) for c in cells]
+        return np.array([np.nan if v is None else v for v in found], dtype=float)
 
     def groups(self) -> dict[str, list[Cell]]:
         out: dict[str, list[Cell]] = {}
@@ -64,12 +71,12 @@ def _canvas(width: float, height: float, columns: int) -> tuple[Figure, list[Any
 
 def _saved(fig: Figure, path: Path, legend_title: str = "") -> str:
     """Save with one legend for the figure, right of the plots, never cut."""
-    handles, labels = fig.axes[0].get_legend_handles_labels()
-    for ax in fig.axes[1:]:
+    entries: dict[str, Any] = {}  # label -> handle, each label once, the paper's last
+    for ax in fig.axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            if label not in labels:
-                handles.append(handle)
-                labels.append(label)
+            entries.setdefault(label, handle)
+    labels = sorted(entries, key=lambda label: label == PAPER_LABEL)
+    handles = [entries[label] for label in labels]
     fig.tight_layout()
     if handles:
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7,
@@ -92,7 +99,7 @@ def _values(cells: list[Cell], metric: str) -> tuple[np.ndarray, np.ndarray]:
     means = [c.mean(metric) for c in cells]
     stds = [c.std(metric) for c in cells]
     return (np.array([np.nan if m is None else scale * m for m in means]),
-            np.array([0.0 if s is None else scale * s for s in stds]))  # fmt: skip
+            np.array([np.nan if s is None else scale * s for s in stds]))  # fmt: skip
 
 
 def lines_figure(path: Path, data: FigureData) -> str:
@@ -103,8 +110,10 @@ def lines_figure(path: Path, data: FigureData) -> str:
     for ax, (metric, title) in zip(axes, data.metrics, strict=True):
         for i, (label, group) in enumerate(groups.items()):
             ys, errors = _values(group, metric)
+            look = style(i, len(groups))
             ax.errorbar(xs, ys, yerr=errors, capsize=3, label=label or None, markersize=4,
-                        **style(i, len(groups)))  # fmt: skip
+                        **look)  # fmt: skip
+            _paper_marks(ax, xs, data.paper_values(group, metric), look["color"])
         ax.set_xlabel(data.dim_name(data.dim))
         _percent_axis(ax, metric, title)
     return _saved(fig, path, data.legend_title())
@@ -131,13 +140,22 @@ def bars_figure(path: Path, data: FigureData) -> str:
             ys, errors = _values(group, column)
             colour = style(i % len(groups), len(groups))["color"]
             twin = column != metric
-            ax.bar(xs - 0.4 + width * (i + 0.5), ys, width, yerr=errors, capsize=2,
+            at = xs - 0.4 + width * (i + 0.5)
+            ax.bar(at, ys, width, yerr=errors, capsize=2,
                    color=colour, alpha=0.45 if twin else 1.0, hatch="//" if twin else None,
                    label=label or "backdoored")  # fmt: skip
+            _paper_marks(ax, at, data.paper_values(group, column), "black")
         ax.set_xticks(xs, ticks, rotation=25, ha="right", fontsize=8)
         ax.set_xlabel(data.dim_name(data.dim))
         _percent_axis(ax, metric, title)
     return _saved(fig, path, data.legend_title())
+
+
+def _paper_marks(ax: Any, xs: Any, values: np.ndarray, colour: Any) -> None:
+    """The paper's numbers as crosses over our points or bars (one legend entry)."""
+    if np.isfinite(values).any():
+        ax.plot(xs, values, linestyle="none", marker="x", markersize=7, markeredgewidth=2,
+                color=colour, label=PAPER_LABEL)  # fmt: skip
 
 
 def curves_figure(
