@@ -142,14 +142,12 @@ def _spike_norm_small_scales(e: Evidence) -> Outcome | None:
 
 
 def _com_asr_over_85(e: Evidence) -> Outcome | None:
-    return _all_at_least(
-        e.by(
-            "poison.rate",
-            "asr",
-            **{"rule.name": "hybrid", "rule.combo": lambda c: c in ("com3", "com4")},
-        ),
-        85,
-    )
+    values = {}
+    for combo in ("com3", "com4"):
+        where = {"rule.name": "hybrid", "rule.combo": combo}
+        for pr, asr in e.by("poison.rate", "asr", **where).items():
+            values[f"{combo.capitalize()} PR {pr}"] = asr
+    return _all_at_least(values, 85)
 
 
 def _fig9_asr_over_95(e: Evidence) -> Outcome | None:
@@ -381,15 +379,17 @@ class ClaimRow:
     seeds: str
 
 
-def _scale_of(view: Any) -> str:
-    """'laptop (table2: digits 600, csnn; pooling spike_count)': where a verdict was read."""
-    configs = view.known
+def _scale_of(views: list[Any]) -> str:
+    """'laptop (table2, fig18: digits 600, csnn; pooling spike_count)': where a verdict was
+    read, and the pooling of the converted nets it used."""
+    configs = [k for view in views for k in view.known]
     pools = sorted({k["model.pool"] for k in configs if k["rule.name"] != "bptt"})
     data = ", ".join(
         sorted({f"{k['data.name']} {k['data.train_limit'] or 'all'}" for k in configs})
     )
     arch = ", ".join(sorted({k["model.arch"] for k in configs}))
-    text = f"{view.spec.scale or 'custom'} ({view.spec.paper}: {data}, {arch}"
+    papers = ", ".join(dict.fromkeys(v.spec.paper for v in views))
+    text = f"{views[0].spec.scale or 'custom'} ({papers}: {data}, {arch}"
     return text + (f"; pooling {', '.join(pools)})" if pools else ")")
 
 
@@ -401,43 +401,50 @@ def _evidence(view: Any) -> Evidence:
 
 
 def claims_of(sweeps: list[tuple[Path, Any]]) -> list[ClaimRow]:
-    """Every claim's row over these sweeps (path, SweepView), in the paper's order."""
-    by_paper: dict[str, list[Any]] = {}
-    for _, view in sweeps:
-        by_paper.setdefault(view.spec.paper, []).append(view)
+    """Every claim's rows over these sweeps (path, SweepView), in the paper's order: one row
+    per scale that measures it (the points of all its presets' sweeps at that scale pooled),
+    or one 'not covered' row."""
     out = []
     for claim in CLAIMS:
-        views = [v for key in claim.presets for v in by_paper.get(key, [])]
-        row = _judge(claim, views)
-        if row is not None:
-            out.append(row)
+        views = [v for _, v in sweeps if v.spec.paper in claim.presets]
+        scales: dict[str, list[Any]] = {}
+        for view in views:
+            scales.setdefault(view.spec.scale, []).append(view)
+        rows = [row for group in scales.values() if (row := _judge(claim, group)) is not None]
+        out += rows or [_uncovered(claim)]
     return out
 
 
-def _judge(claim: Claim, views: list[Any]) -> ClaimRow | None:
+def _uncovered(claim: Claim) -> ClaimRow:
     if claim.measure is None:
         return ClaimRow(claim, "–", f"{NOT_COVERED}: {claim.uncovered}", "–", "")
-    for view in views:
-        evidence = _evidence(view)
-        outcome = claim.measure(evidence)
-        if outcome is None:
-            continue
-        ours, holds = outcome
-        per_seed = {s: claim.measure(evidence.only_seed(s)) for s in evidence.seeds()}
-        verdicts = {s: o[1] for s, o in per_seed.items() if o is not None}
-        if len(verdicts) < 2:
-            seeds = "one seed"
-        elif len(set(verdicts.values())) > 1:
-            held = [s for s, v in verdicts.items() if v]
-            failed = [s for s, v in verdicts.items() if not v]
-            seeds = (f"depends on the seed: holds for seed {', '.join(held)}, fails for "
-                     f"seed {', '.join(failed)}")  # fmt: skip
-        else:
-            seeds = f"same verdict for each of {len(verdicts)} seeds"
-        return ClaimRow(claim, ours, HOLDS if holds else FAILS, _scale_of(view), seeds)
     wanted = ", ".join(f"paper-{p}" for p in claim.presets)
     return ClaimRow(claim, "–", f"{NOT_COVERED}: no sweep of {wanted} given that measures it",
                     "–", "")  # fmt: skip
+
+
+def _judge(claim: Claim, views: list[Any]) -> ClaimRow | None:
+    """The claim's row on these sweeps of one scale pooled, None where they cannot say."""
+    if claim.measure is None:
+        return None
+    evidence = Evidence([row for view in views for row in _evidence(view).rows])
+    outcome = claim.measure(evidence)
+    if outcome is None:
+        return None
+    ours, holds = outcome
+    per_seed = {s: claim.measure(evidence.only_seed(s)) for s in evidence.seeds()}
+    verdicts = {s: o[1] for s, o in per_seed.items() if o is not None}
+    if len(verdicts) < 2:
+        seeds = "one seed"
+    elif len(set(verdicts.values())) > 1:
+        held = [s for s, v in verdicts.items() if v]
+        failed = [s for s, v in verdicts.items() if not v]
+        seeds = (f"depends on the seed: holds for seed {', '.join(held)}, fails for "
+                 f"seed {', '.join(failed)}")  # fmt: skip
+    else:
+        seeds = f"same verdict for each of {len(verdicts)} seeds"
+    used = [v for v in views if claim.measure(_evidence(v)) is not None] or views
+    return ClaimRow(claim, ours, HOLDS if holds else FAILS, _scale_of(used), seeds)
 
 
 def claims_markdown(rows: list[ClaimRow], only_measured: bool = True) -> list[str]:
