@@ -311,11 +311,13 @@ CLAIMS: tuple[Claim, ...] = (
           "holds if Spike-Norm at scale <= 1/3 has ACC >= 2 points above MaxNorm's and "
           "RobustNorm's (scale 1) and ASR at most 10 points below theirs",
           _spike_norm_small_scales),
-    Claim("C10", _quote("C10"), (), "", uncovered="VGG11's curve to T 400: fig17 at desk scale"),
+    Claim("C10", _quote("C10"), (), "", uncovered="a curve's shape over T on VGG11: read the "
+          "against-T figure of paper-fig17 --scale desk --set model.arch=vgg11"),
     Claim("C11", _quote("C11"), (), "", uncovered=f"Com1 on VGG11; {CIFAR}"),
     Claim("C12", _quote("C12"), (), "", uncovered=f"Com1 on ResNet18; {CIFAR}"),
     Claim("C13", _quote("C13"), ("table2",), "holds if every Com3 and Com4 cell's ASR > 85 "
-          "(the paper's own Table 2 has Com4 at 82.19 at PR 0.02)", _com_asr_over_85),
+          "(the paper's own tables disagree: Table 2 has Com4 at 82.19 at PR 0.02, Table 9 "
+          "Com3's SNN ASR at 15.82-29.82)", _com_asr_over_85),
     Claim("C14", _quote("C14"), (), "", uncovered="a definition (PR 0.01 = 1%), not a finding"),
     Claim("C15", _quote("C15"), (), "", uncovered="Com3 on ResNet18 at PR 0.01: no preset"),
     Claim("C16", _quote("C16"), ("fig9",), "holds if LR_B's and LR_C's mean ASR >= 95",
@@ -411,15 +413,20 @@ def claims_of(sweeps: list[tuple[Path, Any]]) -> list[ClaimRow]:
         for view in views:
             scales.setdefault(view.spec.scale, []).append(view)
         rows = [row for group in scales.values() if (row := _judge(claim, group)) is not None]
-        out += rows or [_uncovered(claim)]
+        out += rows or [_uncovered(claim, views)]
     return out
 
 
-def _uncovered(claim: Claim) -> ClaimRow:
+def _uncovered(claim: Claim, views: list[Any]) -> ClaimRow:
     if claim.measure is None:
         return ClaimRow(claim, "–", f"{NOT_COVERED}: {claim.uncovered}", "–", "")
     wanted = ", ".join(f"paper-{p}" for p in claim.presets)
-    return ClaimRow(claim, "–", f"{NOT_COVERED}: no sweep of {wanted} given that measures it",
+    if not views:
+        why = f"no sweep of {wanted} given"
+    else:
+        given = ", ".join(dict.fromkeys(f"{v.spec.scale} paper-{v.spec.paper}" for v in views))
+        why = f"at this scale: the {given} sweep(s) do not run its setting"
+    return ClaimRow(claim, "–", f"{NOT_COVERED} {why}" if views else f"{NOT_COVERED}: {why}",
                     "–", "")  # fmt: skip
 
 
