@@ -17,6 +17,9 @@ def norm(value: Any) -> str:
     return str(value).lower() if str(value) in ("True", "False") else str(value)
 
 
+CATEGORICAL_NUMBERS = ("poison.target", "train.seed", "trigger.seed")
+
+
 @dataclass(frozen=True)
 class Dimension:
     """One [grid] axis, or all [zip] axes moving together."""
@@ -30,6 +33,10 @@ class Dimension:
 
     @property
     def numeric(self) -> bool:
+        """A single axis of numbers on a scale (PR, T, a threshold scale); class indices and
+        seeds are numbers that name things, so they are categorical."""
+        if self.keys[0] in CATEGORICAL_NUMBERS:
+            return False
         return len(self.keys) == 1 and all(
             isinstance(v[0], int | float) and not isinstance(v[0], bool) for v in self.values
         )

@@ -343,6 +343,8 @@ def _figures(folder: Path, view: SweepView, metrics: list[tuple[str, str]], out:
     shown_metrics = [(m, t) for m, t in metrics if m in FIGURE_METRICS]
     if view.spec.paper == "fig10":
         shown_metrics = [*shown_metrics, TIME_METRIC]
+    if view.spec.paper == "table1":  # ANN beside SNN, each beside its clean twin
+        shown_metrics = [(m, t) for m, t in metrics if m in ("acc", "ann_acc", "asr", "ann_asr")]
     figures = []
     for i, dim in enumerate(view.dims):
         others = view.dims[:i] + view.dims[i + 1 :]

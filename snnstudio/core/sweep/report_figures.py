@@ -25,7 +25,7 @@ from snnstudio.core.sweep.cells import Cell, Dimension
 
 MAX_CURVES = 20  # more lines than this in one ACC/ASR-against-T plot are unreadable
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-CLEAN_OF = {"acc": "clean_acc", "asr": "clean_asr"}  # a metric's clean-twin column
+CLEAN_OF = {"acc": "clean_acc", "asr": "clean_asr", "ann_acc": "clean_ann_acc"}  # clean twins
 PAPER_LABEL = "× the paper's number"
 
 
