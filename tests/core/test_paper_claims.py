@@ -112,6 +112,29 @@ def test_claims_over_several_sweeps_give_every_claim_a_row(tmp_path: Path) -> No
     assert "not covered: N-MNIST" in text
 
 
+def test_a_claim_measured_under_two_poolings_has_a_row_for_each(tmp_path: Path) -> None:
+    mr = {"spike_count": 1.0, "plain_max": 0.2}
+    for pool in mr:
+        spec = load_sweep_preset("paper-fig18", [f"model.pool={pool}"])
+        fake(
+            tmp_path / pool,
+            spec,
+            lambda p: {
+                "acc": 0.9,
+                "asr": mr[p.config.model.pool],
+                "ann_asr": 1.0,
+                "mr": mr[p.config.model.pool],
+            },
+        )
+    out = tmp_path / "claims.md"
+    assert main(["report", "--claims", str(tmp_path / "spike_count"), str(tmp_path / "plain_max"),
+                 "--out", str(out)]) == 0  # fmt: skip
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| C24 |")]
+    assert len(rows) == 2
+    assert "**holds**" in rows[0] and "pooling spike_count" in rows[0]
+    assert "**fails**" in rows[1] and "pooling plain_max" in rows[1]
+
+
 def test_desk_scale_runs_the_papers_architecture_on_mnist() -> None:
     table3 = load_sweep_preset("paper-table3", scale="desk")
     configs = [p.config for p in table3.points()]

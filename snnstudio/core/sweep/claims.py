@@ -381,11 +381,16 @@ class ClaimRow:
     seeds: str
 
 
+def _pools(view: Any) -> tuple[str, ...]:
+    """The pooling of a sweep's converted nets (none for LR_B alone)."""
+    return tuple(sorted({k["model.pool"] for k in view.known if k["rule.name"] != "bptt"}))
+
+
 def _scale_of(views: list[Any]) -> str:
     """'laptop (table2, fig18: digits 600, csnn; pooling spike_count)': where a verdict was
     read, and the pooling of the converted nets it used."""
     configs = [k for view in views for k in view.known]
-    pools = sorted({k["model.pool"] for k in configs if k["rule.name"] != "bptt"})
+    pools = sorted({p for view in views for p in _pools(view)})
     data = ", ".join(
         sorted({f"{k['data.name']} {k['data.train_limit'] or 'all'}" for k in configs})
     )
@@ -404,14 +409,14 @@ def _evidence(view: Any) -> Evidence:
 
 def claims_of(sweeps: list[tuple[Path, Any]]) -> list[ClaimRow]:
     """Every claim's rows over these sweeps (path, SweepView), in the paper's order: one row
-    per scale that measures it (the points of all its presets' sweeps at that scale pooled),
-    or one 'not covered' row."""
+    per scale and pooling that measure it (the points of all its presets' sweeps at that
+    scale and pooling pooled), or one 'not covered' row."""
     out = []
     for claim in CLAIMS:
         views = [v for _, v in sweeps if v.spec.paper in claim.presets]
-        scales: dict[str, list[Any]] = {}
+        scales: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
         for view in views:
-            scales.setdefault(view.spec.scale, []).append(view)
+            scales.setdefault((view.spec.scale, _pools(view)), []).append(view)
         rows = [row for group in scales.values() if (row := _judge(claim, group)) is not None]
         out += rows or [_uncovered(claim, views)]
     return out
@@ -466,7 +471,10 @@ def claims_markdown(rows: list[ClaimRow], only_measured: bool = True) -> list[st
              r.scale, r.seeds] for r in shown]  # fmt: skip
     counts = {v: sum(r.verdict.startswith(v) for r in rows) for v in (HOLDS, FAILS, NOT_COVERED)}
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
-    return [f"{summary} (of {len(rows)} claims).", "", *markdown_table(header, body)]
+    claims = len({r.claim.id for r in rows})
+    per = f"{len(rows)} rows for {claims} claims" if len(rows) != claims else f"{claims} claims"
+    return [f"{summary} ({per}; a claim measured at several scales or poolings has a row each).",
+            "", *markdown_table(header, body)]  # fmt: skip
 
 
 def write_claims(sweep_dirs: list[Path], out: Path | None = None) -> Path:
