@@ -180,3 +180,11 @@ def test_defaults_are_the_papers_where_it_states_them() -> None:
     assert cfg.model.tau == paper.setting("lif_time_constant")["tau"]
     assert cfg.poison.rate == paper.setting("default_poisoning_rate")["value"]
     assert cfg.trigger.position == paper.setting("default_trigger_position")["image"]
+
+
+def test_the_packaged_transcription_is_the_shared_master_copy() -> None:
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "paper" / "tables.toml"
+    if not shared.is_file():
+        pytest.skip("no shared/paper/tables.toml beside this checkout")
+    packaged = Path(paper.__file__).with_name(paper.TRANSCRIPTION)
+    assert packaged.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")

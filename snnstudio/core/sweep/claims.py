@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from snnstudio.core import paper
-from snnstudio.core.sweep.describe import RULE_NAMES, rule_label
+from snnstudio.core.rundir import write_text_atomic
+from snnstudio.core.sweep.describe import RULE_NAMES, markdown_table, rule_label
+from snnstudio.core.sweep.view import read_sweep
 
 HOLDS, FAILS, NOT_COVERED = "holds", "fails", "not covered"
 # Outcome of a measurement: what we measured (text) and whether the rule holds
@@ -461,8 +463,6 @@ def _judge(claim: Claim, views: list[Any]) -> ClaimRow | None:
 
 def claims_markdown(rows: list[ClaimRow], only_measured: bool = True) -> list[str]:
     """The claims table; in a sweep's own report only the claims that sweep measures."""
-    from snnstudio.core.sweep.report import markdown_table
-
     shown = [r for r in rows if r.verdict in (HOLDS, FAILS)] if only_measured else rows
     if not shown:
         return ["No claim of the paper is measured by this sweep."]
@@ -479,9 +479,6 @@ def claims_markdown(rows: list[ClaimRow], only_measured: bool = True) -> list[st
 
 def write_claims(sweep_dirs: list[Path], out: Path | None = None) -> Path:
     """`snnstudio report --claims DIR...`: claims.md over these sweeps (in the first, or `out`)."""
-    from snnstudio.core.rundir import write_text_atomic
-    from snnstudio.core.sweep.report import read_sweep
-
     sweeps = [(d, read_sweep(d)) for d in sweep_dirs]
     lines = ["# The paper, claim by claim", "",
              "Sweeps: " + ", ".join(f"{d} ({v.spec.paper or 'no paper'})" for d, v in sweeps) + ".",

@@ -85,3 +85,10 @@ def setting_lines(spec: SweepSpec) -> list[str]:
         f"at {_values(configs, 'trigger.position')}; seeds {', '.join(map(str, seeds))}.",
     ]
     return lines
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return [line(header), "|" + "---|" * len(header), *(line(row) for row in rows)]
