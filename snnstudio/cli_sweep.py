@@ -19,6 +19,12 @@ def add_sweep_commands(commands: Any) -> None:
     )
     sweep.add_argument("spec", nargs="?", type=Path, help="sweep spec (TOML)")
     sweep.add_argument("--preset", help="a built-in sweep preset (see `snnstudio presets`)")
+    sweep.add_argument(
+        "--scale", choices=("laptop", "desk", "paper"), default=None,
+        help="a paper preset's scale: laptop (default; minutes, CSNN on digits), desk (the "
+        "paper's VGG11/ResNet18 on 6000 MNIST samples, hours on 2 cores), paper (its Appendix "
+        "B on a GPU cluster: --backend ray, --set data.root=DIR)",
+    )  # fmt: skip
     sweep.add_argument("--out", type=Path, required=True, help="the sweep directory")
     sweep.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -34,8 +40,19 @@ def add_sweep_commands(commands: Any) -> None:
     sweep.add_argument("--no-report", action="store_true", help="do not write DIR/report/")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    report = commands.add_parser("report", help="write DIR/report/ for a sweep directory")
-    report.add_argument("sweep_dir", type=Path, help="a directory `snnstudio sweep` wrote")
+    report = commands.add_parser(
+        "report", help="write DIR/report/ for each sweep directory; --claims: the paper's "
+        "findings, claim by claim, over all of them",
+    )  # fmt: skip
+    report.add_argument(
+        "sweep_dirs", type=Path, nargs="+", help="directories `snnstudio sweep` wrote"
+    )
+    report.add_argument(
+        "--claims", action="store_true",
+        help="write one claims.md over all the given sweeps (each claim's verdict from the "
+        "sweeps of the paper presets that measure it)",
+    )  # fmt: skip
+    report.add_argument("--out", type=Path, help="with --claims: the file (default DIR1/claims.md)")
 
 
 def resolve_spec(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -45,8 +62,10 @@ def resolve_spec(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if bool(args.spec) == bool(args.preset):
         raise ConfigError("give a sweep spec file or --preset NAME (one of them)")
     if args.spec:
+        if args.scale:
+            raise ConfigError("--scale applies to the built-in paper presets (--preset paper-X)")
         return load_spec(args.spec, args.overrides)
-    return load_sweep_preset(args.preset, args.overrides)
+    return load_sweep_preset(args.preset, args.overrides, args.scale or "laptop")
 
 
 def command_sweep(args: argparse.Namespace) -> int:
@@ -65,9 +84,14 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
+    from snnstudio.core.sweep.claims import write_claims
     from snnstudio.core.sweep.report import write_report
 
-    print(f"report: {write_report(args.sweep_dir)}")
+    if args.claims:
+        print(f"claims: {write_claims(args.sweep_dirs, args.out)}")
+        return 0
+    for sweep_dir in args.sweep_dirs:
+        print(f"report: {write_report(sweep_dir)}")
     return 0
 
 

@@ -39,6 +39,10 @@ CONVERSION_NORMS = ("max", "robust", "spike")
 REFERENCES = ("poisoned", "clean")
 HYBRID_COMBOS = ("com1", "com2", "com3", "com4")
 ANN_OPTIMIZERS = ("paper", "sgd", "adam")
+# the 2x2 pools of an architecture: spike_count = max-pool of the ANN twin, converted to a
+# max-pool of spike counts; plain_max = max-pool of the spikes themselves (as spikingjelly's
+# ann2snn keeps it); avg = average pool in the ANN twin and the SNN alike
+POOLS = ("spike_count", "plain_max", "avg")
 
 
 @dataclass
@@ -104,6 +108,11 @@ class ModelConfig:
     # (converted nets take rule.v_init)
     v_init: float = 0.0
     surrogate: str = "h3"  # h1 rectangular | h2 polynomial | h3 sigmoid | h4 Gaussian CDF
+    # the 2x2 pools (POOLS): spike_count | plain_max | avg. A trained SNN (LR_B) max-pools its
+    # spikes for both max kinds; they differ in a converted SNN (LR_C, LR_H): spike_count pools
+    # spike counts (its rate is the ANN's max), plain_max pools spikes (an OR that over-counts);
+    # avg trains the ANN twin with average pools and keeps them in the SNN
+    pool: str = "spike_count"
     # set by LR_C / LR_H on the network they hand back, not a setting: the IF SNN converted
     # from the ANN twin (max-pools after spike layers pool spike counts, identity shortcuts
     # carry the threshold gain); false in configs written before it existed
@@ -114,6 +123,10 @@ declare(
     ModelConfig, neuron=Check(choices=NEURONS), reset=Check(choices=RESETS),
     surrogate=Check(choices=SURROGATES), v_threshold=Check(gt=0), v_init=Check(ge=0, lt=1),
     tau=Check(gt=1, note="(spikingjelly's LIF decay is 1/tau)"),
+    pool=Check(choices=POOLS, note=(
+        "(spike_count: a converted net max-pools spike counts; plain_max: it max-pools spikes "
+        "as spikingjelly's ann2snn does; avg: average pools in the ANN twin and the SNN)"
+    )),
 )
 
 

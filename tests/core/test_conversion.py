@@ -122,7 +122,7 @@ def test_demo_preset_with_conversion_finishes(tmp_path, capsys) -> None:
         args += ["--set", item]
     assert main([*args, "--out", str(tmp_path / "run")]) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    for key in ("ann_acc", "clean_ann_acc", "delta_ann_acc", "delta_ann_asr", "clean_best_t"):
+    for key in ("ann_acc", "clean_ann_acc", "delta_ann_acc", "delta_asr", "clean_best_t"):
         assert key in metrics
     assert (tmp_path / "run" / "clean-twin-curve.csv").is_file()
     assert main(["run", "--preset", "demo", "--set", "rule.norm=l1", "--out", "x"]) == 2

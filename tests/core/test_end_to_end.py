@@ -39,7 +39,7 @@ def test_run_writes_the_run_directory(tmp_path) -> None:
         assert (run / name).is_file(), name
     assert any((run / "tensorboard").iterdir())
     metrics = json.loads((run / "metrics.json").read_text())
-    for key in ("acc", "asr", "clean_acc", "clean_asr", "delta_acc", "delta_asr"):
+    for key in ("acc", "asr", "clean_acc", "clean_asr", "delta_acc", "asr_gain"):
         assert 0.0 <= abs(metrics[key]) <= 1.0, key
     assert metrics["poisoned_samples"] == 40 and metrics["status"] == "completed"
     assert set(metrics["seconds"]) >= {"data", "backdoored", "clean-twin", "total"}

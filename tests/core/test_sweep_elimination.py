@@ -134,9 +134,10 @@ def test_report_sets_the_papers_averages_beside_ours(tmp_path: Path) -> None:
     assert "## Mean over poison.rate (the paper's averages)" in text
     assert "Job: train-eliminate (method=finetune)." in text
     # VGG11's points 0-3: ASR before 90-93%, after 50%: a mean drop of 41.5 points
-    assert "| vgg11 | " in text and "41.5 (paper 32.75)" in text
-    assert "5.0 (paper 7.19)" in text and "(paper 13.67)" in text and "(paper 3.2)" in text
-    assert "## ASR drop % (columns: poison.rate)" in text
+    assert "| vgg11 | " in text and "41.5 (paper 32.75, C28)" in text
+    assert "5.0 (paper 7.19, C28)" in text and "(paper 13.67, C31)" in text
+    assert "(paper 3.2, C31)" in text
+    assert "## ASR drop % (columns: poison.rate; scored at T 4)" in text
     # per-PR cells carry no paper value: the paper states only the averages
     assert "| vgg11 | 40.0 | 41.0 | 42.0 | 43.0 |" in text
     with (out / "report" / "mean-over-poison.rate.csv").open(newline="") as file:

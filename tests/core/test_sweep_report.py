@@ -38,30 +38,39 @@ def test_report_of_a_paper_preset_shows_the_paper_beside_ours(tmp_path: Path) ->
     assert main(["report", str(tmp_path / "sweep")]) == 0
     report = tmp_path / "sweep" / "report"
     text = (report / "report.md").read_text()
-    assert "## ASR % (columns: rule.name / sim.timesteps)" in text
-    assert "| trigger.position | bptt / 4 | conversion / 8 | hybrid / 8 |" in text
-    # point 0 = top-left with bptt: ASR 50.0, the paper's "≈ 100" beside it
-    assert "| top-left | 50.0 (paper ≈ 100) | 52.0 | 54.0 (paper > 85) |" in text
-    assert "| top-right | 56.0 (paper ≈ 100) | – |" in text  # point 4 failed
+    # the paper's rule names, and the T each was scored at (the zipped sim.timesteps is LR_C's
+    # training T only: it reads its curve at eval T 32)
+    assert "## ASR % (columns: rule; scored at T: LR_B 4; LR_C MaxNorm 8; LR_H Com4 8)" in text
+    assert "| trigger.position | LR_B | LR_C MaxNorm | LR_H Com4 |" in text
+    # per cell, Table 3's own numbers: LR_H top-right is 83.37 (not "> 85")
+    assert "| top-left | 50.0 (paper 97.43, Table 3) | 52.0 (paper 91.76, Table 3) |" in text
+    top_right = "| top-right | 56.0 (paper 95.8, Table 3) | – (paper 91.05, Table 3) |"
+    assert f"{top_right} 60.0 (paper 83.37, Table 3) |" in text  # point 4 failed
     assert "DatasetError: gone" in text
+    assert "Scale: laptop. Data: digits (600 train / 200 test samples); model: csnn" in text
     with (report / "asr.csv").open(newline="") as file:
         rows = list(csv.reader(file))
-    columns = ["bptt / 4", "conversion / 8", "hybrid / 8"]
-    assert rows[0] == ["trigger.position", *columns, *(f"{c} (paper)" for c in columns)]
-    assert rows[1] == ["top-left", "50.0", "52.0", "54.0", "≈ 100", "", "> 85"]
-    for png in ("heatmap.png", "against-T.png"):
+    columns = ["LR_B", "LR_C MaxNorm", "LR_H Com4"]
+    assert rows[0] == ["trigger.position", *columns, *(f"{c} std" for c in columns),
+                       *(f"{c} (paper)" for c in columns)]  # fmt: skip
+    assert rows[1] == ["top-left", "50.0", "52.0", "54.0", "", "", "", "97.43", "91.76", "86.79"]
+    for png in ("by-trigger.position.png", "against-T.png"):
         assert (report / png).read_bytes()[:4] == b"\x89PNG", png
         assert f"]({png})" in text
+    assert "## Claims" in text and "T3-position" in text
 
 
 def test_report_of_one_numeric_axis_has_metric_columns_and_a_line_plot(tmp_path: Path) -> None:
     spec = loads_spec(tiny_spec('[grid]\n"poison.rate" = [0.05, 0.1]', top="repeats = 2"))
     fake_sweep(tmp_path / "sweep", spec)
     text = write_report(tmp_path / "sweep").read_text()
-    assert "| poison.rate | n | ACC % | ASR % | MR % | ANN ASR % | time s |" in text
-    assert "| 0.05 | 2 | 89.5 | 51.0 | 51.0 | 100.0 | 12.0 |" in text  # mean of 2 seeds
-    assert "mean over 2 seed(s)" in text
+    assert "| poison.rate | n | T | ACC % | ASR % | MR % | ANN ASR % | ΔASR % (SNN − ANN) |" in text
+    # mean ± std of 2 seeds (ASR 50 and 52 %)
+    assert "| 0.05 | 2 | 4 | 89.5 ± 0.7 | 51.0 ± 1.4 | 51.0 ± 1.4 | 100.0 ± 0.0 |" in text
+    assert "mean ± std over 2 seed(s)" in text
+    assert "## Claims" not in text  # a sweep of one's own: no paper, no claims
     png = tmp_path / "sweep" / "report" / "against-poison.rate.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
     header = (tmp_path / "sweep" / "report" / "table.csv").read_text().splitlines()[0]
-    assert header == "poison.rate,n,ACC %,ASR %,MR %,ANN ASR %,time s"  # no paper columns
+    assert header.startswith("poison.rate,n,T,ACC %,ACC % std,ASR %,ASR % std,")
+    assert "(paper)" not in header

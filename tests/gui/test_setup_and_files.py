@@ -95,3 +95,15 @@ def test_rule_specific_options_only_where_they_apply(window):
     field_widget(window, "data.name").setCurrentText("digits-dvs")  # event data: explained
     assert "converts an ANN trained on static images" in setup.problems.text()
     assert not window.run_panel.start_button.isEnabled()
+
+
+def test_pooling_of_the_converted_net_is_a_conversion_setting(window):
+    pool = field_widget(window, "model.pool")
+    form, _ = window.setup._rows["model.pool"]
+    window.setup.rule.setCurrentText("conversion")
+    assert form.isRowVisible(pool)
+    assert [pool.itemText(i) for i in range(pool.count())] == list(config_io.POOLS)
+    pool.setCurrentText("plain_max")
+    assert window.config().model.pool == "plain_max"
+    window.setup.rule.setCurrentText("bptt")
+    assert not form.isRowVisible(pool)

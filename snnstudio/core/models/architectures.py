@@ -23,15 +23,21 @@ Act = Callable[[], nn.Module]
 @dataclass(frozen=True)
 class Parts:
     """What the layer stacks are made of: the activation after each conv/FC layer (spike
-    layer or ReLU), and whether the net is a converted IF SNN."""
+    layer or ReLU), whether the net is a converted IF SNN, and its pools (model.pool)."""
 
     act: Act
     converted: bool = False
     bn_gain: float = 1.0  # initial batch-norm scale where an architecture asks for it (vgg11)
+    pool: str = "spike_count"  # model.pool: spike_count | plain_max | avg
 
     def pool_after_act(self) -> nn.Module:
-        """A 2x2 max-pool that reads an activation (a spike layer in the SNN)."""
-        return SpikeCountMaxPool2d(2) if self.converted else layer.MaxPool2d(2)
+        """A 2x2 pool that reads an activation (a spike layer in the SNN): an average pool
+        (`avg`), else a max-pool, of spike counts in a converted net (`spike_count`)."""
+        if self.pool == "avg":
+            return layer.AvgPool2d(2)
+        if self.converted and self.pool == "spike_count":
+            return SpikeCountMaxPool2d(2)
+        return layer.MaxPool2d(2)
 
     def identity(self) -> nn.Module:
         return ScaledShortcut() if self.converted else nn.Identity()

@@ -68,6 +68,7 @@ def build_network(
         activation_factory(cfg, "snn" if spiking else "ann"),
         spiking and cfg.converted,
         threshold_aware_bn_gain(cfg) if spiking else 1.0,
+        cfg.pool,
     )
     layers = ARCHS[cfg.arch].layers(channels, min(height, width), num_classes, parts)
     return SpikingNetwork(layers, step_mode) if spiking else AnnTwin(layers)

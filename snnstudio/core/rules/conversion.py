@@ -44,7 +44,7 @@ def eval_timesteps(cfg: ExperimentConfig) -> int:
 
 def converted_config(cfg: ExperimentConfig, timesteps: int) -> ExperimentConfig:
     """The config a converted SNN runs under: IF neurons, soft reset, starting at rule.v_init
-    of the threshold, the converted layout (spike-count max-pool, shortcut gains), `timesteps`
+    of the threshold, the converted layout (model.pool's pools, shortcut gains), `timesteps`
     steps."""
     model = dataclasses.replace(
         cfg.model, neuron="if", reset="soft", v_threshold=1.0, v_init=cfg.rule.v_init,

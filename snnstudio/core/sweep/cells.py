@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,9 @@ def norm(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value).lower() if str(value) in ("True", "False") else str(value)
+
+
+CATEGORICAL_NUMBERS = ("poison.target", "train.seed", "trigger.seed")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,10 @@ class Dimension:
 
     @property
     def numeric(self) -> bool:
+        """A single axis of numbers on a scale (PR, T, a threshold scale); class indices and
+        seeds are numbers that name things, so they are categorical."""
+        if self.keys[0] in CATEGORICAL_NUMBERS:
+            return False
         return len(self.keys) == 1 and all(
             isinstance(v[0], int | float) and not isinstance(v[0], bool) for v in self.values
         )
@@ -52,9 +60,20 @@ class Cell:
     values: dict[str, Any]  # dotted key -> value, over every dimension
     rows: list[dict[str, Any]]
 
+    def found(self, metric: str) -> list[float]:
+        return [float(r[metric]) for r in self.rows if r.get(metric) not in (None, "", "nan")]
+
     def mean(self, metric: str) -> float | None:
-        found = [float(r[metric]) for r in self.rows if r.get(metric) not in (None, "", "nan")]
+        found = self.found(metric)
         return sum(found) / len(found) if found else None
+
+    def std(self, metric: str) -> float | None:
+        """The sample standard deviation over the cell's points (None below two)."""
+        found = self.found(metric)
+        if len(found) < 2:
+            return None
+        mean = sum(found) / len(found)
+        return math.sqrt(sum((v - mean) ** 2 for v in found) / (len(found) - 1))
 
 
 def cells_of(dims: list[Dimension], rows: list[dict[str, Any]]) -> list[Cell]:

@@ -32,7 +32,9 @@ from snnstudio.core.rundir import safe_name
 from snnstudio.core.schema import Check
 from snnstudio.core.validation import problems
 
-SPEC_KEYS = ("base", "name", "repeats", "set", "grid", "zip", "job", "job_settings", "paper")
+SPEC_KEYS = (
+    "base", "name", "repeats", "set", "grid", "zip", "job", "job_settings", "paper", "scale",
+)  # fmt: skip
 SWEEP_PRESETS = "snnstudio.core.presets.sweeps"
 JOB_SETTINGS_PREFIX = "job_settings."  # --set job_settings.method=fineprune
 MAX_PROBLEMS_SHOWN = 5
@@ -73,6 +75,7 @@ class SweepSpec:
     job: str = "experiment"
     job_settings: dict[str, Any] = field(default_factory=dict)
     paper: str = ""  # a table of paper_results.toml the report shows beside ours
+    scale: str = ""  # a paper preset's scale (laptop | desk | paper); "" = a spec of one's own
 
     @property
     def axes(self) -> list[str]:
@@ -99,6 +102,8 @@ class SweepSpec:
         data: dict[str, Any] = {"name": self.name, "repeats": self.repeats, "job": self.job}
         if self.paper:
             data["paper"] = self.paper
+        if self.scale:
+            data["scale"] = self.scale
         data["base"] = config_io.to_dict(self.base)
         for key, table in (("set", self.fixed), ("grid", self.grid), ("zip", self.zipped)):
             if table:
@@ -118,12 +123,18 @@ def sweep_preset_names() -> list[str]:
     )
 
 
-def load_sweep_preset(name: str, overrides: list[str] | None = None) -> SweepSpec:
+def load_sweep_preset(
+    name: str, overrides: list[str] | None = None, scale: str = "laptop"
+) -> SweepSpec:
+    """A built-in sweep at `scale` (laptop | desk | paper; sweep/scales.py), then --set."""
+    from snnstudio.core.sweep.scales import with_scale
+
     if name not in sweep_preset_names():
         known = ", ".join(sweep_preset_names())
         raise ConfigError(f"unknown sweep preset '{name}' (known: {known})")
     text = resources.files(SWEEP_PRESETS).joinpath(f"{name}.toml").read_text("utf-8")
-    data = with_spec_overrides(_toml(text, f"sweep preset {name}"), overrides or [])
+    data = with_scale(_toml(text, f"sweep preset {name}"), name, scale)
+    data = with_spec_overrides(data, overrides or [])
     return parse_spec(data, name, None)
 
 
@@ -170,7 +181,10 @@ def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> 
     repeats = schema.coerce(data.get("repeats", 1), int, "repeats")
     name = schema.coerce(data.get("name", default_name), str, "name")
     paper = schema.coerce(data.get("paper", ""), str, "paper")
-    bad = Check(ge=1).problem("repeats", repeats)
+    scale = schema.coerce(data.get("scale", ""), str, "scale")
+    bad = Check(ge=1).problem("repeats", repeats) or Check(
+        choices=("", "laptop", "desk", "paper")
+    ).problem("scale", scale)
     if bad:
         raise ConfigError(bad)
     if not name.strip():
@@ -194,7 +208,7 @@ def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> 
     spec = SweepSpec(
         name=name.strip(), base=_base_config(data.get("base"), folder), repeats=repeats,
         fixed=fixed, grid=grid, zipped=zipped, job=job,
-        job_settings=job_settings, paper=paper,
+        job_settings=job_settings, paper=paper, scale=scale,
     )  # fmt: skip
     check_points(spec)
     return spec

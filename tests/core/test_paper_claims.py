@@ -1,0 +1,190 @@
+"""The paper beside ours: per-cell published numbers, its definitions, claims with verdicts,
+the scale ladder, and the paper's settings read from its transcription."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snnstudio.cli import main
+from snnstudio.core import config as config_io
+from snnstudio.core import paper
+from snnstudio.core.errors import ConfigError
+from snnstudio.core.runner import paper_deltas
+from snnstudio.core.sweep.engine import point_run_dir
+from snnstudio.core.sweep.paper_values import PaperValues
+from snnstudio.core.sweep.report import write_report
+from snnstudio.core.sweep.results import SPEC_FILE, point_row, write_results
+from snnstudio.core.sweep.spec import load_sweep_preset
+
+
+def fake(out: Path, spec, metrics_of) -> None:  # type: ignore[no-untyped-def]
+    """A sweep directory with the metrics `metrics_of(point)` gives each point."""
+    out.mkdir()
+    (out / SPEC_FILE).write_text(spec.dumps())
+    rows = []
+    for point in spec.points():
+        run = point_run_dir(out, point)
+        run.mkdir(parents=True)
+        rows.append(point_row(point, "completed", metrics_of(point), f"runs/{run.name}"))
+    write_results(out / "results.csv", spec.axes, rows)
+
+
+def known(**values: object) -> dict:
+    return {k.replace("__", "."): v for k, v in values.items()}
+
+
+def test_each_cell_gets_the_paper_number_of_its_own_setting() -> None:
+    table2 = PaperValues.load("table2")
+    assert table2 is not None
+    com3 = known(rule__name="hybrid", rule__combo="com3", poison__rate=0.1)
+    # LR_H's final MR of Table 9 (the printed "0.01" row between 0.08 and 0.12 is PR 0.10),
+    # never beside the MR right after conversion
+    assert table2.value(com3, "mr").value == 29.40
+    assert table2.value(com3, "converted_mr") is None
+    spike = known(rule__name="conversion", rule__norm="spike", rule__scale=0.5, poison__rate=0.2)
+    assert (table2.value(spike, "asr").value, table2.value(spike, "asr").source) == (
+        96.41,
+        "Table 2",
+    )
+    fig17 = PaperValues.load("fig17")
+    assert fig17 is not None
+    at = known(rule__name="conversion", rule__norm="max", poison__rate=0.1)
+    assert fig17.value({**at, "rule.scale": 1.0}, "mr").value == 99.86
+    assert fig17.value({**at, "rule.scale": 0.5}, "mr") is None  # no "> 99" at other scales
+    table1 = PaperValues.load("table1")
+    assert table1 is not None
+    cell = known(model__arch="resnet18", data__name="mnist")
+    assert table1.value(cell, "delta_acc").value == -0.29  # backdoored − clean, the SNN's
+
+
+def test_table1_deltas_are_the_papers() -> None:
+    metrics = {"acc": 0.90, "clean_acc": 0.95, "ann_acc": 0.91, "clean_ann_acc": 0.99,
+               "asr": 0.98, "ann_asr": 0.97, "clean_asr": 0.01}  # fmt: skip
+    deltas = paper_deltas(metrics)
+    assert deltas["delta_acc"] == pytest.approx(-0.05)  # backdoored − clean
+    assert deltas["delta_ann_acc"] == pytest.approx(-0.08)
+    assert deltas["delta_asr"] == pytest.approx(0.01)  # SNN − ANN
+    assert deltas["asr_gain"] == pytest.approx(0.97)
+    assert "delta_acc" not in paper_deltas({"acc": 0.9, "asr": 1.0})
+
+
+def test_report_flags_mr_above_100_and_states_the_seed_dependence(tmp_path: Path) -> None:
+    spec = load_sweep_preset("paper-fig9")
+
+    def metrics(point):  # type: ignore[no-untyped-def]
+        rule = point.config.rule.name
+        # LR_H's ASR crosses the claim's 90 on seed 1 only
+        asr = {"bptt": 1.0, "conversion": 0.99, "hybrid": 0.85 + 0.1 * (point.seed == 1)}[rule]
+        out = {"acc": 0.9, "asr": asr, "clean_acc": 0.95, "clean_asr": 0.0}
+        if rule != "bptt":
+            out.update(ann_acc=0.9, ann_asr=0.98, mr=asr / 0.98, eval_timesteps=32)
+        return out
+
+    fake(tmp_path / "sweep", spec, metrics)
+    text = write_report(tmp_path / "sweep").read_text()
+    assert "101.0 ± 0.0 †" in text and "† MR above 100%" in text
+    row = next(line for line in text.splitlines() if line.startswith("| C20 |"))
+    assert "**fails**" in row  # mean ASR 88.3
+    assert "depends on the seed: holds for seed 1, fails for seed 0, 2" in row
+    assert "pooling spike_count" in row and "laptop (fig9: digits 600, csnn" in row
+
+
+def test_claims_over_several_sweeps_give_every_claim_a_row(tmp_path: Path) -> None:
+    spec = load_sweep_preset("paper-table3")
+
+    def metrics(point):  # type: ignore[no-untyped-def]
+        corner = spec.grid["trigger.position"].index(point.config.trigger.position)
+        return {"acc": 0.9, "asr": 0.9 + 0.02 * corner}
+
+    fake(tmp_path / "table3", spec, metrics)
+    out = tmp_path / "claims.md"
+    assert main(["report", "--claims", str(tmp_path / "table3"), "--out", str(out)]) == 0
+    text = out.read_text()
+    ids = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
+    assert {"C01", "C13", "C26", "T3-position", "C33"} <= set(ids)
+    position = next(line for line in text.splitlines() if line.startswith("| T3-position |"))
+    assert "ASR range: LR_B 6.0, LR_C 6.0, LR_H 6.0" in position and "**holds**" in position
+    robust = next(line for line in text.splitlines() if line.startswith("| T3-LR_H |"))
+    assert "**fails**" in robust  # the same ASR for every rule
+    assert "not covered: no sweep of paper-table2" in text
+    assert "not covered: N-MNIST" in text
+
+
+def test_a_claim_measured_under_two_poolings_has_a_row_for_each(tmp_path: Path) -> None:
+    mr = {"spike_count": 1.0, "plain_max": 0.2}
+    for pool in mr:
+        spec = load_sweep_preset("paper-fig18", [f"model.pool={pool}"])
+        fake(
+            tmp_path / pool,
+            spec,
+            lambda p: {
+                "acc": 0.9,
+                "asr": mr[p.config.model.pool],
+                "ann_asr": 1.0,
+                "mr": mr[p.config.model.pool],
+            },
+        )
+    out = tmp_path / "claims.md"
+    assert main(["report", "--claims", str(tmp_path / "spike_count"), str(tmp_path / "plain_max"),
+                 "--out", str(out)]) == 0  # fmt: skip
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| C24 |")]
+    assert len(rows) == 2
+    assert "**holds**" in rows[0] and "pooling spike_count" in rows[0]
+    assert "**fails**" in rows[1] and "pooling plain_max" in rows[1]
+
+
+def test_desk_scale_runs_the_papers_architecture_on_mnist() -> None:
+    table3 = load_sweep_preset("paper-table3", scale="desk")
+    configs = [p.config for p in table3.points()]
+    assert {c.model.arch for c in configs} == {"resnet18"}  # the paper's Table 3 network
+    assert {(c.data.name, c.data.root, c.data.train_limit) for c in configs} == {
+        ("mnist", "../shared/data/mnist", 6000)
+    }
+    assert table3.scale == "desk" and "scale" in table3.dumps()
+    table1 = load_sweep_preset("paper-table1", scale="desk")
+    assert table1.grid["model.arch"] == ["vgg11", "resnet18"]
+    assert load_sweep_preset("paper-table3").scale == "laptop"
+    with pytest.raises(ConfigError, match="is not one of: laptop, desk, paper"):
+        load_sweep_preset("paper-table3", scale="huge")
+
+
+def test_paper_scale_takes_appendix_b_from_the_transcription() -> None:
+    spec = load_sweep_preset("paper-fig9", scale="paper")
+    by_rule = {p.config.rule.name: p.config for p in spec.points()}
+    steps = paper.setting("timesteps")
+    lr_b, lr_c = paper.setting("training_lr_b"), paper.setting("training_lr_c_ann")
+    h_ann, h_snn = paper.setting("training_lr_h_ann"), paper.setting("training_lr_h_snn")
+    b, c, h = by_rule["bptt"], by_rule["conversion"], by_rule["hybrid"]
+    assert (b.sim.timesteps, b.train.epochs, b.train.lr, b.train.batch_size) == (
+        steps["lr_b_T"], lr_b["epochs"], lr_b["learning_rate"], lr_b["batch"])  # fmt: skip
+    assert c.sim.eval_timesteps == steps["lr_c_T"] == 400
+    assert (c.rule.ann_optimizer, c.rule.ann_lr, c.rule.ann_epochs) == ("adam", 0.001, 200)
+    assert (c.rule.ann_optimizer, c.rule.ann_lr) == (
+        lr_c["optimizer"].lower(),
+        lr_c["learning_rate"],
+    )
+    assert (h.rule.ann_optimizer, h.rule.ann_lr) == (
+        h_ann["optimizer"].lower(),
+        h_ann["learning_rate"],
+    )
+    assert (h.train.lr, h.train.epochs, h.sim.timesteps) == (h_snn["learning_rate"], 200, 100)
+    assert {cfg.data.name for cfg in by_rule.values()} == {"cifar10"}  # Sec. 4.3.1
+
+
+def test_defaults_are_the_papers_where_it_states_them() -> None:
+    cfg = config_io.ExperimentConfig()
+    weights = paper.setting("objective_weights")
+    assert (cfg.train.poison_weight, cfg.train.clean_weight) == (weights["lambda"], weights["mu"])
+    assert cfg.model.tau == paper.setting("lif_time_constant")["tau"]
+    assert cfg.poison.rate == paper.setting("default_poisoning_rate")["value"]
+    assert cfg.trigger.position == paper.setting("default_trigger_position")["image"]
+
+
+def test_the_packaged_transcription_is_the_shared_master_copy() -> None:
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "paper" / "tables.toml"
+    if not shared.is_file():
+        pytest.skip("no shared/paper/tables.toml beside this checkout")
+    packaged = Path(paper.__file__).with_name(paper.TRANSCRIPTION)
+    assert packaged.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
