@@ -22,7 +22,13 @@ from snnstudio.core.errors import ConfigError
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 POSITIONS = (*CORNERS, "xy")
-TRIGGER_KINDS = ("white", "random", "image", "array")
+TRIGGER_KINDS = ("white", "random", "image", "array")  # images and event frames
+# event frames only (attack/event_triggers.py, attack/dynamic_trigger.py)
+EVENT_TRIGGER_KINDS = ("moving", "smart", "dynamic", "strobing", "framed", "flashy")
+MOVING_DIRECTIONS = (
+    "right", "left", "down", "up", "down-right", "down-left", "up-right", "up-left"
+)  # fmt: skip
+REGION_CHOICES = ("least", "most")
 NEURONS = ("if", "lif")
 RESETS = ("hard", "soft")
 SURROGATES = ("h1", "h2", "h3", "h4")
@@ -49,7 +55,9 @@ class DataConfig:
 
 @dataclass
 class TriggerConfig:
-    kind: str = "white"  # white | random | image | array
+    # white | random | image | array; event frames also: moving | smart | dynamic | strobing |
+    # framed | flashy (README, "Event triggers")
+    kind: str = "white"
     size: int = 0  # side of a white/random square; 0 = about 10% of the image side
     position: str = "bottom-right"  # top-left | top-right | bottom-left | bottom-right | xy
     x: int = 0  # left column when position = "xy"
@@ -63,6 +71,22 @@ class TriggerConfig:
     polarity: int = 0
     frame_start: int = 0  # event data: first frame that carries the trigger
     frame_stop: int = 0  # event data: frame after the last one with the trigger (0 = to the end)
+    # kind = "moving": the square moves `speed` pixels a frame along `direction` from `position`
+    direction: str = "right"  # right | left | down | up | down-right | down-left | up-... (8)
+    speed: int = 1
+    # kind = "smart": the frame cut into region_grid x region_grid regions; the square goes into
+    # the least | most active one of each sample, in its least | most frequent (OFF, ON) pattern
+    region: str = "least"
+    region_grid: int = 3
+    region_polarity: str = "least"
+    # kind = "strobing" | "flashy": on `strobe_on` frames, off `strobe_off`, from frame_start on
+    strobe_on: int = 1
+    strobe_off: int = 1
+    border: int = 1  # kind = "framed": width of the border in pixels
+    # kind = "dynamic": x' = x + gamma * G(x), G a small generator trained with a victim model
+    gamma: float = 0.05
+    generator_epochs: int = 2
+    generator_channels: int = 8
 
 
 @dataclass

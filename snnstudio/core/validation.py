@@ -12,11 +12,14 @@ from snnstudio.core.config import (
     CONVERSION_NORMS,
     DEVICES,
     ENCODERS,
+    EVENT_TRIGGER_KINDS,
     HYBRID_COMBOS,
+    MOVING_DIRECTIONS,
     NEURONS,
     POSITIONS,
     PRECISIONS,
     REFERENCES,
+    REGION_CHOICES,
     RESETS,
     STEP_MODES,
     SURROGATES,
@@ -46,7 +49,8 @@ def problems(cfg: ExperimentConfig) -> list[str]:
     at_least("data.train_limit", cfg.data.train_limit, 0)
     at_least("data.test_limit", cfg.data.test_limit, 0)
     out += event_problems(cfg)
-    choice("trigger.kind", cfg.trigger.kind, TRIGGER_KINDS)
+    out += event_trigger_problems(cfg)
+    choice("trigger.kind", cfg.trigger.kind, (*TRIGGER_KINDS, *EVENT_TRIGGER_KINDS))
     choice("trigger.position", cfg.trigger.position, POSITIONS)
     at_least("trigger.size", cfg.trigger.size, 0)
     if cfg.trigger.kind == "image" and not cfg.trigger.path:
@@ -113,6 +117,49 @@ def event_problems(cfg: ExperimentConfig) -> list[str]:
                 f"sim.encoder = '{cfg.sim.encoder}' applies to static images only; "
                 f"{cfg.data.name} samples are already event frames (use 'repeat')"
             )
+    return out
+
+
+def event_trigger_problems(cfg: ExperimentConfig) -> list[str]:
+    """Config errors of the event-only trigger kinds (moving, smart, dynamic, strobing, framed,
+    flashy) and their keys; a key is checked only when its kind uses it."""
+    out: list[str] = []
+    trig = cfg.trigger
+    if trig.kind not in EVENT_TRIGGER_KINDS:
+        return out
+    if not is_event_dataset(cfg.data.name):
+        out.append(
+            f"trigger.kind = '{trig.kind}' needs event data (frames over time); "
+            f"data.name = '{cfg.data.name}' is static images"
+        )
+    if trig.kind == "moving":
+        if trig.direction not in MOVING_DIRECTIONS:
+            out.append(
+                f"trigger.direction = '{trig.direction}' is not one of: "
+                f"{', '.join(MOVING_DIRECTIONS)}"
+            )
+        if trig.speed < 0:
+            out.append(f"trigger.speed = {trig.speed} must be >= 0 (pixels per frame)")
+    if trig.kind == "smart":
+        for key, value in (("region", trig.region), ("region_polarity", trig.region_polarity)):
+            if value not in REGION_CHOICES:
+                out.append(f"trigger.{key} = '{value}' is not one of: {', '.join(REGION_CHOICES)}")
+        if trig.region_grid < 1:
+            out.append(f"trigger.region_grid = {trig.region_grid} must be >= 1")
+    if trig.kind in ("strobing", "flashy"):
+        if trig.strobe_on < 1:
+            out.append(f"trigger.strobe_on = {trig.strobe_on} must be >= 1 (frames)")
+        if trig.strobe_off < 0:
+            out.append(f"trigger.strobe_off = {trig.strobe_off} must be >= 0 (frames)")
+    if trig.kind == "framed" and trig.border < 1:
+        out.append(f"trigger.border = {trig.border} must be >= 1 (pixels)")
+    if trig.kind == "dynamic":
+        if not 0 < trig.gamma <= 1:
+            out.append(f"trigger.gamma = {trig.gamma} must be in (0, 1] (the perturbation budget)")
+        if trig.generator_epochs < 1:
+            out.append(f"trigger.generator_epochs = {trig.generator_epochs} must be >= 1")
+        if trig.generator_channels < 1:
+            out.append(f"trigger.generator_channels = {trig.generator_channels} must be >= 1")
     return out
 
 
