@@ -148,6 +148,11 @@ def _experiment(
         states = EpochStates(job.rundir.path, cfg, resume)
     yield Log(f"estimate: {estimate.summary()}")
     yield Log(f"loading dataset '{cfg.data.name}'")
+    if cfg.trigger.kind == "dynamic":
+        yield Log(
+            f"training the dynamic trigger's generator with a victim model "
+            f"({cfg.trigger.generator_epochs} epochs, gamma {cfg.trigger.gamma})"
+        )
     data = prepare_data(cfg, cancel)
     for note in data.splits.notes:
         yield Log(note)

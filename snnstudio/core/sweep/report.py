@@ -50,6 +50,8 @@ METRICS = (  # (column of results.csv, title with its unit); shown when any poin
     ("asr_after", "ASR after elimination %"),
     ("asr_drop", "ASR drop %"),
     ("acc_gain", "ACC gain %"),
+    ("mse", "MSE"),
+    ("ssim", "SSIM"),
     ("seconds.total", "time s"),
 )
 FIGURE_METRICS = ("acc", "asr", "mr", "acc_after", "asr_after")  # drawn against each axis
@@ -146,13 +148,18 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 # ---------------------------------------------------------------- tables
 
 
+UNITLESS = ("mse", "ssim")  # the trigger's stealth (attack/stealth.py), shown as they are
+
+
 def _scale(metric: str) -> float:
-    """Fractions are shown in %, times in seconds."""
-    return 1.0 if metric.startswith("seconds.") else 100.0
+    """Fractions are shown in %, times in seconds, the stealth measures as they are."""
+    return 1.0 if metric.startswith("seconds.") or metric in UNITLESS else 100.0
 
 
 def _shown(value: float | None, metric: str) -> str:
-    return "–" if value is None or math.isnan(value) else f"{_scale(metric) * value:.1f}"
+    if value is None or math.isnan(value):
+        return "–"
+    return f"{value:.4f}" if metric in UNITLESS else f"{_scale(metric) * value:.1f}"
 
 
 def _cell_text(cell: Cell, metric: str, paper: PaperTable | None) -> tuple[str, str | None]:
@@ -253,7 +260,9 @@ def _mean_tables(
 
 
 def _number(value: float | None, metric: str) -> Any:
-    return "" if value is None else round(_scale(metric) * value, 2)
+    if value is None:
+        return ""
+    return round(value, 6) if metric in UNITLESS else round(_scale(metric) * value, 2)
 
 
 def _write_csv(path: Path, table: Table, with_paper: bool) -> None:
