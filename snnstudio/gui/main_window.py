@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         trigger_failure = None
         if checked and self.splits is not None:
             try:
-                self.trigger.placed_trigger()
+                self.trigger.sample_trigger()
             except SnnStudioError as exc:
                 trigger_failure = str(exc)
         dataset_failure = self._dataset_failure if checked else None
@@ -303,7 +303,7 @@ class MainWindow(QMainWindow):
             f"{splits.num_classes} classes, frames {splits.image_shape}", ok=True,
         )  # fmt: skip
         self.trigger.set_samples(
-            splits.test.x[:PREVIEW_SAMPLES], splits.image_shape, splits.is_event
+            splits.test.x[:PREVIEW_SAMPLES], splits.image_shape, splits.is_event, splits.train
         )
         self._on_config_edited()
         if self._start_when_checked:
