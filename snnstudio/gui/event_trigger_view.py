@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from snnstudio.core.attack.trigger import SampleTrigger
 from snnstudio.gui.image_render import to_pixmap
 
-VIEW_PIXELS = 170  # about how wide each frame is drawn
+VIEW_PIXELS = 136  # about how wide each frame is drawn
 PLAY_INTERVAL_MS = 400
 
 

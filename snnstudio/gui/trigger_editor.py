@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -177,8 +178,10 @@ class TriggerEditor(QWidget):
         top.addWidget(self.grid, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
-        layout.addWidget(self.strip)
-        layout.addWidget(self.event_view)
+        self.previews = QTabWidget()
+        self.previews.addTab(self.strip, "samples")
+        self.previews.addTab(self.event_view, "frame by frame (event data)")
+        layout.addWidget(self.previews)
 
     def _connect(self) -> None:
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
@@ -289,6 +292,7 @@ class TriggerEditor(QWidget):
         self.is_event = is_event
         self.train_samples = train
         self.dynamic_preview.clear()
+        self.previews.setCurrentIndex(1 if is_event else 0)
         self.grid.set_image_shape(self.image_shape)
         self._update_brush()
         self.strip.set_samples(samples)
@@ -323,7 +327,8 @@ class TriggerEditor(QWidget):
         samples = self.strip.samples if self.strip.samples is not None else np.empty(0)
         self.event_view.show_trigger(samples, trigger if self.is_event else None,
                                      event_trigger_note(self.trigger_config()))  # fmt: skip
-        if kind in EVENT_TRIGGER_KINDS:
+        if kind in EVENT_TRIGGER_KINDS:  # it changes over time: the grid shows none
+            self.grid.set_drawing(np.full(self.grid.shape, np.nan, np.float32), notify=False)
             self.show_message(f"{KIND_LABELS[kind]}: see it frame by frame below", ok=True)
             return
         placed = trigger
@@ -417,7 +422,7 @@ class TriggerEditor(QWidget):
         used = EVENT_KIND_ROWS.get(kind, ()) if self.is_event else ()
         for name, widget in self.event_rows.items():
             self.options_form.setRowVisible(widget, name in used)
-        self.event_view.setVisible(self.is_event)
+        self.previews.setTabVisible(1, self.is_event)
         self.brush_form.setRowVisible(self.intensity, channels == 1)
         self.brush_form.setRowVisible(self.colour, channels >= 3)
         self.brush_form.setRowVisible(self.brush_polarity, channels == 2)

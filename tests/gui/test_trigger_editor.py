@@ -109,3 +109,37 @@ def test_event_data_trigger_has_polarity_and_frames(window, qtbot):
     np.testing.assert_array_equal(shown.pattern, placed.pattern)
     assert shown.frames == placed.frames == (1, 0)
     assert placed.pattern[1].max() == 1 and placed.pattern[0].max() == 0  # polarity 1: channel 1
+
+
+def test_every_event_kind_is_shown_frame_by_frame(window, qtbot, tmp_path):
+    """The Trigger tab shows each event kind over time: clean beside poisoned under a frame
+    slider, the poisoned frames the core's own; a dynamic trigger adds its generator output."""
+    editor = window.trigger
+    set_small_demo(window, train=100, test=40)
+    window.setup.dataset.setCurrentText("digits-dvs")
+    qtbot.waitUntil(lambda: window.splits is not None and window.splits.is_event, timeout=60_000)
+    window.tabs.setCurrentWidget(editor)
+    view = editor.event_view
+    assert view.isVisible() and editor.previews.currentWidget() is view
+    for kind in ("white", "moving", "smart", "strobing", "framed", "flashy", "dynamic"):
+        editor.kind.setCurrentIndex(editor.kind.findData(kind))
+        assert window.config().trigger.kind == kind
+        assert view.clean is not None and view.poisoned is not None, kind
+        expected = editor.sample_trigger().apply(editor.strip.samples)
+        np.testing.assert_array_equal(view.poisoned, expected)
+        assert np.any(view.poisoned != view.clean), kind
+        assert view.images[2].isVisible() == (kind == "dynamic")
+    assert np.abs(view.delta).max() <= window.config().trigger.gamma + 1e-6
+    editor.kind.setCurrentIndex(editor.kind.findData("moving"))
+    assert editor.options_form.isRowVisible(editor.direction)
+    assert not editor.options_form.isRowVisible(editor.gamma)
+    editor.speed.setValue(4)
+    assert window.config().trigger.speed == 4
+    first = view.images[1].pixmap().toImage()
+    view.frame.setValue(2)  # the square has moved 8 pixels to the right
+    assert view.frame_label.text() == "3 / 4"
+    assert view.images[1].pixmap().toImage() != first
+    view.play.setChecked(True)
+    qtbot.waitUntil(lambda: view.frame.value() != 2, timeout=5_000)  # Play animates the frames
+    view.play.setChecked(False)
+    view.grab().save(str(tmp_path / "event-trigger-view.png"))
