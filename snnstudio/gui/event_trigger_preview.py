@@ -10,6 +10,7 @@ trains its own on the whole training set for trigger.generator_epochs epochs.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from snnstudio.core.attack.trigger import SampleTrigger
 from snnstudio.core.config import ExperimentConfig, TriggerConfig
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.errors import TriggerError
+from snnstudio.core.events import CancelToken
 
 PREVIEW_TRAIN = 64
 PREVIEW_EPOCHS = 1
@@ -41,7 +43,9 @@ def event_trigger_note(cfg: TriggerConfig) -> str:
 
 
 class DynamicPreview:
-    """The preview's triggers, with the last trained dynamic generator kept."""
+    """The preview's triggers, with the last trained dynamic generator kept. Training is
+    `train`, a plain function the Trigger tab runs off the GUI thread; `trigger` returns the
+    kept generator, or None while the one for these settings is not trained yet."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None
@@ -50,27 +54,33 @@ class DynamicPreview:
     def clear(self) -> None:
         self._key, self._trigger = None, None
 
+    @staticmethod
+    def key(cfg: TriggerConfig, train: SampleSet | None) -> tuple:
+        return (cfg.gamma, cfg.generator_channels, cfg.seed, 0 if train is None else len(train))
+
     def trigger(
         self,
         cfg: TriggerConfig,
         image_shape: tuple[int, int, int],
         is_event: bool,
         train: SampleSet | None,
-    ) -> SampleTrigger:
+    ) -> SampleTrigger | None:
         if cfg.kind != "dynamic":
             return trigger_from_config(cfg, image_shape, is_event)
         if not is_event:
             raise TriggerError("trigger.kind = 'dynamic' needs event data (frames over time)")
         if train is None or not len(train):
             raise TriggerError("the dynamic trigger learns on the dataset: check it on Setup")
-        key = (cfg.gamma, cfg.generator_channels, cfg.seed, len(train))
-        if key != self._key:
-            subset = train.subset(np.arange(min(PREVIEW_TRAIN, len(train))))
-            exp = ExperimentConfig()
-            exp.trigger = dataclasses.replace(cfg, generator_epochs=PREVIEW_EPOCHS)
-            exp.train.batch_size = 32
-            classes = int(train.y.max()) + 1
-            self._trigger = train_dynamic_trigger(exp, subset, classes)
-            self._key = key
-        assert self._trigger is not None
-        return self._trigger
+        return self._trigger if self.key(cfg, train) == self._key else None
+
+    def keep(self, key: tuple, trigger: SampleTrigger) -> None:
+        self._key, self._trigger = key, trigger
+
+    @staticmethod
+    def train(cfg: TriggerConfig, train: SampleSet, cancel: CancelToken | None = None) -> Any:
+        """A generator trained for the preview (PREVIEW_EPOCHS on PREVIEW_TRAIN samples)."""
+        subset = train.subset(np.arange(min(PREVIEW_TRAIN, len(train))))
+        exp = ExperimentConfig()
+        exp.trigger = dataclasses.replace(cfg, generator_epochs=PREVIEW_EPOCHS)
+        exp.train.batch_size = 32
+        return train_dynamic_trigger(exp, subset, int(train.y.max()) + 1, cancel)

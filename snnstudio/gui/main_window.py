@@ -468,7 +468,8 @@ class MainWindow(QMainWindow):
                 return
             self.statusBar().showMessage(f"stopping the {task.name}…")
         self._check_timer.stop()  # no new dataset check after the window has gone
-        for slot in (self.jobs, self._dataset_checks, self.defense.probe):
+        for slot in (self.jobs, self._dataset_checks, self.defense.probe,
+                     self.trigger.generator_task):  # fmt: skip
             slot.close()
         self.run_panel.curves.timer.stop()
         event.accept()

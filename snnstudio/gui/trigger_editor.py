@@ -48,6 +48,7 @@ from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_tex
 from snnstudio.gui.image_render import frame_of
 from snnstudio.gui.pixel_grid import PixelGrid
 from snnstudio.gui.sample_strip import SampleStrip
+from snnstudio.gui.tasks import Failure, TaskSlot
 
 KIND_LABELS = {"white": "white square (event data: static polarity square)",
                "random": "random square", "image": "image file", "array": "drawn on the grid",
@@ -126,6 +127,7 @@ class TriggerEditor(QWidget):
         self.set_event_keys(TriggerConfig())
         self.event_view = EventTriggerView()
         self.dynamic_preview = DynamicPreview()
+        self.generator_task = TaskSlot(self, replace=True)  # the dynamic preview's training
         self.train_samples: SampleSet | None = None
         self.clear_button = QPushButton("Clear drawing")
         self.from_current = QPushButton("Start from the current trigger")
@@ -305,14 +307,33 @@ class TriggerEditor(QWidget):
         """The core's placed trigger for the current settings (raises SnnStudioError)."""
         return placed_trigger_from_config(self.trigger_config(), self.image_shape, self.is_event)
 
-    def sample_trigger(self) -> SampleTrigger:
-        """The trigger of any kind for the current settings, as a run would stamp it (a
-        dynamic one from a generator trained on the preview's training samples)."""
+    def sample_trigger(self) -> SampleTrigger | None:
+        """The trigger of any kind for the current settings, as a run would stamp it (raises
+        SnnStudioError); a dynamic one from a generator trained on the preview's training
+        samples, None while that generator is being trained."""
         cfg = self.trigger_config()
         if cfg.kind not in EVENT_TRIGGER_KINDS:
             return self.placed_trigger()
         return self.dynamic_preview.trigger(cfg, self.image_shape, self.is_event,
                                             self.train_samples)  # fmt: skip
+
+    def _train_preview_generator(self) -> None:
+        """Train the dynamic preview's generator off the GUI thread; redraw when done."""
+        cfg, train = self.trigger_config(), self.train_samples
+        assert train is not None
+        key = DynamicPreview.key(cfg, train)
+
+        def trained(trigger: SampleTrigger) -> None:
+            self.dynamic_preview.keep(key, trigger)
+            self.update_preview()
+
+        def failed(failure: Failure) -> None:
+            self.show_message(f"the preview generator failed: {failure.message}", ok=False)
+
+        self.generator_task.start(
+            "preview generator", lambda cancel: DynamicPreview.train(cfg, train, cancel),
+            on_returned=trained, on_failed=failed,
+        )  # fmt: skip
 
     def update_preview(self) -> None:
         kind = str(self.kind.currentData())
@@ -322,6 +343,12 @@ class TriggerEditor(QWidget):
             self.strip.show_trigger(None)
             self.event_view.show_trigger(np.empty(0), None)
             self.show_message(str(exc), ok=False)
+            return
+        if trigger is None:  # a dynamic trigger whose preview generator is not trained yet
+            self.strip.show_trigger(None)
+            self.event_view.show_trigger(np.empty(0), None)
+            self.show_message("training the dynamic trigger's preview generator…", ok=True)
+            self._train_preview_generator()
             return
         self.strip.show_trigger(trigger)  # type: ignore[arg-type]
         samples = self.strip.samples if self.strip.samples is not None else np.empty(0)

@@ -124,6 +124,9 @@ def test_every_event_kind_is_shown_frame_by_frame(window, qtbot, tmp_path):
     for kind in ("white", "moving", "smart", "strobing", "framed", "flashy", "dynamic"):
         editor.kind.setCurrentIndex(editor.kind.findData(kind))
         assert window.config().trigger.kind == kind
+        if kind == "dynamic":  # its preview generator trains off the GUI thread
+            assert "training the dynamic trigger's preview generator" in editor.message.text()
+            qtbot.waitUntil(lambda: view.clean is not None, timeout=60_000)
         assert view.clean is not None and view.poisoned is not None, kind
         expected = editor.sample_trigger().apply(editor.strip.samples)
         np.testing.assert_array_equal(view.poisoned, expected)
