@@ -29,6 +29,7 @@ MOVING_DIRECTIONS = (
     "right", "left", "down", "up", "down-right", "down-left", "up-right", "up-left"
 )  # fmt: skip
 REGION_CHOICES = ("least", "most")
+REGION_SCOPES = ("sample", "set")
 NEURONS = ("if", "lif")
 RESETS = ("hard", "soft")
 SURROGATES = ("h1", "h2", "h3", "h4")
@@ -79,6 +80,9 @@ class TriggerConfig:
     region: str = "least"
     region_grid: int = 3
     region_polarity: str = "least"
+    # sample: each sample's own region and pattern; set: one for all the samples stamped at
+    # once, from their summed events (what Sneaky Spikes' code does)
+    region_scope: str = "sample"
     # kind = "strobing" | "flashy": on `strobe_on` frames, off `strobe_off`, from frame_start on
     strobe_on: int = 1
     strobe_off: int = 1

@@ -20,6 +20,7 @@ from snnstudio.core.config import (
     PRECISIONS,
     REFERENCES,
     REGION_CHOICES,
+    REGION_SCOPES,
     RESETS,
     STEP_MODES,
     SURROGATES,
@@ -144,6 +145,11 @@ def event_trigger_problems(cfg: ExperimentConfig) -> list[str]:
         for key, value in (("region", trig.region), ("region_polarity", trig.region_polarity)):
             if value not in REGION_CHOICES:
                 out.append(f"trigger.{key} = '{value}' is not one of: {', '.join(REGION_CHOICES)}")
+        if trig.region_scope not in REGION_SCOPES:
+            out.append(
+                f"trigger.region_scope = '{trig.region_scope}' is not one of: "
+                f"{', '.join(REGION_SCOPES)}"
+            )
         if trig.region_grid < 1:
             out.append(f"trigger.region_grid = {trig.region_grid} must be >= 1")
     if trig.kind in ("strobing", "flashy"):

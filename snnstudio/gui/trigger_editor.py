@@ -37,6 +37,7 @@ from snnstudio.core.config import (
     MOVING_DIRECTIONS,
     POSITIONS,
     REGION_CHOICES,
+    REGION_SCOPES,
     TRIGGER_KINDS,
     TriggerConfig,
 )
@@ -57,7 +58,7 @@ KIND_LABELS = {"white": "white square (event data: static polarity square)",
                "framed": "frame border (events)", "flashy": "flashing frames (events)"}  # fmt: skip
 # the rows each event kind uses, besides size / position / polarity
 EVENT_KIND_ROWS = {"moving": ("direction", "speed"),
-                   "smart": ("region", "region_grid", "region_polarity"),
+                   "smart": ("region", "region_grid", "region_polarity", "region_scope"),
                    "dynamic": ("gamma", "generator_epochs"),
                    "strobing": ("strobe_on", "strobe_off"), "flashy": ("strobe_on", "strobe_off"),
                    "framed": ("border",)}  # fmt: skip
@@ -113,6 +114,7 @@ class TriggerEditor(QWidget):
         self.region = combo(REGION_CHOICES)
         self.region_grid = int_spin(1, 64)
         self.region_polarity = combo(REGION_CHOICES)
+        self.region_scope = combo(REGION_SCOPES)
         self.strobe_on = int_spin(1, 100_000)
         self.strobe_off = int_spin(0, 100_000)
         self.border = int_spin(1, 4096)
@@ -121,6 +123,7 @@ class TriggerEditor(QWidget):
         self.event_rows = {"direction": self.direction, "speed": self.speed,
                            "region": self.region, "region_grid": self.region_grid,
                            "region_polarity": self.region_polarity,
+                           "region_scope": self.region_scope,
                            "strobe_on": self.strobe_on, "strobe_off": self.strobe_off,
                            "border": self.border, "gamma": self.gamma,
                            "generator_epochs": self.generator_epochs}  # fmt: skip
@@ -195,6 +198,7 @@ class TriggerEditor(QWidget):
                        self.direction.currentTextChanged, self.speed.valueChanged,
                        self.region.currentTextChanged, self.region_grid.valueChanged,
                        self.region_polarity.currentTextChanged, self.strobe_on.valueChanged,
+                       self.region_scope.currentTextChanged,
                        self.strobe_off.valueChanged, self.border.valueChanged,
                        self.gamma.valueChanged, self.generator_epochs.valueChanged):  # fmt: skip
             signal.connect(self._on_edited)
@@ -223,6 +227,7 @@ class TriggerEditor(QWidget):
         cfg.direction, cfg.speed = self.direction.currentText(), self.speed.value()
         cfg.region, cfg.region_grid = self.region.currentText(), self.region_grid.value()
         cfg.region_polarity = self.region_polarity.currentText()
+        cfg.region_scope = self.region_scope.currentText()
         cfg.strobe_on, cfg.strobe_off = self.strobe_on.value(), self.strobe_off.value()
         cfg.border, cfg.gamma = self.border.value(), self.gamma.value()
         cfg.generator_epochs = self.generator_epochs.value()
@@ -257,7 +262,7 @@ class TriggerEditor(QWidget):
     def set_event_keys(self, cfg: TriggerConfig) -> None:
         """The event kinds' keys into their fields (values outside a field's range are shown
         clamped; validation names them when the config is run)."""
-        for name in ("direction", "region", "region_polarity"):
+        for name in ("direction", "region", "region_polarity", "region_scope"):
             set_combo_text(self.event_rows[name], getattr(cfg, name))
         for name in ("speed", "region_grid", "strobe_on", "strobe_off", "border", "gamma",
                      "generator_epochs"):  # fmt: skip

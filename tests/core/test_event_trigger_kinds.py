@@ -202,3 +202,18 @@ def test_stealth_metrics_read_the_difference() -> None:
     assert 0 < mse <= 8 / (34 * 34) and 0.9 < ssim < 1.0  # 2x2 of 34x34 on 2 channels
     flash = trigger_from_config(TriggerConfig(kind="flashy"), FRAME, True).apply(x)
     assert mse_and_ssim(x, flash)[1] < ssim  # a flashed frame is far less similar
+
+
+def test_smart_set_scope_puts_every_square_in_one_region() -> None:
+    x = active_top_left(n=4)
+    x[1] = 0  # an empty sample alone would choose the first region, top-left
+    x[1, :, :, :11, :11] = 1  # (it is full of events here instead)
+    cfg = TriggerConfig(kind="smart", region="most", region_scope="set", size=2, seed=0)
+    out = trigger_from_config(cfg, FRAME, is_event=True).apply(x)
+    diff = changed(x, out)
+    assert not diff[:, :, 11:, :].any() and not diff[:, :, :, 11:].any()  # all top-left
+    values = {tuple(out[i, t, :, r, c]) for i, t, r, c in zip(*np.nonzero(diff), strict=True)}
+    assert len(values) == 1  # one (OFF, ON) pattern for every sample
+    assert "trigger.region_scope = 'batch'" in problems_with(
+        "trigger.kind=smart", "trigger.region_scope=batch"
+    )

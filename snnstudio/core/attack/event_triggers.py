@@ -140,10 +140,11 @@ class FrameScheduleTrigger:
 
 @dataclass(frozen=True)
 class SmartTrigger:
-    """Sneaky Spikes' smart trigger, chosen per sample from its own events (their code counts
-    the events of the whole poisoned batch at once, so every sample gets the same region; the
-    issue asks for each sample's region). The wander is seeded by trigger.seed, so the same
-    config poisons the same set the same way."""
+    """Sneaky Spikes' smart trigger, chosen per sample from its own events, or with
+    trigger.region_scope = 'set' once for all the samples stamped together (their code counts
+    the events of the whole poisoned batch at once, so all its samples share one region and
+    pattern). The wander is seeded by trigger.seed, so the same config poisons the same set
+    the same way."""
 
     cfg: TriggerConfig
     image_shape: tuple[int, int, int]
@@ -171,13 +172,19 @@ class SmartTrigger:
         pick_pattern = np.argmin if self.cfg.region_polarity == "least" else np.argmax
         return self.regions()[index], int(pick_pattern(patterns[index]))
 
+    def choose_for_set(self, x: np.ndarray) -> tuple[tuple[int, int, int, int], int]:
+        """One region and pattern for all of `x` (N, T, 2, H, W), from the events of all its
+        samples together (trigger.region_scope = 'set', Sneaky Spikes' code)."""
+        return self.choose(x.reshape(-1, *x.shape[2:]))
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 5 or x.shape[2] != 2:
             raise TriggerError("trigger.kind = 'smart' needs 2-channel event frames")
         out = x.copy()
         rng = np.random.default_rng(self.cfg.seed)
+        shared = self.choose_for_set(x) if self.cfg.region_scope == "set" and len(x) else None
         for i in range(len(x)):
-            region, pattern = self.choose(x[i])
+            region, pattern = shared or self.choose(x[i])
             value = np.asarray(SMART_PATTERNS[pattern], x.dtype)[:, None, None]
             for t, (top, left) in enumerate(self.wander(region, x.shape[1], rng)):
                 rows, cols = slice(top, top + self.side), slice(left, left + self.side)
