@@ -50,8 +50,10 @@ def measure(run_dir: Path, detection: DetectionSettings) -> dict[str, Any]:
         "clustering_auroc": scan.get("clustering", {}).get("auroc"),
         "spectral_recall": found.get("spectral_recall"),
         "clustering_recall": found.get("clustering_recall"),
-        "mm_bd_flagged": found.get("mm_bd_suspect_flagged"),
+        "mm_bd_flagged": found.get("max_margin_suspect_flagged"),
+        "mm_bd_class": found.get("max_margin_suspect_suspect_class"),
         "tmpbd_flagged": found.get("tmpbd_suspect_flagged"),
+        "tmpbd_class": found.get("tmpbd_suspect_suspect_class"),
         "elimination": eliminated.get("method"),
         "acc_before": eliminated["acc_before"],
         "asr_before": eliminated["asr_before"],
@@ -93,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         cells = [r["kind"], r["seed"]] + [
             "–" if r[k] is None else f"{r[k]:.3f}"
             for k in ("sample_auroc", "spectral_auroc", "clustering_auroc")
-        ] + [r["mm_bd_flagged"], r["tmpbd_flagged"]] + [
+        ] + [f"{r['mm_bd_flagged']} ({r['mm_bd_class']})",
+             f"{r['tmpbd_flagged']} ({r['tmpbd_class']})"] + [
             f"{100 * r[k]:.1f}" for k in ("asr_before", "asr_after", "acc_after")
         ]  # fmt: skip
         print("| " + " | ".join(str(c) for c in cells) + " |")
