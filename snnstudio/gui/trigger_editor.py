@@ -440,7 +440,7 @@ class TriggerEditor(QWidget):
         kind = str(self.kind.currentData())
         square = kind in ("white", "random")
         self.size.setEnabled(square)
-        self.seed.setEnabled(kind == "random")
+        self.seed.setEnabled(kind in ("random", "smart", "dynamic"))  # pattern, wander, G
         self.path.setEnabled(kind == "image")
         self.browse.setEnabled(kind == "image")
         drawn = kind == "array"
@@ -461,6 +461,7 @@ class TriggerEditor(QWidget):
         self.polarity.setEnabled(kind in ("white", "moving", "strobing", "framed", "flashy"))
         if kind in EVENT_TRIGGER_KINDS:
             self.size.setEnabled(kind not in ("dynamic", "framed", "flashy"))
+            self.position.setEnabled(kind in ("moving", "strobing"))
 
     def _on_stroke_started(self) -> None:
         """Painting on a white/random/image trigger turns it into a drawn one, starting from
