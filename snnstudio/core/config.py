@@ -27,7 +27,14 @@ from snnstudio.core.schema import Check, declare
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 POSITIONS = (*CORNERS, "xy")
-TRIGGER_KINDS = ("white", "random", "image", "array")
+TRIGGER_KINDS = ("white", "random", "image", "array")  # images and event frames
+# event frames only (attack/event_triggers.py, attack/dynamic_trigger.py)
+EVENT_TRIGGER_KINDS = ("moving", "smart", "dynamic", "strobing", "framed", "flashy")
+MOVING_DIRECTIONS = (
+    "right", "left", "down", "up", "down-right", "down-left", "up-right", "up-left"
+)  # fmt: skip
+REGION_CHOICES = ("least", "most")
+REGION_SCOPES = ("sample", "set")
 NEURONS = ("if", "lif")
 RESETS = ("hard", "soft")
 SURROGATES = ("h1", "h2", "h3", "h4")
@@ -65,7 +72,9 @@ declare(
 
 @dataclass
 class TriggerConfig:
-    kind: str = "white"  # white | random | image | array
+    # white | random | image | array; event frames also: moving | smart | dynamic | strobing |
+    # framed | flashy (README, "Event triggers")
+    kind: str = "white"
     size: int = 0  # side of a white/random square; 0 = about 10% of the image side
     position: str = "bottom-right"  # top-left | top-right | bottom-left | bottom-right | xy
     x: int = 0  # left column when position = "xy"
@@ -79,12 +88,38 @@ class TriggerConfig:
     polarity: int = 0
     frame_start: int = 0  # event data: first frame that carries the trigger
     frame_stop: int = 0  # event data: frame after the last one with the trigger (0 = to the end)
+    # kind = "moving": the square moves `speed` pixels a frame along `direction` from `position`
+    direction: str = "right"  # right | left | down | up | down-right | down-left | up-... (8)
+    speed: int = 1
+    # kind = "smart": the frame cut into region_grid x region_grid regions; the square goes into
+    # the least | most active one of each sample, in its least | most frequent (OFF, ON) pattern
+    region: str = "least"
+    region_grid: int = 3
+    region_polarity: str = "least"
+    # sample: each sample's own region and pattern; set: one for all the samples stamped at
+    # once, from their summed events (what Sneaky Spikes' code does)
+    region_scope: str = "sample"
+    # kind = "strobing" | "flashy": on `strobe_on` frames, off `strobe_off`, from frame_start on
+    strobe_on: int = 1
+    strobe_off: int = 1
+    border: int = 1  # kind = "framed": width of the border in pixels
+    # kind = "dynamic": x' = x + gamma * G(x), G a small generator trained with a victim model
+    gamma: float = 0.05
+    generator_epochs: int = 2
+    generator_channels: int = 8
 
 
 declare(
-    TriggerConfig, kind=Check(choices=TRIGGER_KINDS), position=Check(choices=POSITIONS),
-    size=Check(ge=0), polarity=Check(choices=(0, 1, 2)), frame_start=Check(ge=0),
-    frame_stop=Check(ge=0, note="(0 = to the last frame)"),
+    TriggerConfig, kind=Check(choices=(*TRIGGER_KINDS, *EVENT_TRIGGER_KINDS)),
+    position=Check(choices=POSITIONS), size=Check(ge=0), polarity=Check(choices=(0, 1, 2)),
+    frame_start=Check(ge=0), frame_stop=Check(ge=0, note="(0 = to the last frame)"),
+    # the event-only kinds' keys (validation.py: an event kind needs event data)
+    direction=Check(choices=MOVING_DIRECTIONS), speed=Check(ge=0, note="(pixels per frame)"),
+    region=Check(choices=REGION_CHOICES), region_polarity=Check(choices=REGION_CHOICES),
+    region_scope=Check(choices=REGION_SCOPES), region_grid=Check(ge=1),
+    strobe_on=Check(ge=1, note="(frames)"), strobe_off=Check(ge=0, note="(frames)"),
+    border=Check(ge=1, note="(pixels)"), gamma=Check(gt=0, le=1, note="(the perturbation budget)"),
+    generator_epochs=Check(ge=1), generator_channels=Check(ge=1),
 )
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import torch
 
+from snnstudio.core.attack.kinds import trigger_for_splits
 from snnstudio.core.attack.poison import poison_training_set, triggered_test_set
-from snnstudio.core.attack.trigger import PlacedTrigger, placed_trigger_from_config
+from snnstudio.core.attack.stealth import stealth_metrics
+from snnstudio.core.attack.trigger import SampleTrigger
 from snnstudio.core.batches import batch_count
 from snnstudio.core.checkpoint import save_checkpoint
 from snnstudio.core.config import ExperimentConfig
@@ -52,7 +54,7 @@ class PreparedData:
     """The dataset with the attack applied: what every stage of a run trains and scores on."""
 
     splits: DatasetSplits
-    trigger: PlacedTrigger
+    trigger: SampleTrigger
     poisoned_train: SampleSet
     sets: EvalSets
 
@@ -81,8 +83,9 @@ def resolve_step_mode(name: str, device: torch.device) -> str:
     return {"single": "s", "multi": "m"}[name]
 
 
-def prepare_data(cfg: ExperimentConfig) -> PreparedData:
-    """Load the dataset and apply the attack: poisoned D^, clean test set, triggered test set."""
+def prepare_data(cfg: ExperimentConfig, cancel: CancelToken | None = None) -> PreparedData:
+    """Load the dataset and apply the attack: poisoned D^, clean test set, triggered test set
+    (a dynamic trigger trains its generator first; `cancel` is checked between its batches)."""
     splits = load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps)
     target = cfg.poison.target
     if not 0 <= target < splits.num_classes:
@@ -90,7 +93,7 @@ def prepare_data(cfg: ExperimentConfig) -> PreparedData:
             f"poison.target = {target} is not a class of {splits.name} "
             f"(0..{splits.num_classes - 1})"
         )
-    trigger = placed_trigger_from_config(cfg.trigger, splits.image_shape, splits.is_event)
+    trigger = trigger_for_splits(cfg, splits, cancel)
     poisoned = poison_training_set(splits.train, trigger, target, cfg.poison.rate, cfg.train.seed)
     sets = EvalSets(splits.test, triggered_test_set(splits.test, trigger, target), target)
     return PreparedData(splits, trigger, poisoned, sets)
@@ -198,7 +201,12 @@ def _experiment(
         states = EpochStates(job.rundir.path, cfg, resume)
     yield Log(f"estimate: {estimate.summary()}")
     yield Log(f"loading dataset '{cfg.data.name}'")
-    data = prepare_data(cfg)
+    if cfg.trigger.kind == "dynamic":
+        yield Log(
+            f"training the dynamic trigger's generator with a victim model "
+            f"({cfg.trigger.generator_epochs} epochs, gamma {cfg.trigger.gamma})"
+        )
+    data = prepare_data(cfg, cancel)
     for note in data.splits.notes:
         yield Log(note)
     job.lap("data")
@@ -208,6 +216,7 @@ def _experiment(
         poisoned_samples=int(data.poisoned_train.is_poison.sum()),
         test_samples=len(data.sets.test),
         triggered_test_samples=len(data.sets.triggered_test),
+        **stealth_metrics(data.splits.test, data.sets.triggered_test, cfg.poison.target),
     )
     yield Log(
         f"{metrics['poisoned_samples']} of {metrics['train_samples']} training samples "

@@ -9,7 +9,13 @@ or, for the registries' names, below; this module adds what depends on several f
 from __future__ import annotations
 
 from snnstudio.core import schema
-from snnstudio.core.config import DataConfig, ExperimentConfig, ModelConfig, RuleConfig
+from snnstudio.core.config import (
+    EVENT_TRIGGER_KINDS,
+    DataConfig,
+    ExperimentConfig,
+    ModelConfig,
+    RuleConfig,
+)
 from snnstudio.core.data.event_frames import FRAMES_BY
 from snnstudio.core.data.registry import dataset_names, is_event_dataset
 from snnstudio.core.errors import ConfigError
@@ -33,6 +39,11 @@ def problems(cfg: ExperimentConfig) -> list[str]:
         out.append("trigger.kind = 'array' needs trigger.pattern (rows of pixel values)")
     if cfg.train.poison_weight + cfg.train.clean_weight <= 0:
         out.append("train.poison_weight + train.clean_weight must be > 0")
+    if cfg.trigger.kind in EVENT_TRIGGER_KINDS and not is_event_dataset(cfg.data.name):
+        out.append(
+            f"trigger.kind = '{cfg.trigger.kind}' needs event data (frames over time); "
+            f"data.name = '{cfg.data.name}' is static images"
+        )
     return out + event_problems(cfg) + conversion_problems(cfg)
 
 

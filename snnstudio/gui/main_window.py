@@ -296,7 +296,7 @@ class MainWindow(QMainWindow):
         trigger_failure = None
         if checked and self.splits is not None:
             try:
-                self.trigger.placed_trigger()
+                self.trigger.sample_trigger()
             except SnnStudioError as exc:
                 trigger_failure = str(exc)
         dataset_failure = self._dataset_failure if checked else None
@@ -373,7 +373,7 @@ class MainWindow(QMainWindow):
             f"{splits.num_classes} classes, frames {splits.image_shape}", ok=True,
         )  # fmt: skip
         self.trigger.set_samples(
-            splits.test.x[:PREVIEW_SAMPLES], splits.image_shape, splits.is_event
+            splits.test.x[:PREVIEW_SAMPLES], splits.image_shape, splits.is_event, splits.train
         )
         self._on_config_edited()
         if self._start_when_checked:
@@ -532,7 +532,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"stopping the {task.name}…")
         self._check_timer.stop()  # no new dataset check after the window has gone
         for slot in (self.jobs, self._dataset_checks, self.estimates, self.results.reading,
-                     self.defense.probe):  # fmt: skip
+                     self.defense.probe, self.trigger.generator_task):  # fmt: skip
             slot.close()
         for timer in (self._check_timer, self._estimate_timer, self.run_panel.curves.timer):
             timer.stop()  # the job's end above may have started them again

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -28,18 +29,40 @@ from PySide6.QtWidgets import (
 from snnstudio.core.attack.trigger import (
     POLARITY_CHANNELS,
     PlacedTrigger,
+    SampleTrigger,
     placed_trigger_from_config,
 )
-from snnstudio.core.config import POSITIONS, TRIGGER_KINDS, TriggerConfig
+from snnstudio.core.config import (
+    EVENT_TRIGGER_KINDS,
+    MOVING_DIRECTIONS,
+    POSITIONS,
+    REGION_CHOICES,
+    REGION_SCOPES,
+    TRIGGER_KINDS,
+    TriggerConfig,
+)
+from snnstudio.core.data.base import SampleSet
 from snnstudio.core.errors import SnnStudioError, TriggerError
+from snnstudio.gui.event_trigger_preview import DynamicPreview, event_trigger_note
+from snnstudio.gui.event_trigger_view import EventTriggerView
 from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_text
 from snnstudio.gui.image_render import frame_of
 from snnstudio.gui.pixel_grid import PixelGrid
 from snnstudio.gui.sample_strip import SampleStrip
 from snnstudio.gui.screen_fit import scrolled
+from snnstudio.gui.tasks import Failure, TaskSlot
 
-KIND_LABELS = {"white": "white square", "random": "random square", "image": "image file",
-               "array": "drawn on the grid"}  # fmt: skip
+KIND_LABELS = {"white": "white square (event data: static polarity square)",
+               "random": "random square", "image": "image file", "array": "drawn on the grid",
+               "moving": "moving square (events)", "smart": "smart square (events)",
+               "dynamic": "dynamic, generated (events)", "strobing": "strobing square (events)",
+               "framed": "frame border (events)", "flashy": "flashing frames (events)"}  # fmt: skip
+# the rows each event kind uses, besides size / position / polarity
+EVENT_KIND_ROWS = {"moving": ("direction", "speed"),
+                   "smart": ("region", "region_grid", "region_polarity", "region_scope"),
+                   "dynamic": ("gamma", "generator_epochs"),
+                   "strobing": ("strobe_on", "strobe_off"), "flashy": ("strobe_on", "strobe_off"),
+                   "framed": ("border",)}  # fmt: skip
 NOTHING_DRAWN = "nothing drawn yet: paint the trigger on the grid (left drag paints)"
 POLARITY_LABELS = {0: "0: channel 0 (OFF events)", 1: "1: channel 1 (ON events)",
                    2: "2: both channels"}  # fmt: skip
@@ -79,7 +102,7 @@ class TriggerEditor(QWidget):
         super().__init__(parent)
         self.image_shape: tuple[int, int, int] = (1, 28, 28)
         self.kind = QComboBox()
-        for kind in TRIGGER_KINDS:
+        for kind in (*TRIGGER_KINDS, *EVENT_TRIGGER_KINDS):
             self.kind.addItem(KIND_LABELS.get(kind, kind), kind)
         self.size = int_spin(0, 4096)
         self.size.setSpecialValueText("auto (the paper's size)")
@@ -101,6 +124,29 @@ class TriggerEditor(QWidget):
         self.frame_stop = int_spin(0, 100_000)
         self.frame_stop.setSpecialValueText("to the last frame")
         self.is_event = False
+        self.direction = combo(MOVING_DIRECTIONS)
+        self.speed = int_spin(0, 1000)
+        self.region = combo(REGION_CHOICES)
+        self.region_grid = int_spin(1, 64)
+        self.region_polarity = combo(REGION_CHOICES)
+        self.region_scope = combo(REGION_SCOPES)
+        self.strobe_on = int_spin(1, 100_000)
+        self.strobe_off = int_spin(0, 100_000)
+        self.border = int_spin(1, 4096)
+        self.gamma: QDoubleSpinBox = float_spin(0.001, 1.0, 0.01, 3)
+        self.generator_epochs = int_spin(1, 1000)
+        self.event_rows = {"direction": self.direction, "speed": self.speed,
+                           "region": self.region, "region_grid": self.region_grid,
+                           "region_polarity": self.region_polarity,
+                           "region_scope": self.region_scope,
+                           "strobe_on": self.strobe_on, "strobe_off": self.strobe_off,
+                           "border": self.border, "gamma": self.gamma,
+                           "generator_epochs": self.generator_epochs}  # fmt: skip
+        self.set_event_keys(TriggerConfig())
+        self.event_view = EventTriggerView()
+        self.dynamic_preview = DynamicPreview()
+        self.generator_task = TaskSlot(self, replace=True)  # the dynamic preview's training
+        self.train_samples: SampleSet | None = None
         self.clear_button = QPushButton("Clear drawing")
         self.from_current = QPushButton("Start from the current trigger")
         self.message = QLabel()
@@ -132,6 +178,8 @@ class TriggerEditor(QWidget):
         form.addRow("polarity (event data)", self.polarity)
         form.addRow("first frame", self.frame_start)
         form.addRow("stop frame", self.frame_stop)
+        for key, widget in self.event_rows.items():
+            form.addRow(key.replace("_", " "), widget)
         self.options_form = form
         brush = QGroupBox("Drawing (left drag paints, right drag erases)")
         brush_form = QFormLayout(brush)
@@ -155,7 +203,10 @@ class TriggerEditor(QWidget):
         top.addWidget(self.grid, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
-        layout.addWidget(self.strip)
+        self.previews = QTabWidget()
+        self.previews.addTab(self.strip, "samples")
+        self.previews.addTab(self.event_view, "frame by frame (event data)")
+        layout.addWidget(self.previews)
 
     def _connect(self) -> None:
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
@@ -163,7 +214,13 @@ class TriggerEditor(QWidget):
                        self.position.currentTextChanged, self.x.valueChanged,
                        self.y.valueChanged, self.seed.valueChanged,
                        self.path.editingFinished, self.polarity.currentIndexChanged,
-                       self.frame_start.valueChanged, self.frame_stop.valueChanged):  # fmt: skip
+                       self.frame_start.valueChanged, self.frame_stop.valueChanged,
+                       self.direction.currentTextChanged, self.speed.valueChanged,
+                       self.region.currentTextChanged, self.region_grid.valueChanged,
+                       self.region_polarity.currentTextChanged, self.strobe_on.valueChanged,
+                       self.region_scope.currentTextChanged,
+                       self.strobe_off.valueChanged, self.border.valueChanged,
+                       self.gamma.valueChanged, self.generator_epochs.valueChanged):  # fmt: skip
             signal.connect(self._on_edited)
         self.grid.edited.connect(self._on_drawn)
         self.grid.stroke_started.connect(self._on_stroke_started)
@@ -187,6 +244,13 @@ class TriggerEditor(QWidget):
         )  # fmt: skip
         cfg.polarity = int(self.polarity.currentData())
         cfg.frame_start, cfg.frame_stop = self.frame_start.value(), self.frame_stop.value()
+        cfg.direction, cfg.speed = self.direction.currentText(), self.speed.value()
+        cfg.region, cfg.region_grid = self.region.currentText(), self.region_grid.value()
+        cfg.region_polarity = self.region_polarity.currentText()
+        cfg.region_scope = self.region_scope.currentText()
+        cfg.strobe_on, cfg.strobe_off = self.strobe_on.value(), self.strobe_off.value()
+        cfg.border, cfg.gamma = self.border.value(), self.gamma.value()
+        cfg.generator_epochs = self.generator_epochs.value()
         cfg.pattern = []
         if cfg.kind == "array":
             drawn = self.grid.pattern()
@@ -208,6 +272,7 @@ class TriggerEditor(QWidget):
             self.polarity.setCurrentIndex(max(0, self.polarity.findData(cfg.polarity)))
             self.frame_start.setValue(cfg.frame_start)
             self.frame_stop.setValue(cfg.frame_stop)
+            self.set_event_keys(cfg)
             if cfg.kind == "array" and cfg.pattern:
                 self._draw_pattern(cfg)
             elif cfg.kind == "array":  # nothing drawn: no pixel of an earlier trigger stays
@@ -215,6 +280,15 @@ class TriggerEditor(QWidget):
         finally:
             self._loading = False
         self._on_edited()
+
+    def set_event_keys(self, cfg: TriggerConfig) -> None:
+        """The event kinds' keys into their fields (values outside a field's range are shown
+        clamped; validation names them when the config is run)."""
+        for name in ("direction", "region", "region_polarity", "region_scope"):
+            set_combo_text(self.event_rows[name], getattr(cfg, name))
+        for name in ("speed", "region_grid", "strobe_on", "strobe_off", "border", "gamma",
+                     "generator_epochs"):  # fmt: skip
+            self.event_rows[name].setValue(getattr(cfg, name))
 
     def _draw_pattern(self, cfg: TriggerConfig) -> None:
         """Put a config's array pattern on the grid where it would be placed."""
@@ -234,12 +308,20 @@ class TriggerEditor(QWidget):
     # ------------------------------------------------------------------ samples and preview
 
     def set_samples(
-        self, samples: np.ndarray, image_shape: tuple[int, int, int], is_event: bool = False
+        self,
+        samples: np.ndarray,
+        image_shape: tuple[int, int, int],
+        is_event: bool = False,
+        train: SampleSet | None = None,
     ) -> None:
         """The dataset's samples for the preview strip and the grid's background; event
-        samples (N, T, C, H, W) are shown summed over their frames."""
+        samples (N, T, C, H, W) are shown summed over their frames, and frame by frame below.
+        `train` (labelled samples) is what a dynamic trigger's preview generator learns on."""
         self.image_shape = tuple(int(v) for v in image_shape)  # type: ignore[assignment]
         self.is_event = is_event
+        self.train_samples = train
+        self.dynamic_preview.clear()
+        self.previews.setCurrentIndex(1 if is_event else 0)
         self.grid.set_image_shape(self.image_shape)
         self._update_brush()
         self.strip.set_samples(samples)
@@ -255,14 +337,59 @@ class TriggerEditor(QWidget):
             raise TriggerError(NOTHING_DRAWN)
         return placed_trigger_from_config(cfg, self.image_shape, self.is_event)
 
+    def sample_trigger(self) -> SampleTrigger | None:
+        """The trigger of any kind for the current settings, as a run would stamp it (raises
+        SnnStudioError); a dynamic one from a generator trained on the preview's training
+        samples, None while that generator is being trained."""
+        cfg = self.trigger_config()
+        if cfg.kind not in EVENT_TRIGGER_KINDS:
+            return self.placed_trigger()
+        return self.dynamic_preview.trigger(cfg, self.image_shape, self.is_event,
+                                            self.train_samples)  # fmt: skip
+
+    def _train_preview_generator(self) -> None:
+        """Train the dynamic preview's generator off the GUI thread; redraw when done."""
+        cfg, train = self.trigger_config(), self.train_samples
+        assert train is not None
+        key = DynamicPreview.key(cfg, train)
+
+        def trained(trigger: SampleTrigger) -> None:
+            self.dynamic_preview.keep(key, trigger)
+            self.update_preview()
+
+        def failed(failure: Failure) -> None:
+            self.show_message(f"the preview generator failed: {failure.message}", ok=False)
+
+        self.generator_task.start(
+            "preview generator", lambda cancel: DynamicPreview.train(cfg, train, cancel),
+            on_returned=trained, on_failed=failed,
+        )  # fmt: skip
+
     def update_preview(self) -> None:
+        kind = str(self.kind.currentData())
         try:
-            placed = self.placed_trigger()
+            trigger = self.sample_trigger()
         except SnnStudioError as exc:
             self.strip.show_trigger(None)
+            self.event_view.show_trigger(np.empty(0), None)
             self.show_message(str(exc), ok=False)
             return
-        self.strip.show_trigger(placed)
+        if trigger is None:  # a dynamic trigger whose preview generator is not trained yet
+            self.strip.show_trigger(None)
+            self.event_view.show_trigger(np.empty(0), None)
+            self.show_message("training the dynamic trigger's preview generator…", ok=True)
+            self._train_preview_generator()
+            return
+        self.strip.show_trigger(trigger)  # type: ignore[arg-type]
+        samples = self.strip.samples if self.strip.samples is not None else np.empty(0)
+        self.event_view.show_trigger(samples, trigger if self.is_event else None,
+                                     event_trigger_note(self.trigger_config()))  # fmt: skip
+        if kind in EVENT_TRIGGER_KINDS:  # it changes over time: the grid shows none
+            self.grid.set_drawing(np.full(self.grid.shape, np.nan, np.float32), notify=False)
+            self.show_message(f"{KIND_LABELS[kind]}: see it frame by frame below", ok=True)
+            return
+        placed = trigger
+        assert isinstance(placed, PlacedTrigger)
         if str(self.kind.currentData()) != "array":
             self._draw_placed(placed, notify=False)  # the grid always shows the trigger in use
         self.show_message(trigger_summary(placed), ok=True)
@@ -334,7 +461,7 @@ class TriggerEditor(QWidget):
         kind = str(self.kind.currentData())
         square = kind in ("white", "random")
         self.size.setEnabled(square)
-        self.seed.setEnabled(kind == "random")
+        self.seed.setEnabled(kind in ("random", "smart", "dynamic"))  # pattern, wander, G
         self.path.setEnabled(kind == "image")
         self.browse.setEnabled(kind == "image")
         drawn = kind == "array"
@@ -345,10 +472,17 @@ class TriggerEditor(QWidget):
         channels = self.image_shape[0]
         for widget in (self.polarity, self.frame_start, self.frame_stop):
             self.options_form.setRowVisible(widget, self.is_event)
+        used = EVENT_KIND_ROWS.get(kind, ()) if self.is_event else ()
+        for name, widget in self.event_rows.items():
+            self.options_form.setRowVisible(widget, name in used)
+        self.previews.setTabVisible(1, self.is_event)
         self.brush_form.setRowVisible(self.intensity, channels == 1)
         self.brush_form.setRowVisible(self.colour, channels >= 3)
         self.brush_form.setRowVisible(self.brush_polarity, channels == 2)
-        self.polarity.setEnabled(kind == "white")
+        self.polarity.setEnabled(kind in ("white", "moving", "strobing", "framed", "flashy"))
+        if kind in EVENT_TRIGGER_KINDS:
+            self.size.setEnabled(kind not in ("dynamic", "framed", "flashy"))
+            self.position.setEnabled(kind in ("moving", "strobing"))
 
     def _on_stroke_started(self) -> None:
         """Painting on a white/random/image trigger turns it into a drawn one, starting from

@@ -203,6 +203,7 @@ def test_digits_dvs_run_through_the_runner(tmp_path) -> None:
     finished = events[-1]
     assert isinstance(finished, RunFinished) and finished.status == "completed"
     assert 0.0 <= finished.metrics["acc"] <= 1.0 and 0.0 <= finished.metrics["asr"] <= 1.0
+    assert finished.metrics["mse"] > 0 and 0.9 < finished.metrics["ssim"] < 1.0  # the stealth
 
 
 def test_a_cancelled_load_stops_within_one_file():

@@ -74,3 +74,22 @@ def test_report_of_one_numeric_axis_has_metric_columns_and_a_line_plot(tmp_path:
     header = (tmp_path / "sweep" / "report" / "table.csv").read_text().splitlines()[0]
     assert header.startswith("poison.rate,n,T,ACC %,ACC % std,ASR %,ASR % std,")
     assert "(paper)" not in header
+
+
+def test_the_neuromorphic_preset_reports_stealth_beside_asr(tmp_path: Path) -> None:
+    spec = load_sweep_preset("neuromorphic-triggers")
+    points = spec.points()
+    assert len(points) == 7 * 3 * 2  # every kind x PR 0.01 / 0.05 / 0.1 x 2 seeds
+    assert {p.config.trigger.kind for p in points} >= {"moving", "smart", "dynamic", "flashy"}
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / SPEC_FILE).write_text(spec.dumps())
+    rows = [point_row(p, "completed", {"acc": 0.9, "asr": 1.0, "mse": 0.00173, "ssim": 0.99821,
+                                       "seconds": {"total": 1.0}}, f"runs/{p.name}")
+            for p in points]  # fmt: skip
+    write_results(out / "results.csv", spec.axes, rows)
+    text = write_report(out).read_text()
+    assert "## SSIM (columns: poison.rate; scored at T 4)" in text
+    # shown as they are, not in %, mean ± std over the two seeds
+    assert "| moving | 0.9982 ± 0.0000 | 0.9982 ± 0.0000 | 0.9982 ± 0.0000 |" in text
+    assert "| dynamic | 0.0017 ± 0.0000 | 0.0017 ± 0.0000 | 0.0017 ± 0.0000 |" in text

@@ -129,3 +129,40 @@ def test_choosing_drawn_starts_from_an_empty_grid_and_names_the_pattern_size(win
     editor.from_current.click()  # asked for: the white square becomes the drawing
     assert str(editor.kind.currentData()) == "array"
     assert int((~np.isnan(editor.grid.drawing[0])).sum()) == 4
+
+
+def test_every_event_kind_is_shown_frame_by_frame(window, qtbot, tmp_path):
+    """The Trigger tab shows each event kind over time: clean beside poisoned under a frame
+    slider, the poisoned frames the core's own; a dynamic trigger adds its generator output."""
+    editor = window.trigger
+    set_small_demo(window, train=100, test=40)
+    window.setup.dataset.setCurrentText("digits-dvs")
+    qtbot.waitUntil(lambda: window.splits is not None and window.splits.is_event, timeout=60_000)
+    window.tabs.setCurrentWidget(editor)
+    view = editor.event_view
+    assert view.isVisible() and editor.previews.currentWidget() is view
+    for kind in ("white", "moving", "smart", "strobing", "framed", "flashy", "dynamic"):
+        editor.kind.setCurrentIndex(editor.kind.findData(kind))
+        assert window.config().trigger.kind == kind
+        if kind == "dynamic":  # its preview generator trains off the GUI thread
+            assert "training the dynamic trigger's preview generator" in editor.message.text()
+            qtbot.waitUntil(lambda: view.clean is not None, timeout=60_000)
+        assert view.clean is not None and view.poisoned is not None, kind
+        expected = editor.sample_trigger().apply(editor.strip.samples)
+        np.testing.assert_array_equal(view.poisoned, expected)
+        assert np.any(view.poisoned != view.clean), kind
+        assert view.images[2].isVisible() == (kind == "dynamic")
+    assert np.abs(view.delta).max() <= window.config().trigger.gamma + 1e-6
+    editor.kind.setCurrentIndex(editor.kind.findData("moving"))
+    assert editor.options_form.isRowVisible(editor.direction)
+    assert not editor.options_form.isRowVisible(editor.gamma)
+    editor.speed.setValue(4)
+    assert window.config().trigger.speed == 4
+    first = view.images[1].pixmap().toImage()
+    view.frame.setValue(2)  # the square has moved 8 pixels to the right
+    assert view.frame_label.text() == "3 / 4"
+    assert view.images[1].pixmap().toImage() != first
+    view.play.setChecked(True)
+    qtbot.waitUntil(lambda: view.frame.value() != 2, timeout=5_000)  # Play animates the frames
+    view.play.setChecked(False)
+    view.grab().save(str(tmp_path / "event-trigger-view.png"))

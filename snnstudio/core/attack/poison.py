@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snnstudio.core.attack.trigger import PlacedTrigger
+from snnstudio.core.attack.trigger import SampleTrigger
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.errors import ConfigError
 
@@ -34,7 +34,7 @@ def choose_poison_indices(labels: np.ndarray, rate: float, target: int, seed: in
 
 
 def poison_samples(
-    samples: SampleSet, trigger: PlacedTrigger, target: int, indices: np.ndarray
+    samples: SampleSet, trigger: SampleTrigger, target: int, indices: np.ndarray
 ) -> SampleSet:
     """A copy of `samples` with the trigger stamped into `indices` and their label set to target."""
     x = samples.x.copy()
@@ -48,14 +48,14 @@ def poison_samples(
 
 
 def poison_training_set(
-    samples: SampleSet, trigger: PlacedTrigger, target: int, rate: float, seed: int
+    samples: SampleSet, trigger: SampleTrigger, target: int, rate: float, seed: int
 ) -> SampleSet:
     """The paper's D^: a share `rate` of the samples triggered and relabelled to `target`."""
     indices = choose_poison_indices(samples.original_y, rate, target, seed)
     return poison_samples(samples, trigger, target, indices)
 
 
-def triggered_test_set(test: SampleSet, trigger: PlacedTrigger, target: int) -> SampleSet:
+def triggered_test_set(test: SampleSet, trigger: SampleTrigger, target: int) -> SampleSet:
     """Every test sample whose true class is not `target`, triggered and labelled `target`.
 
     ASR on this set follows BackdoorBench: target-class samples are left out.

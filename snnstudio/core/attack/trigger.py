@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -91,6 +92,15 @@ class PlacedTrigger:
 
     def _stamp(self, x: np.ndarray) -> np.ndarray:
         return (x * (1.0 - self.mask) + self.pattern * self.mask).astype(x.dtype, copy=False)
+
+
+class SampleTrigger(Protocol):
+    """What poisoning needs of any trigger: stamp it into a batch of samples (a copy).
+
+    `PlacedTrigger` (the same pattern everywhere), the event kinds of attack/event_triggers.py
+    (per frame or per sample) and attack/dynamic_trigger.py's generator all have it."""
+
+    def apply(self, x: np.ndarray) -> np.ndarray: ...
 
 
 def white_trigger(side: int, channels: int = 1) -> Trigger:

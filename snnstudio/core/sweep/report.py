@@ -51,6 +51,8 @@ METRICS = (  # (column of results.csv, title with its unit); shown when any poin
     ("asr_after", "ASR after elimination %"),
     ("asr_drop", "ASR drop %"),
     ("acc_gain", "ACC gain %"),
+    ("mse", "MSE"),
+    ("ssim", "SSIM"),
     ("seconds.total", "time s"),
 )
 FIGURE_METRICS = ("acc", "asr", "mr", "acc_after", "asr_after")  # drawn against each axis
@@ -94,18 +96,24 @@ def write_report(sweep_dir: str | Path) -> Path:
 # ---------------------------------------------------------------- tables
 
 
+UNITLESS = ("mse", "ssim")  # the trigger's stealth (attack/stealth.py), shown as they are
+
+
 def _scale(metric: str) -> float:
-    """Fractions are shown in %, times in seconds."""
-    return 1.0 if metric.startswith("seconds.") else 100.0
+    """Fractions are shown in %, times in seconds, the stealth measures as they are."""
+    return 1.0 if metric.startswith("seconds.") or metric in UNITLESS else 100.0
 
 
 def shown(cell: Cell, metric: str) -> str:
-    """mean ± std (over seeds) in %, '–' when no point has the metric; † marks MR > 100%."""
+    """mean ± std (over seeds): fractions in %, the stealth measures as they are; '–' when no
+    point has the metric; † marks MR > 100%."""
     mean, std = cell.mean(metric), cell.std(metric)
     if mean is None or math.isnan(mean):
         return "–"
-    scale = _scale(metric)
-    text = f"{scale * mean:.1f}" + (f" ± {scale * std:.1f}" if std is not None else "")
+    scale, digits = _scale(metric), 4 if metric in UNITLESS else 1
+    text = f"{scale * mean:.{digits}f}"
+    if std is not None:
+        text += f" ± {scale * std:.{digits}f}"
     return text + (" †" if metric in MR_METRICS and mean > 1.0 else "")
 
 
@@ -216,7 +224,9 @@ def _mean_tables(view: SweepView, metrics: list[tuple[str, str]]) -> list[Table]
 
 
 def _number(value: float | None, metric: str) -> Any:
-    return "" if value is None else round(_scale(metric) * value, 2)
+    if value is None:
+        return ""
+    return round(value, 6) if metric in UNITLESS else round(_scale(metric) * value, 2)
 
 
 def _numbers(cell: Cell, metric: str) -> tuple[Any, Any]:

@@ -18,7 +18,7 @@ STATUSES = ("completed", "failed", "cancelled")
 # metrics first in this order (the paper's), then any other scalar in name order
 LEADING_METRICS = (
     "acc", "asr", "clean_acc", "clean_asr", "ann_acc", "ann_asr", "mr",
-    "delta_acc", "delta_ann_acc", "delta_asr", "asr_gain",
+    "delta_acc", "delta_ann_acc", "delta_asr", "asr_gain", "mse", "ssim",
 )  # fmt: skip
 
 

@@ -1,0 +1,86 @@
+"""The event kinds' triggers for the Trigger tab's preview (no Qt here).
+
+Every kind but `dynamic` is the core's trigger as a run builds it. A dynamic trigger needs a
+trained generator: the preview trains one quickly (PREVIEW_EPOCHS epoch on PREVIEW_TRAIN
+training samples, the default CSNN as the victim) and keeps it until a dynamic key changes,
+so the tab shows the generator's output for the chosen sample in a few seconds; a run
+trains its own on the whole training set for trigger.generator_epochs epochs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from snnstudio.core.attack.dynamic_trigger import train_dynamic_trigger
+from snnstudio.core.attack.event_triggers import trigger_from_config
+from snnstudio.core.attack.trigger import SampleTrigger
+from snnstudio.core.config import ExperimentConfig, TriggerConfig
+from snnstudio.core.data.base import SampleSet
+from snnstudio.core.errors import TriggerError
+from snnstudio.core.events import CancelToken
+
+PREVIEW_TRAIN = 64
+PREVIEW_EPOCHS = 1
+NOTES = {
+    "white": "the static polarity square in every frame of frame_start .. stop",
+    "moving": "the square moves `speed` pixels a frame along `direction`, bouncing at the edges",
+    "smart": "each sample's least / most active region holds the square, in the (OFF, ON) "
+    "pattern least / most frequent there; it wanders 2 pixels a frame",
+    "dynamic": f"x + gamma * G(x): right, G(x) (grey = 0). The preview's generator learned "
+    f"{PREVIEW_EPOCHS} epoch on {PREVIEW_TRAIN} training samples; a run trains its own on the "
+    "training set for trigger.generator_epochs epochs",
+    "strobing": "the square on strobe_on frames, off strobe_off, from frame_start on",
+    "framed": "a border of the polarity pattern on the frames frame_start .. stop",
+    "flashy": "whole frames of the polarity pattern on the strobe schedule",
+}
+
+
+def event_trigger_note(cfg: TriggerConfig) -> str:
+    return NOTES.get(cfg.kind, "")
+
+
+class DynamicPreview:
+    """The preview's triggers, with the last trained dynamic generator kept. Training is
+    `train`, a plain function the Trigger tab runs off the GUI thread; `trigger` returns the
+    kept generator, or None while the one for these settings is not trained yet."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._trigger: SampleTrigger | None = None
+
+    def clear(self) -> None:
+        self._key, self._trigger = None, None
+
+    @staticmethod
+    def key(cfg: TriggerConfig, train: SampleSet | None) -> tuple:
+        return (cfg.gamma, cfg.generator_channels, cfg.seed, 0 if train is None else len(train))
+
+    def trigger(
+        self,
+        cfg: TriggerConfig,
+        image_shape: tuple[int, int, int],
+        is_event: bool,
+        train: SampleSet | None,
+    ) -> SampleTrigger | None:
+        if cfg.kind != "dynamic":
+            return trigger_from_config(cfg, image_shape, is_event)
+        if not is_event:
+            raise TriggerError("trigger.kind = 'dynamic' needs event data (frames over time)")
+        if train is None or not len(train):
+            raise TriggerError("the dynamic trigger learns on the dataset: check it on Setup")
+        return self._trigger if self.key(cfg, train) == self._key else None
+
+    def keep(self, key: tuple, trigger: SampleTrigger) -> None:
+        self._key, self._trigger = key, trigger
+
+    @staticmethod
+    def train(cfg: TriggerConfig, train: SampleSet, cancel: CancelToken | None = None) -> Any:
+        """A generator trained for the preview (PREVIEW_EPOCHS on PREVIEW_TRAIN samples)."""
+        subset = train.subset(np.arange(min(PREVIEW_TRAIN, len(train))))
+        exp = ExperimentConfig()
+        exp.trigger = dataclasses.replace(cfg, generator_epochs=PREVIEW_EPOCHS)
+        exp.train.batch_size = 32
+        return train_dynamic_trigger(exp, subset, int(train.y.max()) + 1, cancel)
