@@ -224,6 +224,8 @@ class RuleConfig:
     ann_lr: float = 0.0  # 0 = the paper's for the optimizer: adam 1e-3, sgd 0.01
     # paper (Appendix B: LR_C adam, LR_H sgd) | sgd (momentum 0.9) | adam
     ann_optimizer: str = "paper"
+    # LR_H's SNN step (Adam, train.epochs); 0 = the paper's lr 1e-4 (Appendix B)
+    stdb_lr: float = 0.0
     stdb_alpha: float = 0.3  # LR_H surrogate gradient alpha * exp(-beta * dt) (Rathi 2020)
     stdb_beta: float = 0.01
 
@@ -234,6 +236,7 @@ declare(
     scale=Check(gt=0, le=1), percentile=Check(gt=0, le=100), v_init=Check(ge=0, lt=1),
     ann_lr=Check(ge=0, note="(0 = the paper's)"), ann_epochs=Check(ge=0, note="(0 = train.epochs)"),
     reference_samples=Check(ge=0), stdb_alpha=Check(gt=0), stdb_beta=Check(ge=0),
+    stdb_lr=Check(ge=0, note="(0 = the paper's)"),
 )
 
 

@@ -60,6 +60,7 @@ RULE_SPECIFIC: dict[str, set[str]] = {
     "rule.reference_samples": CONVERTING_RULES, "rule.combo": {"hybrid"},
     "rule.ann_epochs": CONVERTING_RULES, "rule.ann_lr": CONVERTING_RULES,
     "rule.ann_optimizer": CONVERTING_RULES, "rule.stdb_alpha": {"hybrid"},
+    "rule.stdb_lr": {"hybrid"},
     "rule.stdb_beta": {"hybrid"}, "sim.eval_timesteps": CONVERTING_RULES,
 }  # fmt: skip
 EVENT_FRAMING_KEYS = {"data.frames_by", "data.frame_side", "sim.timesteps"}  # reframe events
@@ -147,6 +148,7 @@ class SetupPanel(QWidget):
             ("ANN epochs (0 = epochs)", "rule.ann_epochs", int_spin(0, 100_000)),
             ("ANN learning rate", "rule.ann_lr", paper_default(float_spin(0.0, 10.0, 1e-3, 6))),
             ("ANN optimizer", "rule.ann_optimizer", combo(config_io.ANN_OPTIMIZERS)),
+            ("STDB learning rate", "rule.stdb_lr", paper_default(float_spin(0.0, 10.0, 1e-4, 6))),
             ("STDB alpha", "rule.stdb_alpha", float_spin(1e-4, 100.0, 0.05, 4)),
             ("STDB beta", "rule.stdb_beta", float_spin(0.0, 100.0, 0.005, 4)),
             ("ACC/ASR curve up to T (0 = T)", "sim.eval_timesteps", int_spin(0, 100_000)),

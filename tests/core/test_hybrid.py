@@ -60,8 +60,9 @@ def test_stdb_at_the_demo_learning_rate_does_not_diverge() -> None:
         "rule.name=hybrid", "poison.rate=0", "train.clean_twin=false", "data.train_limit=240",
         "data.test_limit=40", "rule.ann_epochs=3", "train.epochs=3", "train.batch_size=16",
         "rule.scale=0.5", "rule.reference_samples=100", "sim.eval_timesteps=4",
+        "rule.stdb_lr=0.002",
     ])  # fmt: skip
-    assert cfg.train.lr == 0.002
+    assert cfg.train.lr == cfg.rule.stdb_lr == 0.002
     epochs = [
         e for e in run_experiment(cfg) if isinstance(e, EpochDone) and e.stage == "backdoored"
     ]

@@ -189,4 +189,4 @@ def resnet18(in_channels: int, side: int, num_classes: int, parts: Parts) -> nn.
         layer.Flatten(),
         layer.Linear(channels, num_classes, bias=False),
     ]
-    return initialised(nn.Sequential(*layers))
+    return initialised(nn.Sequential(*layers), parts.bn_gain)
