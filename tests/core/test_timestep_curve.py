@@ -47,6 +47,10 @@ def converted(arch: str, step_mode: str = "m", v_init: float = 0.5) -> SpikingNe
     ann, snn = AnnTwin(stacks[0]), SpikingNetwork(stacks[1], step_mode)
     with torch.no_grad():
         for module in ann.modules():
+            # torch's default initialisation, not VGG11's N(0, 0.01) readout: an untrained
+            # net's readout sums then differ by more than rounding (the clear decisions)
+            if isinstance(module, torch.nn.Conv2d | torch.nn.Linear):
+                module.reset_parameters()
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.2, 0.2)
                 module.running_var.uniform_(0.5, 2.0)
