@@ -12,23 +12,10 @@ from snnstudio.core import config as config_io
 from snnstudio.core import paper
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.runner import paper_deltas
-from snnstudio.core.sweep.engine import point_run_dir
 from snnstudio.core.sweep.paper_values import PaperValues
 from snnstudio.core.sweep.report import write_report
-from snnstudio.core.sweep.results import SPEC_FILE, point_row, write_results
 from snnstudio.core.sweep.spec import load_sweep_preset
-
-
-def fake(out: Path, spec, metrics_of) -> None:  # type: ignore[no-untyped-def]
-    """A sweep directory with the metrics `metrics_of(point)` gives each point."""
-    out.mkdir()
-    (out / SPEC_FILE).write_text(spec.dumps())
-    rows = []
-    for point in spec.points():
-        run = point_run_dir(out, point)
-        run.mkdir(parents=True)
-        rows.append(point_row(point, "completed", metrics_of(point), f"runs/{run.name}"))
-    write_results(out / "results.csv", spec.axes, rows)
+from tests.core.sweep_specs import fake_sweep_dir
 
 
 def known(**values: object) -> dict:
@@ -82,7 +69,7 @@ def test_report_flags_mr_above_100_and_states_the_seed_dependence(tmp_path: Path
             out.update(ann_acc=0.9, ann_asr=0.98, mr=asr / 0.98, eval_timesteps=32)
         return out
 
-    fake(tmp_path / "sweep", spec, metrics)
+    fake_sweep_dir(tmp_path / "sweep", spec, metrics)
     text = write_report(tmp_path / "sweep").read_text()
     assert "101.0 ± 0.0 †" in text and "† MR above 100%" in text
     row = next(line for line in text.splitlines() if line.startswith("| C20 |"))
@@ -98,7 +85,7 @@ def test_claims_over_several_sweeps_give_every_claim_a_row(tmp_path: Path) -> No
         corner = spec.grid["trigger.position"].index(point.config.trigger.position)
         return {"acc": 0.9, "asr": 0.9 + 0.02 * corner}
 
-    fake(tmp_path / "table3", spec, metrics)
+    fake_sweep_dir(tmp_path / "table3", spec, metrics)
     out = tmp_path / "claims.md"
     assert main(["report", "--claims", str(tmp_path / "table3"), "--out", str(out)]) == 0
     text = out.read_text()
@@ -116,7 +103,7 @@ def test_a_claim_measured_under_two_poolings_has_a_row_for_each(tmp_path: Path) 
     mr = {"spike_count": 1.0, "plain_max": 0.2}
     for pool in mr:
         spec = load_sweep_preset("paper-fig18", [f"model.pool={pool}"])
-        fake(
+        fake_sweep_dir(
             tmp_path / pool,
             spec,
             lambda p: {

@@ -6,30 +6,22 @@ import csv
 from pathlib import Path
 
 from snnstudio.cli import main
-from snnstudio.core.sweep.engine import point_run_dir
 from snnstudio.core.sweep.report import write_report
 from snnstudio.core.sweep.results import SPEC_FILE, point_row, write_results
 from snnstudio.core.sweep.spec import load_sweep_preset, loads_spec
-from tests.core.sweep_specs import tiny_spec
+from tests.core.sweep_specs import fake_sweep_dir, tiny_spec
+
+
+def made_up(point) -> dict:  # type: ignore[no-untyped-def]
+    asr = 0.5 + 0.02 * point.index
+    return {"acc": 0.9 - 0.01 * point.index, "asr": asr, "ann_asr": 1.0, "mr": asr,
+            "seconds": {"total": 12.0}}  # fmt: skip
 
 
 def fake_sweep(out: Path, spec, failed: int | None = None) -> None:
     """A sweep directory as `snnstudio sweep` leaves it, with made-up metrics per point."""
-    out.mkdir()
-    (out / SPEC_FILE).write_text(spec.dumps())
-    rows = []
-    for point in spec.points():
-        run = point_run_dir(out, point)
-        run.mkdir(parents=True)
-        if point.index == failed:
-            rows.append(point_row(point, "failed", {}, f"runs/{run.name}", "DatasetError: gone"))
-            continue
-        asr = 0.5 + 0.02 * point.index
-        metrics = {"acc": 0.9 - 0.01 * point.index, "asr": asr, "ann_asr": 1.0, "mr": asr}
-        metrics["seconds"] = {"total": 12.0}
-        rows.append(point_row(point, "completed", metrics, f"runs/{run.name}"))
-        (run / "curve.csv").write_text("t,acc,asr\n1,0.1,0.2\n2,0.5,0.6\n3,0.8,0.9\n")
-    write_results(out / "results.csv", spec.axes, rows)
+    curve = "t,acc,asr\n1,0.1,0.2\n2,0.5,0.6\n3,0.8,0.9\n"
+    fake_sweep_dir(out, spec, made_up, failed, curve)
 
 
 def test_report_of_a_paper_preset_shows_the_paper_beside_ours(tmp_path: Path) -> None:
