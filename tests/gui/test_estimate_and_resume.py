@@ -86,8 +86,10 @@ def test_a_drawn_trigger_run_stopped_in_the_window_resumes_to_the_uninterrupted_
     run = window.last_run_dir
     assert json.loads((run / "metrics.json").read_text())["status"] == "cancelled"
 
-    window.results.refresh()
+    window.results.refresh()  # read on a background task
+    qtbot.waitUntil(lambda: not window.results.reading.running, timeout=10_000)
     window.results.table.selectRow(0)
+    qtbot.waitUntil(window.results.resume_button.isEnabled, timeout=10_000)
     click(qtbot, window.results.resume_button)
     qtbot.waitUntil(lambda: not window.jobs.running, timeout=120_000)
     assert messages.calls == []
