@@ -47,7 +47,8 @@ def recompute_batch_norm_statistics(
     cancel: CancelToken | None = None,
 ) -> int:
     """Replace every BN layer's running mean and variance by their average over a seeded
-    subset of `limit` samples (all when fewer), the weights fixed. Returns how many samples
+    subset of `limit` samples (all when fewer), encoded over `timesteps` (1 for an ANN
+    twin, as it trains), the weights fixed. Returns how many samples
     were read (0: nothing to do). The network is left in training mode, as it was found."""
     norms = trainable_batch_norms(net)
     if not norms or limit <= 0 or len(samples) < 2:
@@ -62,7 +63,7 @@ def recompute_batch_norm_statistics(
     try:
         for batch in iterate_batches(subset, BATCH, device, fold_single_tail=True):
             check_cancel(cancel)
-            net(encode_batch(batch.x, timesteps if net.spiking else 1, encoder))
+            net(encode_batch(batch.x, timesteps, encoder))
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum

@@ -86,7 +86,13 @@ def resolve_step_mode(name: str, device: torch.device) -> str:
 def prepare_data(cfg: ExperimentConfig, cancel: CancelToken | None = None) -> PreparedData:
     """Load the dataset and apply the attack: poisoned D^, clean test set, triggered test set
     (a dynamic trigger trains its generator first; `cancel` is checked between its batches)."""
-    splits = load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps)
+    return attacked(cfg, load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps), cancel)
+
+
+def attacked(
+    cfg: ExperimentConfig, splits: DatasetSplits, cancel: CancelToken | None = None
+) -> PreparedData:
+    """`splits` under the config's attack: poisoned D^, clean test set, triggered test set."""
     target = cfg.poison.target
     if not 0 <= target < splits.num_classes:
         raise ConfigError(

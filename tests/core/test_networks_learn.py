@@ -12,6 +12,7 @@ describe the trained weights fail it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
 from typing import Any
 
@@ -19,8 +20,6 @@ import pytest
 import torch
 
 from snnstudio.core import paper
-from snnstudio.core.attack.poison import poison_training_set, triggered_test_set
-from snnstudio.core.attack.trigger import placed_trigger_from_config
 from snnstudio.core.config import ExperimentConfig, load_preset, with_overrides
 from snnstudio.core.data.base import seeded_subset
 from snnstudio.core.data.digits import load_digits_dataset
@@ -29,7 +28,7 @@ from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import ann_optimizer
 from snnstudio.core.rules.hybrid import PAPER_STDB_LR
 from snnstudio.core.rules.registry import RULES
-from snnstudio.core.training import EvalSets
+from snnstudio.core.runner import attacked
 
 SIDE, SAMPLES = 16, 64
 SNN_EPOCHS = {"bptt": 20, "conversion": 1, "hybrid": 2}  # of 2 batches each (unused by LR_C)
@@ -47,13 +46,12 @@ def small_digits_context(cfg: ExperimentConfig) -> RuleContext:
     """SAMPLES digits at SIDE x SIDE, scored on themselves. Clean (PR 0): with a handful of
     relabelled samples weighted as half the loss (Eq. 10), a few dozen steps first learn to
     answer the target class, which says nothing about whether the network can learn."""
-    splits = load_digits_dataset(SIDE)
-    train = seeded_subset(splits.train, SAMPLES, 0)
-    trigger = placed_trigger_from_config(cfg.trigger, splits.image_shape, False)
-    target = cfg.poison.target
-    poisoned = poison_training_set(train, trigger, target, cfg.poison.rate, cfg.train.seed)
-    sets = EvalSets(train, triggered_test_set(train, trigger, target), target)
-    return RuleContext(cfg, splits, poisoned, sets, torch.device("cpu"), "m", "backdoored")
+    digits = load_digits_dataset(SIDE)
+    train = seeded_subset(digits.train, SAMPLES, 0)
+    data = attacked(cfg, dataclasses.replace(digits, train=train, test=train))
+    return RuleContext(
+        cfg, data.splits, data.poisoned_train, data.sets, torch.device("cpu"), "m", "backdoored"
+    )
 
 
 def drive(job: Generator[Any, None, Any]) -> tuple[list[Any], Any]:
