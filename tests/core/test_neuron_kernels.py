@@ -95,3 +95,44 @@ def test_batch_norm_momentum_follows_step_mode_and_timesteps() -> None:
     net.set_step_mode("s")
     assert all(bn.momentum == pytest.approx(0.1) for bn in bns)
     assert isinstance(net, SpikingNetwork)
+
+
+def channels_last_frames(x_seq: torch.Tensor) -> torch.Tensor:
+    """The same values, each frame [N, C, H, W] laid out channels-last in memory."""
+    frames = x_seq.flatten(0, 1).contiguous(memory_format=torch.channels_last)
+    return frames.unflatten(0, x_seq.shape[:2])
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+def test_fused_step_runs_in_the_layout_it_is_given(reset) -> None:
+    """Channels-last frames (the CSNN's layout on the CPU) give the same spikes and voltage
+    and the same gradient up to float rounding (torch's vectorised surrogate rounds the
+    elements of a vector's tail differently, and the layout moves which those are), laid
+    out channels-last themselves (the next layers stay in it)."""
+    torch.manual_seed(0)
+    x_seq = torch.randn(5, 3, 4, 6, 7) * 1.5
+    weights = torch.randn_like(x_seq)
+    results = []
+    for frames in (x_seq, channels_last_frames(x_seq)):
+        node, _ = _pair("lif", reset, "h3", "m")
+        results.append(_run(node, frames, weights))
+    (spikes, v, grad), (cl_spikes, cl_v, cl_grad) = results
+    assert torch.equal(cl_spikes, spikes) and torch.equal(cl_v, v)
+    torch.testing.assert_close(cl_grad, grad, rtol=1e-6, atol=1e-7)
+    assert cl_spikes[0].is_contiguous(memory_format=torch.channels_last)
+    assert cl_v.is_contiguous(memory_format=torch.channels_last) and not cl_v.is_contiguous()
+    assert cl_grad[0].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_csnn_runs_channels_last_on_the_cpu_only_where_measured_faster() -> None:
+    """registry.ARCHS: the CSNN's convolutions (and so its frames) are channels-last on the
+    CPU, after any move too; VGG11 and ResNet18 keep torch's default layout."""
+    net = build_network(ModelConfig(), (1, 12, 12), 4, True, "m").to("cpu")
+    conv = net.layers[4].weight  # the second: the first one's single input channel is both
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    frames = net.continue_sequence(torch.rand(2, 3, 1, 12, 12), 0, 3)  # conv, BN, spikes
+    assert frames[0].is_contiguous(memory_format=torch.channels_last)
+    twin = build_network(ModelConfig(), (1, 12, 12), 4, spiking=False)
+    assert not twin.layers[4].weight.is_contiguous()
+    vgg = build_network(ModelConfig(arch="vgg11"), (1, 12, 12), 4, True, "m")
+    assert vgg.layers[4].weight.is_contiguous()

@@ -132,19 +132,25 @@ def test_poisson_coding_streams_the_same_spikes_as_one_sequence(monkeypatch) -> 
 
 
 @pytest.mark.parametrize("side", [6, 7])
-def test_compiled_count_max_pool_is_its_torch_form(side) -> None:
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_compiled_count_max_pool_is_its_torch_form(side, channels_last) -> None:
     spikes = (
         torch.rand(9, 2, 3, side, side, generator=torch.Generator().manual_seed(0)) < 0.4
     ).float()
+    if channels_last:  # each frame channels-last in memory (the CSNN's layout on the CPU)
+        spikes = spikes.flatten(0, 1).contiguous(memory_format=torch.channels_last)
+        spikes = spikes.unflatten(0, (9, 2))
     torch_form, compiled = SpikeCountMaxPool2d(2, "m"), SpikeCountMaxPool2d(2, "m")
     expected = torch_form(spikes.clone().requires_grad_()).detach()  # autograd: the torch form
     assert pool_kernels.applies(spikes, 2) and not pool_kernels.applies(spikes, 3)
     assert not pool_kernels.applies(spikes.clone().requires_grad_(), 2)
     with torch.inference_mode():
-        out = torch.cat([compiled(spikes[:4]), compiled(spikes[4:5]), compiled(spikes[5:])])
+        parts = [compiled(spikes[:4]), compiled(spikes[4:5]), compiled(spikes[5:])]
+    out = torch.cat(parts)
     assert torch.equal(out, expected)
     assert torch.equal(compiled.count, torch_form.count.detach())
     assert torch.equal(compiled.peak, torch_form.peak.detach())
+    assert parts[0][0].is_contiguous(memory_format=torch.channels_last) == channels_last
 
 
 def test_fused_neuron_reads_a_repeated_frame_as_the_whole_sequence() -> None:

@@ -121,48 +121,85 @@ class NeuronParams:
     alpha: float
 
 
+CHANNELS_LAST_ORDER = (0, 1, 3, 4, 2)  # [T, N, C, H, W] -> [T, N, H, W, C]
+
+
+def memory_order(x_seq: torch.Tensor) -> tuple[int, ...]:
+    """The permutation of `x_seq` [T, ...]'s dimensions in which its frames lie contiguously
+    in memory: channels-last frames [T, N, C, H, W] (a network whose convolutions run
+    channels-last) are read as [T, N, H, W, C]; anything else in its own order. The neuron
+    is elementwise, so it runs in the input's layout and returns its outputs in it."""
+    frame = x_seq[0]
+    if (
+        x_seq.dim() == 5 and not frame.is_contiguous()
+        and frame.is_contiguous(memory_format=torch.channels_last)
+    ):  # fmt: skip
+        return CHANNELS_LAST_ORDER
+    return tuple(range(x_seq.dim()))
+
+
+def empty_in_order(shape: torch.Size, order: tuple[int, ...]) -> torch.Tensor:
+    """A float32 tensor of `shape` whose dimensions, permuted by `order`, are contiguous."""
+    permuted = torch.empty([shape[d] for d in order])
+    return permuted.permute([order.index(d) for d in range(len(order))])
+
+
+def flat_in_order(x: torch.Tensor, order: tuple[int, ...], rows: int = 1) -> torch.Tensor:
+    """`x` as a contiguous [rows, M] array of its elements in `order` (a view where `x` is
+    already laid out so, else a copy)."""
+    return x.permute(order).contiguous().view(rows, -1)
+
+
+def step_order(order: tuple[int, ...]) -> tuple[int, ...]:
+    """The order of one step's dimensions within a sequence's `order`."""
+    return tuple(d - 1 for d in order[1:])
+
+
 class _FusedNeuron(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq: torch.Tensor, v0: torch.Tensor, p: NeuronParams):  # type: ignore[override]
         steps = x_seq.shape[0]
+        order = memory_order(x_seq)
         # the same input at every t (a repeated frame, stride 0 over t) is read from one row
         rows = 1 if x_seq.stride(0) == 0 else steps
-        x = x_seq[:rows].detach().contiguous().reshape(rows, -1)
-        v = v0.detach().reshape(-1).clone()
-        spikes = torch.empty(steps, x.shape[1])
+        x = flat_in_order(x_seq[:rows].detach(), order, rows)
+        v = empty_in_order(v0.shape, step_order(order)).copy_(v0.detach())
+        spikes = empty_in_order(x_seq.shape, order)
         store = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
-        charged = torch.empty_like(spikes) if store else x[:1]
+        charged = torch.empty(steps, x.shape[1]) if store else x[:1]
         f32 = np.float32
         _forward(
-            x.numpy(), v.numpy(), spikes.numpy(), charged.numpy(), p.leak, f32(p.tau),
+            x.numpy(), flat_in_order(v, step_order(order))[0].numpy(),
+            flat_in_order(spikes, order, steps).numpy(), charged.numpy(), p.leak, f32(p.tau),
             p.decay_input, f32(p.v_threshold), p.v_reset is not None, f32(p.v_reset or 0.0),
             store,
         )  # fmt: skip
         if store:
             ctx.save_for_backward(charged)
             ctx.params = p
-            ctx.shapes = (x_seq.shape, v0.shape)
-        return spikes.reshape(x_seq.shape), v.reshape(v0.shape)
+            ctx.order, ctx.shape = order, x_seq.shape
+        return spikes, v
 
     @staticmethod
     def backward(ctx, grad_spikes: torch.Tensor, grad_v: torch.Tensor):  # type: ignore[override]
         (charged,) = ctx.saved_tensors
         p: NeuronParams = ctx.params
-        x_shape, v_shape = ctx.shapes
-        gs = grad_spikes.contiguous().reshape(charged.shape)
-        grad_x = torch.empty_like(charged)
+        order, steps = ctx.order, len(charged)
+        grad_x = empty_in_order(ctx.shape, order)
+        grad_rows = flat_in_order(grad_x, order, steps)  # a view of grad_x
         threshold = float(np.float32(p.v_threshold))
-        surrogate_derivative(p.surrogate, float(np.float32(p.alpha)), charged, threshold, grad_x)
-        carry = grad_v.reshape(-1).clone()
+        surrogate_derivative(p.surrogate, float(np.float32(p.alpha)), charged, threshold, grad_rows)
+        carry = empty_in_order(grad_v.shape, step_order(order)).copy_(grad_v)
         f32, one, zero = np.float32, np.float32(1.0), np.float32(0.0)
         inv_tau = one / f32(p.tau)
         _backward(
-            gs.numpy(), charged.numpy(), grad_x.numpy(), carry.numpy(), f32(threshold),
+            flat_in_order(grad_spikes, order, steps).numpy(), charged.numpy(), grad_rows.numpy(),
+            flat_in_order(carry, step_order(order))[0].numpy(), f32(threshold),
             f32(p.v_reset or 0.0), zero if p.v_reset is None else one,
             zero if p.detach_reset else one, inv_tau if p.leak and p.decay_input else one,
             inv_tau if p.leak else zero,
         )  # fmt: skip
-        return grad_x.reshape(x_shape), carry.reshape(v_shape), None
+        return grad_x, carry, None
 
 
 def fused_neuron_sequence(

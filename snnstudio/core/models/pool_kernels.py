@@ -14,7 +14,13 @@ from __future__ import annotations
 import numba
 import torch
 
-from snnstudio.core.models.neuron_kernels import CACHE
+from snnstudio.core.models.neuron_kernels import (
+    CACHE,
+    CHANNELS_LAST_ORDER,
+    empty_in_order,
+    memory_order,
+    step_order,
+)
 
 
 @numba.njit(cache=CACHE, nogil=True)
@@ -43,6 +49,52 @@ def _count_max_pool_2x2(x, count, peak, out):  # type: ignore[no-untyped-def]
                     peak[p, i, j] = top
 
 
+@numba.njit(cache=CACHE, nogil=True)
+def _count_max_pool_2x2_channels_last(x, count, peak, out):  # type: ignore[no-untyped-def]
+    """The same over channels-last frames: x [T, N, H, W, C], count [N, H, W, C], peak
+    [N, H // 2, W // 2, C], out [T, N, H // 2, W // 2, C]; channels innermost."""
+    steps, batch, height, width, channels = x.shape
+    out_h, out_w = height // 2, width // 2
+    for t in range(steps):
+        for n in range(batch):
+            for h in range(height):
+                for w in range(width):
+                    for c in range(channels):
+                        count[n, h, w, c] += x[t, n, h, w, c]
+            for i in range(out_h):
+                for j in range(out_w):
+                    for c in range(channels):
+                        top = max(
+                            max(count[n, 2 * i, 2 * j, c], count[n, 2 * i, 2 * j + 1, c]),
+                            max(count[n, 2 * i + 1, 2 * j, c], count[n, 2 * i + 1, 2 * j + 1, c]),
+                        )
+                        out[t, n, i, j, c] = top - peak[n, i, j, c]
+                        peak[n, i, j, c] = top
+
+
+@numba.njit(cache=CACHE, nogil=True)
+def _count_max_pool_2x2_channels_last(x, count, peak, out):  # type: ignore[no-untyped-def]
+    """The same over channels-last frames: x [T, N, H, W, C], count [N, H, W, C], peak
+    [N, H // 2, W // 2, C], out [T, N, H // 2, W // 2, C]; channels innermost."""
+    steps, batch, height, width, channels = x.shape
+    out_h, out_w = height // 2, width // 2
+    for t in range(steps):
+        for n in range(batch):
+            for h in range(height):
+                for w in range(width):
+                    for c in range(channels):
+                        count[n, h, w, c] += x[t, n, h, w, c]
+            for i in range(out_h):
+                for j in range(out_w):
+                    for c in range(channels):
+                        top = max(
+                            max(count[n, 2 * i, 2 * j, c], count[n, 2 * i, 2 * j + 1, c]),
+                            max(count[n, 2 * i + 1, 2 * j, c], count[n, 2 * i + 1, 2 * j + 1, c]),
+                        )
+                        out[t, n, i, j, c] = top - peak[n, i, j, c]
+                        peak[n, i, j, c] = top
+
+
 def count_max_pool_sequence(
     x_seq: torch.Tensor, count: torch.Tensor | float, peak: torch.Tensor | float
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -50,28 +102,36 @@ def count_max_pool_sequence(
     [T, N, C, H, W], and the new running input count [N, C, H, W] and output count.
 
     `count` and `peak` are the layer's state: tensors of one step's shape, or 0.0 after a
-    reset. float32 CPU tensors, no autograd.
+    reset. float32 CPU tensors, no autograd. Channels-last frames (the CPU's layout,
+    network.py) are pooled in that layout, and the outputs and counts are laid out so.
     """
     steps, batch, channels, height, width = x_seq.shape
-    out_h, out_w = height // 2, width // 2
-    x = x_seq.contiguous().reshape(steps, batch * channels, height, width)
-    count_now = _state(count, (batch, channels, height, width))
-    peak_now = _state(peak, (batch, channels, out_h, out_w))
-    out = torch.empty(steps, batch * channels, out_h, out_w)
-    _count_max_pool_2x2(
-        x.numpy(),
-        count_now.view(-1, height, width).numpy(),
-        peak_now.view(-1, out_h, out_w).numpy(),
-        out.numpy(),
-    )
-    return out.view(steps, batch, channels, out_h, out_w), count_now, peak_now
+    out_shape = torch.Size((steps, batch, channels, height // 2, width // 2))
+    order = memory_order(x_seq)
+    frame = step_order(order)
+    count_now = _state(count, x_seq.shape[1:], frame)
+    peak_now = _state(peak, out_shape[1:], frame)
+    out = empty_in_order(out_shape, order)
+    x, counts, peaks, outs = (
+        x_seq.permute(order).contiguous(), count_now.permute(frame), peak_now.permute(frame),
+        out.permute(order),
+    )  # fmt: skip
+    if order == CHANNELS_LAST_ORDER:
+        _count_max_pool_2x2_channels_last(x.numpy(), counts.numpy(), peaks.numpy(), outs.numpy())
+    else:  # batch and channels as one axis of planes
+        _count_max_pool_2x2(
+            x.flatten(1, 2).numpy(), counts.flatten(0, 1).numpy(), peaks.flatten(0, 1).numpy(),
+            outs.flatten(1, 2).numpy(),
+        )  # fmt: skip
+    return out, count_now, peak_now
 
 
-def _state(value: torch.Tensor | float, shape: tuple[int, ...]) -> torch.Tensor:
-    """A fresh contiguous float32 copy of a running count (the kernel writes into it)."""
+def _state(value: torch.Tensor | float, shape: torch.Size, order: tuple[int, ...]) -> torch.Tensor:
+    """A fresh float32 copy of a running count laid out in `order` (the kernel writes into it)."""
+    state = empty_in_order(shape, order)
     if isinstance(value, torch.Tensor):
-        return value.expand(shape).clone(memory_format=torch.contiguous_format)
-    return torch.full(shape, float(value), dtype=torch.float32)
+        return state.copy_(value.expand(shape))
+    return state.fill_(float(value))
 
 
 def applies(x: torch.Tensor, kernel: int) -> bool:
