@@ -157,13 +157,18 @@ def step_order(order: tuple[int, ...]) -> tuple[int, ...]:
 
 class _FusedNeuron(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x_seq: torch.Tensor, v0: torch.Tensor, p: NeuronParams):  # type: ignore[override]
+    def forward(ctx, x_seq: torch.Tensor, v0: torch.Tensor | float, p: NeuronParams):  # type: ignore[override]
+        ctx.set_materialize_grads(False)  # no zeros made for the last voltage's gradient
         steps = x_seq.shape[0]
         order = memory_order(x_seq)
         # the same input at every t (a repeated frame, stride 0 over t) is read from one row
         rows = 1 if x_seq.stride(0) == 0 else steps
         x = flat_in_order(x_seq[:rows].detach(), order, rows)
-        v = empty_in_order(v0.shape, step_order(order)).copy_(v0.detach())
+        v = empty_in_order(x_seq.shape[1:], step_order(order))
+        if isinstance(v0, torch.Tensor):
+            v.copy_(v0.detach())
+        else:
+            v.fill_(v0)
         spikes = empty_in_order(x_seq.shape, order)
         store = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
         charged = torch.empty(steps, x.shape[1]) if store else x[:1]
@@ -181,7 +186,7 @@ class _FusedNeuron(torch.autograd.Function):
         return spikes, v
 
     @staticmethod
-    def backward(ctx, grad_spikes: torch.Tensor, grad_v: torch.Tensor):  # type: ignore[override]
+    def backward(ctx, grad_spikes: torch.Tensor | None, grad_v: torch.Tensor | None):  # type: ignore[override]
         (charged,) = ctx.saved_tensors
         p: NeuronParams = ctx.params
         order, steps = ctx.order, len(charged)
@@ -189,7 +194,13 @@ class _FusedNeuron(torch.autograd.Function):
         grad_rows = flat_in_order(grad_x, order, steps)  # a view of grad_x
         threshold = float(np.float32(p.v_threshold))
         surrogate_derivative(p.surrogate, float(np.float32(p.alpha)), charged, threshold, grad_rows)
-        carry = empty_in_order(grad_v.shape, step_order(order)).copy_(grad_v)
+        if grad_spikes is None:
+            grad_spikes = torch.zeros(ctx.shape)
+        carry = empty_in_order(ctx.shape[1:], step_order(order))
+        if grad_v is None:
+            carry.zero_()
+        else:
+            carry.copy_(grad_v)
         f32, one, zero = np.float32, np.float32(1.0), np.float32(0.0)
         inv_tau = one / f32(p.tau)
         _backward(
@@ -199,14 +210,15 @@ class _FusedNeuron(torch.autograd.Function):
             zero if p.detach_reset else one, inv_tau if p.leak and p.decay_input else one,
             inv_tau if p.leak else zero,
         )  # fmt: skip
-        return grad_x, carry, None
+        return grad_x, carry if ctx.needs_input_grad[1] else None, None
 
 
 def fused_neuron_sequence(
-    x_seq: torch.Tensor, v0: torch.Tensor, params: NeuronParams
+    x_seq: torch.Tensor, v0: torch.Tensor | float, params: NeuronParams
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Spikes [T, ...] and the last voltage [...] of a neuron layer over the sequence `x_seq`.
 
-    `x_seq` and `v0` are float32 CPU tensors; `v0` has the shape of one step.
+    `x_seq` is a float32 CPU tensor; `v0` the voltage before it: a float32 CPU tensor of
+    the shape of one step, or one value for every neuron (a layer just reset).
     """
     return _FusedNeuron.apply(x_seq, v0, params)

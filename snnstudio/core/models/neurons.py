@@ -64,10 +64,12 @@ class FusedCpuStep:
     def _fused_sequence(
         self, x_seq: torch.Tensor, params: neuron_kernels.NeuronParams, x: torch.Tensor, mode: str
     ) -> torch.Tensor:
-        """Run the fused step over `x_seq` from the node's voltage (materialised for `x` in
-        spikingjelly's step `mode`), keep the last voltage, return the spikes."""
+        """Run the fused step over `x_seq` from the node's voltage (a tensor materialised for
+        `x` in spikingjelly's step `mode`), keep the last voltage, return the spikes."""
         node = cast(neuron.BaseNode, self)
-        (v, *_) = node.materialize_states((x,), tuple(node._memories.values()), mode)
+        v = node.v
+        if not isinstance(v, float):  # a float (after a reset) is filled in by the kernel
+            (v, *_) = node.materialize_states((x,), tuple(node._memories.values()), mode)
         spikes, node.v = neuron_kernels.fused_neuron_sequence(x_seq, v, params)
         return spikes
 
