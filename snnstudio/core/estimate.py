@@ -266,7 +266,7 @@ def estimate_run(
     if trains:
         per_epoch = data.train + test_samples / 3  # a forward is about a third of a step
         snn_seconds = cfg.train.epochs * per_epoch * t_train * snn_step
-    eval_batch = eval_batch_size(t_eval)  # metrics.predict's batch at this T
+    eval_batch = eval_batch_size(t_eval, device)  # metrics.predict's batch at this T
     eval_steps = t_eval if data.is_event or cfg.sim.encoder == "poisson" else 1
     eval_input = FLOAT_BYTES * frame * eval_batch * eval_steps
     layer_steps = t_eval if step_mode == "m" else 1  # multi-step holds a layer's whole sequence
