@@ -35,6 +35,14 @@ def trainable_batch_norms(net: nn.Module) -> list[_BatchNorm]:
     return [m for m in net.modules() if isinstance(m, _BatchNorm) and m.track_running_stats]
 
 
+def batch_norm_stop(net: SpikingNetwork) -> int:
+    """How many leading layers of `net` the recalibration pass runs: up to the last one
+    holding a trainable batch norm (the layers after it cannot change the statistics; the
+    CSNN's second spike layer, pool and FC head were about a third of the pass)."""
+    holds = [bool(trainable_batch_norms(layer)) for layer in net.layers]
+    return len(holds) - holds[::-1].index(True) if any(holds) else 0
+
+
 @torch.no_grad()
 def recompute_batch_norm_statistics(
     net: SpikingNetwork,
@@ -60,10 +68,11 @@ def recompute_batch_norm_statistics(
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over the calls below
         m.train()
+    stop = batch_norm_stop(net)
     try:
         for batch in iterate_batches(subset, BATCH, device, fold_single_tail=True):
             check_cancel(cancel)
-            net(encode_batch(batch.x, timesteps, encoder))
+            net(encode_batch(batch.x, timesteps, encoder), stop=stop)
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum

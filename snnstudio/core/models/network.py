@@ -88,17 +88,21 @@ class SpikingNetwork(nn.Module):
                 module.momentum = 1 - (1 - momentum) ** timesteps
         self._bn_timesteps = timesteps
 
-    def forward(self, x_seq: torch.Tensor, cancel: CancelToken | None = None) -> torch.Tensor:
+    def forward(
+        self, x_seq: torch.Tensor, cancel: CancelToken | None = None, stop: int | None = None
+    ) -> torch.Tensor:
         """`cancel` is checked between timesteps (single-step mode) or between layers
-        (multi-step mode), so Stop acts within a long batch: it raises Cancelled."""
+        (multi-step mode), so Stop acts within a long batch: it raises Cancelled. With
+        `stop`, only the layers before it run (their output is returned)."""
         functional.reset_net(self.layers)
         if self.step_mode == "m":
             self._match_batch_norm(len(x_seq))
-            return self.continue_sequence(x_seq, cancel=cancel)
+            return self.continue_sequence(x_seq, 0, stop, cancel)
+        layers = self.layers if stop is None else self.layers[:stop]
         outputs = []
         for x_t in x_seq:
             check_cancel(cancel)
-            outputs.append(self.layers(x_t))
+            outputs.append(layers(x_t))
         return torch.stack(outputs)
 
     def stateless_prefix(self) -> int:
@@ -146,5 +150,8 @@ class AnnTwin(SpikingNetwork):
     def __init__(self, layers: nn.Sequential, channels_last: bool = False) -> None:
         super().__init__(layers, "s", channels_last)
 
-    def forward(self, x_seq: torch.Tensor, cancel: CancelToken | None = None) -> torch.Tensor:
-        return self.layers(x_seq.flatten(0, 1)).unflatten(0, x_seq.shape[:2])
+    def forward(
+        self, x_seq: torch.Tensor, cancel: CancelToken | None = None, stop: int | None = None
+    ) -> torch.Tensor:
+        layers = self.layers if stop is None else self.layers[:stop]
+        return layers(x_seq.flatten(0, 1)).unflatten(0, x_seq.shape[:2])
