@@ -136,3 +136,21 @@ def test_the_csnn_runs_channels_last_on_the_cpu_only_where_measured_faster() -> 
     assert not twin.layers[4].weight.is_contiguous()
     vgg = build_network(ModelConfig(arch="vgg11"), (1, 12, 12), 4, True, "m")
     assert vgg.layers[4].weight.is_contiguous()
+
+
+def test_inference_runs_the_layers_before_the_first_neuron_once_for_a_repeated_frame() -> None:
+    """Repeat coding hands the network one frame at every t (stride 0): in inference the
+    convolution and batch norm before the first spike layer run on it once; the readout
+    is the same as over the materialised sequence."""
+    torch.manual_seed(0)
+    net = build_network(ModelConfig(), (1, 12, 12), 4, True, "m").eval()
+    x = torch.rand(6, 1, 12, 12)
+    repeated = x.unsqueeze(0).expand(5, *x.shape)
+    with torch.inference_mode():
+        assert net.repeated_frame_prefix(repeated) == 2  # conv, BN
+        assert net.repeated_frame_prefix(repeated.contiguous()) == 0
+        once, materialised = net(repeated), net(repeated.contiguous())
+    assert torch.equal(once, materialised)
+    assert net.repeated_frame_prefix(repeated) == 0  # gradients wanted
+    with torch.no_grad():
+        assert net.train().repeated_frame_prefix(repeated) == 0  # batch norm learns

@@ -97,13 +97,31 @@ class SpikingNetwork(nn.Module):
         functional.reset_net(self.layers)
         if self.step_mode == "m":
             self._match_batch_norm(len(x_seq))
-            return self.continue_sequence(x_seq, 0, stop, cancel)
+            start = min(self.repeated_frame_prefix(x_seq), len(self.layers[:stop]))
+            if start:
+                frame = self.continue_sequence(x_seq[:1], 0, start, cancel)
+                x_seq = frame.expand(len(x_seq), *frame.shape[1:])
+            return self.continue_sequence(x_seq, start, stop, cancel)
         layers = self.layers if stop is None else self.layers[:stop]
         outputs = []
         for x_t in x_seq:
             check_cancel(cancel)
             outputs.append(layers(x_t))
         return torch.stack(outputs)
+
+    def repeated_frame_prefix(self, x_seq: torch.Tensor) -> int:
+        """How many leading layers run once for a whole sequence that repeats one frame
+        (stride 0 over t: repeat coding of static images), with their output repeated (a
+        view): the stateless prefix, in inference (no gradient, no layer in training
+        mode, so no batch norm learning batch statistics), else 0. The same numbers: a
+        convolution's output for a frame does not depend on how many frames it is given
+        with (tests/core/test_neuron_kernels.py). The CSNN's evaluation ran its first
+        convolution and batch norm over T x N frames, T - 1 of every T of them repeats."""
+        if torch.is_grad_enabled() or len(x_seq) < 2 or x_seq.stride(0) != 0:
+            return 0
+        start = self.stateless_prefix()
+        prefix = list(self.layers)[:start]  # (a slice of the Sequential is a new one, training)
+        return 0 if any(m.training for layer in prefix for m in layer.modules()) else start
 
     def stateless_prefix(self) -> int:
         """How many leading layers hold no state between timesteps (those before the first
