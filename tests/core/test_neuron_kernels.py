@@ -139,18 +139,40 @@ def test_the_csnn_runs_channels_last_on_the_cpu_only_where_measured_faster() -> 
 
 
 def test_inference_runs_the_layers_before_the_first_neuron_once_for_a_repeated_frame() -> None:
-    """Repeat coding hands the network one frame at every t (stride 0): in inference the
-    convolution and batch norm before the first spike layer run on it once; the readout
-    is the same as over the materialised sequence."""
+    """Repeat coding hands the network one frame at every t (stride 0): the convolution and
+    batch norm before the first spike layer run on it once; in inference the readout is
+    the same as over the materialised sequence."""
     torch.manual_seed(0)
     net = build_network(ModelConfig(), (1, 12, 12), 4, True, "m").eval()
     x = torch.rand(6, 1, 12, 12)
     repeated = x.unsqueeze(0).expand(5, *x.shape)
+    assert net.repeated_frame_prefix(repeated) == 2  # conv, BN
+    assert net.repeated_frame_prefix(repeated.contiguous()) == 0
     with torch.inference_mode():
-        assert net.repeated_frame_prefix(repeated) == 2  # conv, BN
-        assert net.repeated_frame_prefix(repeated.contiguous()) == 0
-        once, materialised = net(repeated), net(repeated.contiguous())
-    assert torch.equal(once, materialised)
-    assert net.repeated_frame_prefix(repeated) == 0  # gradients wanted
-    with torch.no_grad():
-        assert net.train().repeated_frame_prefix(repeated) == 0  # batch norm learns
+        assert torch.equal(net(repeated), net(repeated.contiguous()))
+
+
+def _trained_once(arch: str, x_seq: torch.Tensor) -> tuple[torch.Tensor, dict, dict]:
+    """Readout, parameter gradients and batch-norm buffers after one training step's
+    forward and backward over `x_seq`."""
+    torch.manual_seed(0)
+    net = build_network(ModelConfig(arch=arch), tuple(x_seq.shape[2:]), 4, True, "m")
+    out = net(x_seq)
+    (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+    grads = {name: p.grad for name, p in net.named_parameters()}
+    return out.detach(), grads, dict(net.named_buffers())
+
+
+@pytest.mark.parametrize("arch", ["csnn", "resnet18"])
+def test_training_on_a_repeated_frame_runs_its_first_layers_once_with_the_same_numbers(arch):
+    """In training too: batch norm's output and running statistics over T copies of N
+    frames are those of the N frames (its running variance unbiased over all T x N), and
+    autograd sums the first neuron's gradient over t; all equal to float rounding."""
+    x = torch.rand(3, 1, 12, 12)
+    once = _trained_once(arch, x.unsqueeze(0).expand(4, *x.shape))
+    whole = _trained_once(arch, x.unsqueeze(0).expand(4, *x.shape).contiguous())
+    torch.testing.assert_close(once[0], whole[0], rtol=1e-5, atol=1e-5)
+    for name, grad in whole[1].items():
+        torch.testing.assert_close(once[1][name], grad, rtol=1e-4, atol=1e-6, msg=name)
+    for name, buffer in whole[2].items():
+        torch.testing.assert_close(once[2][name], buffer, rtol=1e-5, atol=1e-7, msg=name)

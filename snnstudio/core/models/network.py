@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from snnstudio.core.events import CancelToken, check_cancel
+from snnstudio.core.models.repeated_frames import frame_wise_prefix, run_once
 
 
 class SpikingNetwork(nn.Module):
@@ -99,8 +100,7 @@ class SpikingNetwork(nn.Module):
             self._match_batch_norm(len(x_seq))
             start = min(self.repeated_frame_prefix(x_seq), len(self.layers[:stop]))
             if start:
-                frame = self.continue_sequence(x_seq[:1], 0, start, cancel)
-                x_seq = frame.expand(len(x_seq), *frame.shape[1:])
+                x_seq = run_once(list(self.layers)[:start], x_seq[:1], len(x_seq), cancel)
             return self.continue_sequence(x_seq, start, stop, cancel)
         layers = self.layers if stop is None else self.layers[:stop]
         outputs = []
@@ -110,18 +110,12 @@ class SpikingNetwork(nn.Module):
         return torch.stack(outputs)
 
     def repeated_frame_prefix(self, x_seq: torch.Tensor) -> int:
-        """How many leading layers run once for a whole sequence that repeats one frame
-        (stride 0 over t: repeat coding of static images), with their output repeated (a
-        view): the stateless prefix, in inference (no gradient, no layer in training
-        mode, so no batch norm learning batch statistics), else 0. The same numbers: a
-        convolution's output for a frame does not depend on how many frames it is given
-        with (tests/core/test_neuron_kernels.py). The CSNN's evaluation ran its first
-        convolution and batch norm over T x N frames, T - 1 of every T of them repeats."""
-        if torch.is_grad_enabled() or len(x_seq) < 2 or x_seq.stride(0) != 0:
+        """How many leading layers run once for a sequence that repeats one frame (stride 0
+        over t: repeat coding of static images), their output repeated as a view
+        (repeated_frames.py): the frame-wise prefix, else 0."""
+        if len(x_seq) < 2 or x_seq.stride(0) != 0:
             return 0
-        start = self.stateless_prefix()
-        prefix = list(self.layers)[:start]  # (a slice of the Sequential is a new one, training)
-        return 0 if any(m.training for layer in prefix for m in layer.modules()) else start
+        return frame_wise_prefix(self.layers)
 
     def stateless_prefix(self) -> int:
         """How many leading layers hold no state between timesteps (those before the first
