@@ -88,22 +88,35 @@ def _backward(
     """BPTT through the recurrence. grad_x holds the surrogate derivative at every (t, i) on
     entry and dL/dx on return; carry holds dL/dv[T-1] on entry and dL/dv[-1] on return.
 
-    The flags enter as 0/1 factors (hard, keep_reset = not detach_reset), not branches,
-    so the loop over neurons vectorises; gain = dh/dx, leak = 1/tau (0 for IF).
+    Each t is a call of _backward_step on that t's rows: written inline, with [T, M]
+    indexing, the same loop took 3.3x as long (5.6 against 1.7 ms for the CSNN's first
+    layer at T 4, batch 64; the results are bit-identical).
     """
-    steps, size = charged.shape
+    for t in range(charged.shape[0] - 1, -1, -1):
+        _backward_step(
+            grad_spikes[t], charged[t], grad_x[t], carry, threshold, v_reset, hard,
+            keep_reset, gain, leak,
+        )  # fmt: skip
+
+
+@numba.njit(cache=CACHE, nogil=True, error_model="numpy")
+def _backward_step(
+    grad_spikes, charged, grad_x, carry, threshold, v_reset, hard, keep_reset, gain, leak
+):  # fmt: skip
+    """One t of _backward over the rows [M] of that t. The flags enter as 0/1 factors
+    (hard, keep_reset = not detach_reset), not branches, so the loop vectorises;
+    gain = dh/dx, leak = 1/tau (0 for IF)."""
     one, zero = np.float32(1.0), np.float32(0.0)
-    for t in range(steps - 1, -1, -1):
-        for i in range(size):
-            h = charged[t, i]
-            sg = grad_x[t, i]
-            kept = one if h < threshold else zero
-            dv_dh = hard * (kept + keep_reset * (v_reset - h) * sg) + (one - hard) * (
-                one - keep_reset * threshold * sg
-            )
-            gh = grad_spikes[t, i] * sg + carry[i] * dv_dh
-            grad_x[t, i] = gh * gain
-            carry[i] = gh - gh * leak
+    for i in range(charged.shape[0]):
+        h = charged[i]
+        sg = grad_x[i]
+        kept = one if h < threshold else zero
+        dv_dh = hard * (kept + keep_reset * (v_reset - h) * sg) + (one - hard) * (
+            one - keep_reset * threshold * sg
+        )
+        gh = grad_spikes[i] * sg + carry[i] * dv_dh
+        grad_x[i] = gh * gain
+        carry[i] = gh - gh * leak
 
 
 @dataclass(frozen=True)
