@@ -9,7 +9,7 @@ import torch
 from spikingjelly.activation_based import functional, neuron
 
 from snnstudio.core.config import ModelConfig
-from snnstudio.core.models import neurons
+from snnstudio.core.models import layout, neurons
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
 
@@ -176,3 +176,19 @@ def test_training_on_a_repeated_frame_runs_its_first_layers_once_with_the_same_n
         torch.testing.assert_close(once[1][name], grad, rtol=1e-4, atol=1e-6, msg=name)
     for name, buffer in whole[2].items():
         torch.testing.assert_close(once[2][name], buffer, rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_the_gradient_into_a_flatten_comes_back_in_the_frames_layout() -> None:
+    """The flatten after the CSNN's last channels-last pool hands its gradient back in the
+    frames' layout (models/layout.py), the same values as without."""
+    torch.manual_seed(0)
+    frames = channels_last_frames(torch.rand(2, 3, 4, 5, 5)).requires_grad_()
+    flatten = torch.nn.Flatten(2)
+    weights = torch.randn(2, 3, 100)
+    (grad,) = torch.autograd.grad((flatten(layout.into(flatten, frames)) * weights).sum(), frames)
+    assert grad.stride() == frames.stride()
+    (plain,) = torch.autograd.grad((flatten(frames) * weights).sum(), frames)
+    assert torch.equal(grad, plain) and plain.stride() != frames.stride()
+    assert layout.into(torch.nn.ReLU(), frames) is frames
+    with torch.no_grad():
+        assert layout.into(flatten, frames) is frames

@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from snnstudio.core.events import CancelToken, check_cancel
+from snnstudio.core.models import layout
 from snnstudio.core.models.repeated_frames import frame_wise_prefix, run_once
 
 
@@ -140,7 +141,7 @@ class SpikingNetwork(nn.Module):
             raise ValueError("continue_sequence runs in multi-step mode (set_step_mode('m'))")
         for module in self.layers[start:stop]:
             check_cancel(cancel)
-            x_seq = module(x_seq)
+            x_seq = module(layout.into(module, x_seq))
         return x_seq
 
     def classify(self, x_seq: torch.Tensor, cancel: CancelToken | None = None) -> torch.Tensor:
@@ -165,5 +166,7 @@ class AnnTwin(SpikingNetwork):
     def forward(
         self, x_seq: torch.Tensor, cancel: CancelToken | None = None, stop: int | None = None
     ) -> torch.Tensor:
-        layers = self.layers if stop is None else self.layers[:stop]
-        return layers(x_seq.flatten(0, 1)).unflatten(0, x_seq.shape[:2])
+        x = x_seq.flatten(0, 1)
+        for module in self.layers[:stop]:
+            x = module(layout.into(module, x))
+        return x.unflatten(0, x_seq.shape[:2])
