@@ -72,29 +72,6 @@ def _count_max_pool_2x2_channels_last(x, count, peak, out):  # type: ignore[no-u
                         peak[n, i, j, c] = top
 
 
-@numba.njit(cache=CACHE, nogil=True)
-def _count_max_pool_2x2_channels_last(x, count, peak, out):  # type: ignore[no-untyped-def]
-    """The same over channels-last frames: x [T, N, H, W, C], count [N, H, W, C], peak
-    [N, H // 2, W // 2, C], out [T, N, H // 2, W // 2, C]; channels innermost."""
-    steps, batch, height, width, channels = x.shape
-    out_h, out_w = height // 2, width // 2
-    for t in range(steps):
-        for n in range(batch):
-            for h in range(height):
-                for w in range(width):
-                    for c in range(channels):
-                        count[n, h, w, c] += x[t, n, h, w, c]
-            for i in range(out_h):
-                for j in range(out_w):
-                    for c in range(channels):
-                        top = max(
-                            max(count[n, 2 * i, 2 * j, c], count[n, 2 * i, 2 * j + 1, c]),
-                            max(count[n, 2 * i + 1, 2 * j, c], count[n, 2 * i + 1, 2 * j + 1, c]),
-                        )
-                        out[t, n, i, j, c] = top - peak[n, i, j, c]
-                        peak[n, i, j, c] = top
-
-
 def count_max_pool_sequence(
     x_seq: torch.Tensor, count: torch.Tensor | float, peak: torch.Tensor | float
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
