@@ -167,9 +167,9 @@ class SweepPlots:
 
     def update(self, rows: Iterable[dict[str, Any]]) -> None:
         """Draw the means of the completed points among `rows`."""
-        if not self._dims:
-            return
         done = [r for r in rows if r.get("status") == "completed"]
+        if not self._dims or not done:  # `show` left the plots empty
+            return
         cells = cells_of(self._dims, done)
         if len(self._dims) == 2:
             shape = (len(self._dims[0].values), len(self._dims[1].values))
