@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +17,7 @@ from snnstudio.core.models import neurons
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
 
+REPO = Path(__file__).resolve().parents[2]
 CASES = list(itertools.product(["if", "lif"], ["hard", "soft"], ["h1", "h2", "h3", "h4"]))
 
 
@@ -95,3 +100,30 @@ def test_batch_norm_momentum_follows_step_mode_and_timesteps() -> None:
     net.set_step_mode("s")
     assert all(bn.momentum == pytest.approx(0.1) for bn in bns)
     assert isinstance(net, SpikingNetwork)
+
+
+LOADED_BY_FIRST_CALL = """
+import sys, torch
+from snnstudio.core.config import ModelConfig
+from snnstudio.core.models import neuron_kernels, neurons
+neuron_kernels.load_numba_registries()
+before = set(sys.modules)
+node = neurons.spiking_neuron(ModelConfig())
+node.step_mode = "m"
+node(torch.rand(4, 2, 8, requires_grad=True)).sum().backward()
+assert neuron_kernels._forward.signatures and neuron_kernels._backward.signatures
+print(" ".join(m for m in set(sys.modules) - before if m.startswith(("numba.np", "numba.cpython"))))
+"""
+
+
+def test_numba_registries_load_before_the_first_compiled_call() -> None:
+    """The GUI loads them before freezing its start-up heap (gui/app.py); the first fused
+    step (compiled or read from numba's cache) then imports none of numba's lowering
+    modules (~280 of them, on the estimate's worker thread before)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_BY_FIRST_CALL], cwd=REPO, env=env,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
