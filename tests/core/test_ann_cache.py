@@ -23,6 +23,9 @@ from snnstudio.core.rules.ann_cache import (
     ann_key_data,
 )
 from snnstudio.core.runner import run_experiment
+from snnstudio.core.sweep.engine import run_sweep
+from snnstudio.core.sweep.spec import loads_spec
+from tests.core.sweep_specs import tiny_spec
 
 CPU = torch.device("cpu")
 # what was checked not to reach the ANN twin's stage (see NOT_ANN_KEYS' reasons); a key added
@@ -197,3 +200,25 @@ def test_a_reused_ann_twin_gives_the_metrics_of_training_it(
     assert again[:2] == trained[:2] and same_files(cached, own)
     assert record(tmp_path / "again")["ann_twin"]["backdoored"]["reused"] is False
 
+
+def point_metrics(out: Path) -> list[dict]:
+    runs = sorted((out / "runs").iterdir())
+    return [json.loads((r / "metrics.json").read_text()) for r in runs]
+
+
+def test_a_sweep_trains_each_ann_twin_once(tmp_path: Path) -> None:
+    axes = '"rule.name" = "conversion"\n"rule.ann_epochs" = 1\n"sim.eval_timesteps" = 8\n'
+    spec = loads_spec(tiny_spec(f'{axes}[grid]\n"rule.scale" = [1.0, 0.5]'))
+    list(run_sweep(spec, tmp_path / "reuse", workers=1))
+    list(run_sweep(spec, tmp_path / "alone", workers=1, ann_reuse=False))
+    reuse, alone = point_metrics(tmp_path / "reuse"), point_metrics(tmp_path / "alone")
+    for shared, own in zip(reuse, alone, strict=True):
+        for key in ("ann_acc", "ann_asr", "acc", "asr", "mr"):
+            assert shared[key] == own[key], key
+    (cached,) = (tmp_path / "reuse" / "ann-twins").glob("*.pt")
+    first, second = (m["ann_twin"]["backdoored"] for m in reuse)
+    assert first["reused"] is False and second["reused"] is True
+    assert first["file"] == second["file"] == str(cached)
+    assert second["trained_by"].endswith("000_scale-1.0_seed-0")
+    assert not (tmp_path / "alone" / "ann-twins").exists()
+    assert all("ann_twin" not in m for m in alone)
