@@ -190,6 +190,9 @@ def test_a_reused_ann_twin_gives_the_metrics_of_training_it(
     }  # fmt: skip
     assert info["seconds"]["backdoored"]["ann_training"] == 0.0
     assert "ann_loading" in info["seconds"]["backdoored"]
+    with (tmp_path / "reused" / "history.csv").open() as handle:
+        replayed = [r for r in csv.DictReader(handle) if r["stage"] == "backdoored-ann"]
+    assert replayed and all(float(r["seconds"]) == 0.0 for r in replayed)
     assert any(f"reusing the ANN twin in {cached}" in m for m in reused[2])
     assert record(tmp_path / "trained")["ann_twin"]["backdoored"]["reused"] is False
     if rule == "hybrid":

@@ -177,7 +177,8 @@ def reused_ann(
     ctx: RuleContext, train_set: SampleSet, entry: CachedAnn, path: Path
 ) -> Generator[Event, None, AnnTwin]:
     """The cached ANN twin `entry` as if trained here: its weights, its StageStarted and
-    EpochDone events, torch's generators as its training left them. DamagedEntry when its
+    EpochDone events (their seconds 0: the training was another run's), torch's generators
+    as its training left them. DamagedEntry when its
     weights do not fit the config's ANN twin (nothing yielded then)."""
     ann = ctx.build_ann_twin()
     try:
@@ -190,10 +191,12 @@ def reused_ann(
     total = settings.epochs * batch_count(train_set, settings.batch_size, fold_single_tail=True)
     yield Log(
         f"{stage}: reusing the ANN twin in {path} (trained in {entry.seconds:.1f} s by "
-        f"{entry.trained_by or 'another run'}); its epochs are replayed, its time is not this run's"
+        f"{entry.trained_by or 'another run'}); its epochs are replayed with 0 s, its training "
+        "time is not this run's"
     )
     yield StageStarted(stage, total, role=role)
-    yield from entry.events(stage, role)
+    for event in entry.events(stage, role):
+        yield dataclasses.replace(event, seconds=0.0)
     record = {"file": str(path), "reused": True, "trained_by": entry.trained_by}
     return AnnTwin(ann, dict(entry.metrics), True, record)
 
