@@ -36,6 +36,7 @@ from snnstudio.core.events import (
 )
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.resume import EpochStates, check_resumable, describe_progress
+from snnstudio.core.rules.ann_cache import AnnCache
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
 from snnstudio.core.rundir import (
@@ -122,10 +123,14 @@ def run_experiment(
     out_dir: str | Path | None = None,
     cancel: CancelToken | None = None,
     resume: bool = False,
+    ann_cache: str | Path | None = None,
 ) -> Iterator[Event]:
     """Run one experiment, yielding its events; with `out_dir`, also write the run directory,
     including a resumable state after every epoch (core/resume.py); `resume` continues from
-    the states `out_dir` holds (see `resume_experiment`).
+    the states `out_dir` holds (see `resume_experiment`). With `ann_cache` (a folder; a
+    sweep's DIR/ann-twins), LR_C and LR_H reuse the ANN twin cached there under the same key
+    and cache the one they train (core/rules/ann_cache.py); metrics.json's `ann_twin` says
+    which file each stage used and whether it was reused.
 
     Raises SnnStudioError for bad input (before or during the run), MemoryEstimateError
     before anything is allocated when the run would not fit in memory (core/estimate.py).
@@ -139,13 +144,15 @@ def run_experiment(
         check_resumable(out_dir, cfg)  # refused before a file of the run is touched
         saved_trigger = resumed_trigger(out_dir, cfg)
     metrics = {"dataset": cfg.data.name, "rule": cfg.rule.name}
-    body = functools.partial(_experiment, cfg, estimate, resume, saved_trigger)
+    body = functools.partial(_experiment, cfg, estimate, resume, saved_trigger, ann_cache)
     yield from run_job(
         body, "run", out_dir, cfg, RunKind.EXPERIMENT, cancel, metrics, resume=resume
     )
 
 
-def resume_experiment(run_dir: str | Path, cancel: CancelToken | None = None) -> Iterator[Event]:
+def resume_experiment(
+    run_dir: str | Path, cancel: CancelToken | None = None, ann_cache: str | Path | None = None
+) -> Iterator[Event]:
     """Continue the stopped, cancelled or killed experiment in `run_dir` from its last
     completed epoch, with its own config.toml; it ends with the metrics of an uninterrupted
     run. Refused for a run that completed or a directory that is not an experiment's, and
@@ -155,7 +162,7 @@ def resume_experiment(run_dir: str | Path, cancel: CancelToken | None = None) ->
     problem = why_not_resumable(record)
     if problem:
         raise RunDirError(problem)
-    yield from run_experiment(record.config(), run_dir, cancel, resume=True)
+    yield from run_experiment(record.config(), run_dir, cancel, resume=True, ann_cache=ann_cache)
 
 
 def paper_deltas(metrics: dict) -> dict[str, float]:
@@ -231,6 +238,7 @@ def _experiment(
     estimate: RunEstimate,
     resume: bool,
     saved_trigger: DynamicTrigger | None,
+    ann_cache: str | Path | None,
     job: Job,
 ) -> Generator[Event, None, None]:
     metrics, seconds, cancel = job.metrics, job.seconds, job.cancel
@@ -272,6 +280,9 @@ def _experiment(
     step_mode = resolve_step_mode(cfg.train.step_mode, device)
     threads = apply_thread_policy(cfg.train.threads)
     yield Log(f"device {device}, spikingjelly step mode '{step_mode}', {threads.describe()}")
+    cache = None
+    if ann_cache is not None:
+        cache = AnnCache(ann_cache, None if job.rundir is None else job.rundir.path)
     stages = [(MODEL_STAGE, data.poisoned_train, False)]
     if cfg.train.clean_twin:
         stages.append((CLEAN_TWIN_STAGE, data.splits.train, True))
@@ -288,10 +299,13 @@ def _experiment(
             cancel,
             clean_twin,
             states,
+            cache,
         )
         result: RuleResult = yield from RULES[cfg.rule.name].run(ctx)
         prefix = "" if stage == MODEL_STAGE else "clean_"
         metrics.update({f"{prefix}{k}": v for k, v in result.metrics.items()})
+        if "ann_twin" in result.extra:
+            metrics.setdefault("ann_twin", {})[stage] = result.extra["ann_twin"]
         seconds[stage] = result.seconds
         if job.rundir is not None:
             save_checkpoint(
