@@ -16,7 +16,10 @@ tick arrives. Scenarios:
     python benchmarks/gui_stalls.py [--edits 6] [--runs 200]
 
 Target: no stall above 100 ms (issue 20). Other processes share the machine: the 1-minute
-load average is printed before and after.
+load average is printed before and after, and under each scenario the GUI thread's own CPU
+time between two ticks (time.thread_time: what the window did, whatever the load) and, on
+Linux, the longest time the thread waited for a CPU between two ticks (the load's share of
+a stall, from /proc/thread-self/schedstat).
 """
 
 from __future__ import annotations
@@ -50,27 +53,43 @@ EDIT_MS = 400
 POINT_MS = 40
 SWEEP_POINTS = 50
 SETTLE_TIMEOUT_S = 180.0
+SCHEDSTAT = Path("/proc/thread-self/schedstat")  # cpu ns, run-queue wait ns, timeslices
+
+
+def waited_for_cpu_ms() -> float:
+    """How long this thread has waited on a run queue (Linux; 0 elsewhere)."""
+    try:
+        return int(SCHEDSTAT.read_text().split()[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class StallProbe:
-    """A PreciseTimer on the GUI thread; `stalls` are the ms each tick came late."""
+    """A PreciseTimer on the GUI thread; `stalls` are the ms each tick came late, `cpu` the
+    ms of CPU the GUI thread used since the tick before, `waits` the ms it waited for a CPU."""
 
     def __init__(self, parent) -> None:  # type: ignore[no-untyped-def]
         self.stalls: list[float] = []
-        self._last = 0.0
+        self.cpu: list[float] = []
+        self.waits: list[float] = []
+        self._last = self._last_cpu = self._last_wait = 0.0
         self.timer = QTimer(parent)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu, wait = time.perf_counter(), time.thread_time(), waited_for_cpu_ms()
         if self._last:
             self.stalls.append(max(0.0, (now - self._last) * 1000 - TICK_MS))
-        self._last = now
+            self.cpu.append((cpu - self._last_cpu) * 1000)
+            self.waits.append(wait - self._last_wait)
+        self._last, self._last_cpu, self._last_wait = now, cpu, wait
 
     def start(self) -> None:
-        self.stalls, self._last = [], time.perf_counter()
+        self.stalls, self.cpu, self.waits = [], [], []
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
+        self._last_wait = waited_for_cpu_ms()
         self.timer.start()
 
     def stop(self) -> list[float]:
@@ -166,13 +185,19 @@ async def refresh_results(window: MainWindow, rows: int) -> None:
         await settle(window, lambda: window.results.table.rowCount() < rows)
 
 
-def report(name: str, stalls: list[float], seconds: float) -> None:
-    values = np.asarray(stalls or [0.0])
+def report(name: str, probe: StallProbe, seconds: float) -> None:
+    values = np.asarray(probe.stalls or [0.0])
     p50, p99 = np.percentile(values, [50, 99])
     over = int((values > 100).sum())
     print(
         f"{name:18s} {len(values):5d} ticks in {seconds:5.1f} s: p50 {p50:6.1f} ms, "
         f"p99 {p99:7.1f} ms, max {values.max():7.1f} ms, {over} above 100 ms",
+        flush=True,
+    )
+    cpu, waits = np.asarray(probe.cpu or [0.0]), np.asarray(probe.waits or [0.0])
+    print(
+        f"{'':18s} GUI-thread CPU between ticks: p99 {np.percentile(cpu, 99):6.1f} ms, "
+        f"max {cpu.max():6.1f} ms; longest wait for a CPU {waits.max():6.1f} ms",
         flush=True,
     )
 
@@ -221,7 +246,8 @@ def main() -> None:
                 probe.start()
                 started = time.perf_counter()
                 await scenarios[name]()
-                report(name, probe.stop(), time.perf_counter() - started)
+                probe.stop()
+                report(name, probe, time.perf_counter() - started)
 
         loop.run_until_complete(run_all())
         window.close()

@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the stopped, cancelled or killed run in DIR from its last completed epoch",
     )  # fmt: skip
     run.add_argument(
+        "--ann-cache", type=Path, metavar="DIR",
+        help="LR_C/LR_H: reuse the ANN twin cached in DIR under the same key (a sweep's "
+        "DIR/ann-twins), or train it and cache it there",
+    )  # fmt: skip
+    run.add_argument(
         "--dry-run", action="store_true",
         help="print the memory and time estimate and exit (2 when the run would not fit)",
     )  # fmt: skip
@@ -85,7 +90,7 @@ def command_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return print_estimate(cfg)
     out = output_dir(args.out, cfg.name, args.overwrite)
-    return print_events(run_experiment(cfg, out), out, args.quiet)
+    return print_events(run_experiment(cfg, out, ann_cache=args.ann_cache), out, args.quiet)
 
 
 def resume_run(args: argparse.Namespace) -> int:
@@ -99,7 +104,8 @@ def resume_run(args: argparse.Namespace) -> int:
             "--resume DIR continues the run with DIR/config.toml: give no config file, "
             "--preset, --set, --out or --dry-run with it"
         )
-    return print_events(resume_experiment(args.resume), args.resume, args.quiet)
+    events = resume_experiment(args.resume, ann_cache=args.ann_cache)
+    return print_events(events, args.resume, args.quiet)
 
 
 def print_estimate(cfg) -> int:  # type: ignore[no-untyped-def]

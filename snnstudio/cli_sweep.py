@@ -37,6 +37,11 @@ def add_sweep_commands(commands: Any) -> None:
         "--ray-address", default=None,
         help="join a Ray cluster ('auto' = the running one); default: start a local instance",
     )  # fmt: skip
+    sweep.add_argument(
+        "--no-ann-reuse", action="store_true",
+        help="train every LR_C/LR_H point's ANN twin itself (default: points whose ANN twin "
+        "would be the same share the one trained first, kept in DIR/ann-twins/)",
+    )  # fmt: skip
     sweep.add_argument("--no-report", action="store_true", help="do not write DIR/report/")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -74,7 +79,10 @@ def command_sweep(args: argparse.Namespace) -> int:
 
     spec = resolve_spec(args)  # every problem of the spec is reported before any run
     cancel = CancelToken()
-    events = run_sweep(spec, args.out, args.workers, args.backend, args.ray_address, cancel)
+    events = run_sweep(
+        spec, args.out, args.workers, args.backend, args.ray_address, cancel,
+        ann_reuse=not args.no_ann_reuse,
+    )  # fmt: skip
     status = _print_sweep(events, cancel, args.quiet)
     if status == "completed" and not args.no_report:
         from snnstudio.core.sweep.report import write_report

@@ -1,9 +1,12 @@
 """The run-directory format: names, kinds, files, writing and reading.
 
 A run directory holds `run.json` (its kind, written when the folder is made), `config.toml`,
-`metrics.json`, `history.csv`, `log.txt`, checkpoints, curve files, TensorBoard scalars and,
-for a detection, `report.json`. This module is the only one that knows those names: jobs
-write through `RunDirectory`, the GUI, CLI and sweeps read through `open_run`.
+`metrics.json`, `history.csv`, `log.txt`, checkpoints, curve files, TensorBoard scalars,
+for a detection `report.json`, and for a run with a dynamic trigger (trigger.kind = 'dynamic')
+`trigger.pt`, the trained generator that makes its triggered inputs (beside every checkpoint
+of it: a detection or elimination reads it from the checkpoint's folder). This module is the
+only one that knows those names: jobs write through `RunDirectory`, the GUI, CLI and sweeps
+read through `open_run`.
 
 Every file but the streamed log and history is written atomically (a temporary file in the
 same folder, flushed and fsynced, then `os.replace`), so a crash or a power cut leaves the
@@ -48,6 +51,7 @@ METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
 LOG_FILE = "log.txt"
 REPORT_FILE = "report.json"
+TRIGGER_FILE = "trigger.pt"  # a dynamic trigger's trained generator (attack/saved_trigger.py)
 TENSORBOARD_DIR = "tensorboard"
 MODEL_STAGE = "backdoored"  # the stage whose checkpoint is model.pt and curve curve.csv
 CLEAN_TWIN_STAGE = "clean-twin"
@@ -87,6 +91,11 @@ def checkpoint_name(stage: str) -> str:
 def curve_name(stage: str) -> str:
     """curve.csv for the backdoored model, <stage>-curve.csv for the others."""
     return CURVE_FILE if stage == MODEL_STAGE else f"{stage}{CURVE_SUFFIX}"
+
+
+def trigger_file_beside(checkpoint: str | Path) -> Path:
+    """Where the dynamic trigger of the run that holds `checkpoint` is saved."""
+    return Path(checkpoint).parent / TRIGGER_FILE
 
 
 def curve_stage(file_name: str) -> str | None:

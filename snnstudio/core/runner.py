@@ -13,8 +13,10 @@ from pathlib import Path
 
 import torch
 
+from snnstudio.core.attack.dynamic_trigger import DynamicTrigger
 from snnstudio.core.attack.kinds import trigger_for_splits
 from snnstudio.core.attack.poison import poison_training_set, triggered_test_set
+from snnstudio.core.attack.saved_trigger import resumed_trigger, save_dynamic_trigger
 from snnstudio.core.attack.stealth import stealth_metrics
 from snnstudio.core.attack.trigger import SampleTrigger
 from snnstudio.core.batches import batch_count
@@ -34,11 +36,13 @@ from snnstudio.core.events import (
 )
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.resume import EpochStates, check_resumable, describe_progress
+from snnstudio.core.rules.ann_cache import AnnCache
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
 from snnstudio.core.rundir import (
     CLEAN_TWIN_STAGE,
     MODEL_STAGE,
+    TRIGGER_FILE,
     RunDirError,
     RunKind,
     RunRecord,
@@ -83,14 +87,23 @@ def resolve_step_mode(name: str, device: torch.device) -> str:
     return {"single": "s", "multi": "m"}[name]
 
 
-def prepare_data(cfg: ExperimentConfig, cancel: CancelToken | None = None) -> PreparedData:
+def prepare_data(
+    cfg: ExperimentConfig,
+    cancel: CancelToken | None = None,
+    saved_trigger: DynamicTrigger | None = None,
+) -> PreparedData:
     """Load the dataset and apply the attack: poisoned D^, clean test set, triggered test set
-    (a dynamic trigger trains its generator first; `cancel` is checked between its batches)."""
-    return attacked(cfg, load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps), cancel)
+    (a dynamic trigger is `saved_trigger`, a run's own, when given; else it trains its
+    generator first, and `cancel` is checked between its batches)."""
+    splits = load_dataset(cfg.data, cfg.train.seed, cfg.sim.timesteps)
+    return attacked(cfg, splits, cancel, saved_trigger)
 
 
 def attacked(
-    cfg: ExperimentConfig, splits: DatasetSplits, cancel: CancelToken | None = None
+    cfg: ExperimentConfig,
+    splits: DatasetSplits,
+    cancel: CancelToken | None = None,
+    saved_trigger: DynamicTrigger | None = None,
 ) -> PreparedData:
     """`splits` under the config's attack: poisoned D^, clean test set, triggered test set."""
     target = cfg.poison.target
@@ -99,7 +112,7 @@ def attacked(
             f"poison.target = {target} is not a class of {splits.name} "
             f"(0..{splits.num_classes - 1})"
         )
-    trigger = trigger_for_splits(cfg, splits, cancel)
+    trigger = trigger_for_splits(cfg, splits, cancel, saved_trigger)
     poisoned = poison_training_set(splits.train, trigger, target, cfg.poison.rate, cfg.train.seed)
     sets = EvalSets(splits.test, triggered_test_set(splits.test, trigger, target), target)
     return PreparedData(splits, trigger, poisoned, sets)
@@ -110,10 +123,14 @@ def run_experiment(
     out_dir: str | Path | None = None,
     cancel: CancelToken | None = None,
     resume: bool = False,
+    ann_cache: str | Path | None = None,
 ) -> Iterator[Event]:
     """Run one experiment, yielding its events; with `out_dir`, also write the run directory,
     including a resumable state after every epoch (core/resume.py); `resume` continues from
-    the states `out_dir` holds (see `resume_experiment`).
+    the states `out_dir` holds (see `resume_experiment`). With `ann_cache` (a folder; a
+    sweep's DIR/ann-twins), LR_C and LR_H reuse the ANN twin cached there under the same key
+    and cache the one they train (core/rules/ann_cache.py); metrics.json's `ann_twin` says
+    which file each stage used and whether it was reused.
 
     Raises SnnStudioError for bad input (before or during the run), MemoryEstimateError
     before anything is allocated when the run would not fit in memory (core/estimate.py).
@@ -122,16 +139,20 @@ def run_experiment(
     validate(cfg)
     device = resolve_device(cfg.train.device)
     estimate = check_fits(cfg, resolve_step_mode(cfg.train.step_mode, device), device)
+    saved_trigger = None
     if resume and out_dir is not None:
         check_resumable(out_dir, cfg)  # refused before a file of the run is touched
+        saved_trigger = resumed_trigger(out_dir, cfg)
     metrics = {"dataset": cfg.data.name, "rule": cfg.rule.name}
-    body = functools.partial(_experiment, cfg, estimate, resume)
+    body = functools.partial(_experiment, cfg, estimate, resume, saved_trigger, ann_cache)
     yield from run_job(
         body, "run", out_dir, cfg, RunKind.EXPERIMENT, cancel, metrics, resume=resume
     )
 
 
-def resume_experiment(run_dir: str | Path, cancel: CancelToken | None = None) -> Iterator[Event]:
+def resume_experiment(
+    run_dir: str | Path, cancel: CancelToken | None = None, ann_cache: str | Path | None = None
+) -> Iterator[Event]:
     """Continue the stopped, cancelled or killed experiment in `run_dir` from its last
     completed epoch, with its own config.toml; it ends with the metrics of an uninterrupted
     run. Refused for a run that completed or a directory that is not an experiment's, and
@@ -141,7 +162,7 @@ def resume_experiment(run_dir: str | Path, cancel: CancelToken | None = None) ->
     problem = why_not_resumable(record)
     if problem:
         raise RunDirError(problem)
-    yield from run_experiment(record.config(), run_dir, cancel, resume=True)
+    yield from run_experiment(record.config(), run_dir, cancel, resume=True, ann_cache=ann_cache)
 
 
 def paper_deltas(metrics: dict) -> dict[str, float]:
@@ -196,8 +217,29 @@ def stage_plan(
     return tuple(plan)
 
 
+def _keep_trigger(
+    job: Job, cfg: ExperimentConfig, trigger: SampleTrigger, resume: bool
+) -> Iterator[Event]:
+    """Save a freshly trained dynamic trigger in the run directory, before the first epoch:
+    a resume, a detection and an elimination rebuild the run's inputs from it. A new run of
+    another kind removes the one an earlier run may have left in its folder."""
+    path = job.file(TRIGGER_FILE)
+    if path is None:
+        return
+    if isinstance(trigger, DynamicTrigger):
+        save_dynamic_trigger(path, trigger, cfg)
+        yield Log(f"saved the dynamic trigger's generator as {TRIGGER_FILE}")
+    elif not resume:
+        path.unlink(missing_ok=True)
+
+
 def _experiment(
-    cfg: ExperimentConfig, estimate: RunEstimate, resume: bool, job: Job
+    cfg: ExperimentConfig,
+    estimate: RunEstimate,
+    resume: bool,
+    saved_trigger: DynamicTrigger | None,
+    ann_cache: str | Path | None,
+    job: Job,
 ) -> Generator[Event, None, None]:
     metrics, seconds, cancel = job.metrics, job.seconds, job.cancel
     states = None
@@ -207,12 +249,16 @@ def _experiment(
         states = EpochStates(job.rundir.path, cfg, resume)
     yield Log(f"estimate: {estimate.summary()}")
     yield Log(f"loading dataset '{cfg.data.name}'")
-    if cfg.trigger.kind == "dynamic":
+    if saved_trigger is not None:
+        yield Log(f"the dynamic trigger is the generator this run saved ({TRIGGER_FILE})")
+    elif cfg.trigger.kind == "dynamic":
         yield Log(
             f"training the dynamic trigger's generator with a victim model "
             f"({cfg.trigger.generator_epochs} epochs, gamma {cfg.trigger.gamma})"
         )
-    data = prepare_data(cfg, cancel)
+    data = prepare_data(cfg, cancel, saved_trigger)
+    if saved_trigger is None:
+        yield from _keep_trigger(job, cfg, data.trigger, resume)
     for note in data.splits.notes:
         yield Log(note)
     job.lap("data")
@@ -234,6 +280,9 @@ def _experiment(
     step_mode = resolve_step_mode(cfg.train.step_mode, device)
     threads = apply_thread_policy(cfg.train.threads)
     yield Log(f"device {device}, spikingjelly step mode '{step_mode}', {threads.describe()}")
+    cache = None
+    if ann_cache is not None:
+        cache = AnnCache(ann_cache, None if job.rundir is None else job.rundir.path)
     stages = [(MODEL_STAGE, data.poisoned_train, False)]
     if cfg.train.clean_twin:
         stages.append((CLEAN_TWIN_STAGE, data.splits.train, True))
@@ -250,10 +299,13 @@ def _experiment(
             cancel,
             clean_twin,
             states,
+            cache,
         )
         result: RuleResult = yield from RULES[cfg.rule.name].run(ctx)
         prefix = "" if stage == MODEL_STAGE else "clean_"
         metrics.update({f"{prefix}{k}": v for k, v in result.metrics.items()})
+        if "ann_twin" in result.extra:
+            metrics.setdefault("ann_twin", {})[stage] = result.extra["ann_twin"]
         seconds[stage] = result.seconds
         if job.rundir is not None:
             save_checkpoint(

@@ -42,7 +42,14 @@ def freeze_startup_heap() -> None:
     """Move every object alive now (torch, pyqtgraph, Qt wrappers, the window: ~425,000) out
     of the cyclic collector's reach. A full collection walks them all: 0.7 s on the GUI
     thread on a loaded 2-core machine, whenever the collector above reaches generation 2
-    (measured by benchmarks/gui_stalls.py); after the freeze it walks only what came later."""
+    (measured by benchmarks/gui_stalls.py); after the freeze it walks only what came later.
+
+    numba's registries are loaded first and frozen with the rest: the first estimate loaded
+    them on its worker thread, and the GUI thread's collector then walked their ~56,000
+    objects in each generation (17-21 ms of its CPU per walk, measured)."""
+    from snnstudio.core.models.neuron_kernels import load_numba_registries
+
+    load_numba_registries()
     gc.collect()
     gc.freeze()
 

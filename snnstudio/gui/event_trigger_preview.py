@@ -4,18 +4,24 @@ Every kind but `dynamic` is the core's trigger as a run builds it. A dynamic tri
 trained generator: the preview trains one quickly (PREVIEW_EPOCHS epoch on PREVIEW_TRAIN
 training samples, the default CSNN as the victim) and keeps it until a dynamic key changes,
 so the tab shows the generator's output for the chosen sample in a few seconds; a run
-trains its own on the whole training set for trigger.generator_epochs epochs.
+trains its own on the whole training set for trigger.generator_epochs epochs. A reopened run's
+own generator (its trigger.pt) is shown instead while the form holds that run's data and
+generator settings (`RunGenerator`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from snnstudio.core.attack.dynamic_trigger import train_dynamic_trigger
+from snnstudio.core import config as config_io
+from snnstudio.core.attack.dynamic_trigger import DynamicTrigger, train_dynamic_trigger
 from snnstudio.core.attack.event_triggers import trigger_from_config
+from snnstudio.core.attack.saved_trigger import made_with
 from snnstudio.core.attack.trigger import SampleTrigger
 from snnstudio.core.config import ExperimentConfig, TriggerConfig
 from snnstudio.core.data.base import SampleSet
@@ -42,6 +48,27 @@ def event_trigger_note(cfg: TriggerConfig) -> str:
     return NOTES.get(cfg.kind, "")
 
 
+def run_key(cfg: ExperimentConfig) -> str:
+    """What a form must share with a run to show the run's generator: the data it learned
+    on and the generator's settings (attack/saved_trigger.made_with)."""
+    return json.dumps([config_io.to_dict(cfg)["data"], made_with(cfg)], sort_keys=True)
+
+
+@dataclass(frozen=True)
+class RunGenerator:
+    """A reopened run's saved dynamic trigger, shown while the form's `run_key` is `key`."""
+
+    trigger: DynamicTrigger
+    key: str
+    run: str
+
+    def note(self) -> str:
+        return (
+            f"x + gamma * G(x): right, G(x) (grey = 0). G is the generator the run {self.run} "
+            "trained and saved (trigger.pt), as detection and elimination use it"
+        )
+
+
 class DynamicPreview:
     """The preview's triggers, with the last trained dynamic generator kept. Training is
     `train`, a plain function the Trigger tab runs off the GUI thread; `trigger` returns the
@@ -50,9 +77,18 @@ class DynamicPreview:
     def __init__(self) -> None:
         self._key: tuple | None = None
         self._trigger: SampleTrigger | None = None
+        self.run: RunGenerator | None = None
 
     def clear(self) -> None:
+        """Forget the preview's generator (the run's is kept: `run_trigger` checks it)."""
         self._key, self._trigger = None, None
+
+    def run_trigger(self, form_key: str, image_shape: tuple[int, ...]) -> RunGenerator | None:
+        """The reopened run's generator when the form is that run's attack on its data."""
+        run = self.run
+        if run is None or run.key != form_key or image_shape[0] != run.trigger.generator.channels:
+            return None
+        return run
 
     @staticmethod
     def key(cfg: TriggerConfig, train: SampleSet | None) -> tuple:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from snnstudio.core import config as config_io
 from snnstudio.core import validation
+from snnstudio.core.attack.saved_trigger import is_saved_kind, run_trigger
 from snnstudio.core.data.base import DatasetSplits
 from snnstudio.core.data.registry import is_event_dataset, load_dataset
 from snnstudio.core.errors import SnnStudioError
@@ -30,6 +31,7 @@ from snnstudio.core.runner import resume_experiment, run_experiment
 from snnstudio.gui.close_question import CloseQuestion
 from snnstudio.gui.defense_tabs import DefenseTabs
 from snnstudio.gui.estimate_label import ShownEstimate, estimate_for
+from snnstudio.gui.event_trigger_preview import RunGenerator, run_key
 from snnstudio.gui.exporting import (
     PLOT_FILTER,
     TABLE_FILTER,
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
 
         self.setup = SetupPanel()
         self.trigger = TriggerEditor()
+        self.trigger.form_config = self.config
         self.run_panel = RunPanel()
         self.results = ResultsTable(self.runs_folder)
         self.defense = DefenseTabs(
@@ -168,6 +171,7 @@ class MainWindow(QMainWindow):
 
     def set_config(self, cfg: config_io.ExperimentConfig) -> None:
         """Put `cfg` in the form as it is now saved (no question: see `may_replace_form`)."""
+        self.trigger.dynamic_preview.run = None  # a reopened run's generator goes with its form
         self.setup.set_config(cfg)
         self.trigger.set_trigger_config(cfg.trigger)
         self._saved_config = self.config()
@@ -474,9 +478,24 @@ class MainWindow(QMainWindow):
         if self.may_replace_form(cfg, f"the config of {path.name}", ask=True):
             self.config_path = None
             self.set_config(cfg)
+            self._show_run_generator(path, cfg)
         else:
             self.run_panel.append_log(f"the form was kept; {path.name}'s config is its config.toml")
         self.tabs.setCurrentWidget(self.run_panel)
+
+    def _show_run_generator(self, path: Path, cfg: config_io.ExperimentConfig) -> None:
+        """A reopened dynamic-trigger run: its own saved generator on the Trigger tab, or a
+        dialog saying why it cannot be loaded (never a generator trained in its place)."""
+        if not is_saved_kind(cfg):
+            return
+        try:
+            trigger = run_trigger(path, cfg)
+        except SnnStudioError as exc:
+            self.run_panel.append_log(f"the run's trigger cannot be loaded: {exc}")
+            QMessageBox.warning(self.trigger, "Cannot load the run's trigger", str(exc))
+            return
+        assert trigger is not None
+        self.trigger.show_run_generator(RunGenerator(trigger, run_key(cfg), path.name))
 
     # ------------------------------------------------------------------ export
 

@@ -16,7 +16,7 @@ from snnstudio.core.defense.layer_names import layer_labels
 from snnstudio.core.defense.loading import LoadedModel, load_model, load_reference
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.probe import LayerRecording, record_dataset, spiking_layer_names
-from snnstudio.core.runner import PreparedData, prepare_data
+from snnstudio.core.runner import PreparedData
 
 
 @dataclass
@@ -57,7 +57,7 @@ def load_checkpoints(
     check_cancel(cancel)
     ref = load_reference(reference, model) if reference is not None else None
     check_cancel(cancel)
-    data = prepare_data(model.config)
+    data = model.prepared_data()
     labels = layer_labels(model.network, tuple(data.splits.sample_shape))
     return LoadedCheckpoints(model, ref, data, labels)
 

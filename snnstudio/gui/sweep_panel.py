@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -40,7 +39,7 @@ from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.rundir import RunKind, new_run_dir, open_run
 from snnstudio.core.sweep.backends import BACKENDS
-from snnstudio.core.sweep.cells import Dimension, cells_of, dimensions, norm
+from snnstudio.core.sweep.cells import norm
 from snnstudio.core.sweep.elimination_job import JOB_NAME as ELIMINATION_JOB
 from snnstudio.core.sweep.engine import (
     PointFinished,
@@ -59,15 +58,13 @@ from snnstudio.core.sweep.spec import (
     parse_spec,
 )
 from snnstudio.gui.form_fields import combo, int_spin
-from snnstudio.gui.plot_items import side_legend
+from snnstudio.gui.sweep_plots import SweepPlots
 from snnstudio.gui.tasks import Failure, show_failure
 
 METRIC_COLUMNS = (("acc", "ACC"), ("asr", "ASR"), ("mr", "MR"))
 # a train-eliminate sweep's (the paper's Fig. 12): the model after the elimination
 ELIMINATION_COLUMNS = (("acc_after", "ACC after"), ("asr_after", "ASR after"),
                        ("asr_drop", "ASR drop"))  # fmt: skip
-METRIC_COLOURS = {"acc": "#1f77b4", "asr": "#d62728"}
-MAX_LINES = 8  # line groups drawn for three or more dimensions
 RESIZE_ROWS = 20  # column widths from the first rows, not from every row of a long sweep
 PLOT_DELAY_MS = 250  # points finishing within this time are drawn together
 
@@ -105,9 +102,7 @@ class SweepPanel(QWidget):
         self.points.setToolTip("double-click a point to open its run in Results")
         self.points.horizontalHeader().setResizeContentsPrecision(RESIZE_ROWS)
         self.graphics = pg.GraphicsLayoutWidget()
-        self._curves: dict[tuple[int, str], pg.PlotDataItem] = {}
-        self._heat_maps: list[tuple[Any, np.ndarray]] = []  # (image, text items) per metric
-        self._xs: list[Any] = []
+        self.plots = SweepPlots(self.graphics)  # made once; a sweep only re-labels them
         self._plot_timer = QTimer(self)
         self._plot_timer.setSingleShot(True)
         self._plot_timer.setInterval(PLOT_DELAY_MS)
@@ -288,92 +283,16 @@ class SweepPanel(QWidget):
         self._plot_timer.start()
 
     def _build_plots(self) -> None:
-        """Create the plot items of this sweep once; `_update_plots` only replaces data."""
+        """Lay out and label the plots for this sweep; `_update_plots` only replaces data."""
         self._plot_timer.stop()
-        self.graphics.clear()
-        self._curves, self._heat_maps = {}, []
-        if self.spec is None:
-            return
-        dims = dimensions(self.spec)
-        if len(dims) == 2:
-            for col, (_metric, title) in enumerate(METRIC_COLUMNS[:2]):
-                self._heat_maps.append(self._heat_map(col, dims, title))
-        elif dims:
-            self._lines(dims)
+        self.plots.show(self.spec)
         self._update_plots()
 
     def _update_plots(self) -> None:
         """The plots' data from the finished points, and the table's column widths (its
         first rows only: cheap) now that they hold results."""
         self.points.resizeColumnsToContents()
-        if self.spec is None:
-            return
-        dims = dimensions(self.spec)
-        done = [r for r in self.rows.values() if r.get("status") == "completed"]
-        cells = cells_of(dims, done)
-        if self._heat_maps:
-            rows, columns = dims
-            for (metric, _title), (image, texts) in zip(
-                METRIC_COLUMNS, self._heat_maps, strict=False
-            ):
-                grid = np.array([_nan(c.mean(metric)) for c in cells], dtype=float).reshape(
-                    len(rows.values), len(columns.values)
-                )
-                image.setImage(np.nan_to_num(grid.T, nan=-0.05), levels=(0, 1), autoLevels=False)
-                for (i, j), value in np.ndenumerate(grid):
-                    text = f"{value:.3f}" if np.isfinite(value) else ""
-                    texts[i, j].setText(text, color="w" if value < 0.6 else "k")
-        elif self._curves:
-            per_line = len(cells) // len(dims[0].values)
-            for (group, metric), curve in self._curves.items():
-                ys = np.array([_nan(c.mean(metric)) for c in cells[group::per_line]], dtype=float)
-                curve.setData(self._xs, ys, connect="finite")
-
-    def _lines(self, dims: list[Dimension]) -> None:
-        first = dims[0]
-        plot = self.graphics.addPlot(title=f"ACC (solid) and ASR (dashed) against {first.name}")
-        side_legend(plot)
-        plot.setYRange(0, 1.05)
-        plot.getAxis("bottom").enableAutoSIPrefix(False)  # 0.05, not 50 (x0.001)
-        self._xs = [v[0] for v in first.values] if first.numeric else list(range(len(first.values)))
-        if not first.numeric:
-            ticks = [(i, first.label(v)) for i, v in enumerate(first.values)]
-            plot.getAxis("bottom").setTicks([ticks])
-        cells = cells_of(dims, [])  # the combinations, for the line labels
-        per_line = len(cells) // len(first.values)
-        styles = (("acc", Qt.PenStyle.SolidLine), ("asr", Qt.PenStyle.DashLine))
-        for group in range(min(per_line, MAX_LINES)):
-            values = cells[group].values
-            label = ", ".join(d.label(tuple(values[k] for k in d.keys)) for d in dims[1:])
-            for metric, style in styles:
-                colour = pg.intColor(group, per_line) if per_line > 1 else METRIC_COLOURS[metric]
-                pen = pg.mkPen(colour, width=2, style=style)
-                name = f"{metric.upper()} {label}".strip()
-                self._curves[(group, metric)] = plot.plot(
-                    [], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=colour, name=name
-                )
-        plot.setLabel("bottom", first.name)
-
-    def _heat_map(self, col: int, dims: list[Dimension], title: str) -> tuple[Any, np.ndarray]:
-        rows, columns = dims
-        plot = self.graphics.addPlot(row=0, col=col, title=f"{title} (rows {rows.name})")
-        image = pg.ImageItem(np.full((len(columns.values), len(rows.values)), -0.05))
-        image.setColorMap(pg.colormap.get("viridis"))
-        plot.addItem(image)
-        plot.invertY(True)
-        plot.getAxis("bottom").setTicks(
-            [[(i + 0.5, columns.label(v)) for i, v in enumerate(columns.values)]]
-        )
-        plot.getAxis("left").setTicks(
-            [[(i + 0.5, rows.label(v)) for i, v in enumerate(rows.values)]]
-        )
-        texts = np.empty((len(rows.values), len(columns.values)), dtype=object)
-        for i, j in np.ndindex(texts.shape):
-            texts[i, j] = pg.TextItem("", anchor=(0.5, 0.5))
-            texts[i, j].setPos(j + 0.5, i + 0.5)
-            plot.addItem(texts[i, j])
-        plot.setLabel("bottom", columns.name)
-        return image, texts
+        self.plots.update(self.rows.values())
 
 
 @dataclass(frozen=True)
@@ -383,10 +302,6 @@ class SweepPlan:
     spec: SweepSpec
     points: list[SweepPoint]
     out_dir: Path
-
-
-def _nan(value: float | None) -> float:
-    return float("nan") if value is None else float(value)
 
 
 def _fraction(value: Any) -> str:

@@ -7,6 +7,8 @@ preview stamps sample images with `placed_trigger_from_config`, the core's own p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
@@ -39,11 +41,17 @@ from snnstudio.core.config import (
     REGION_CHOICES,
     REGION_SCOPES,
     TRIGGER_KINDS,
+    ExperimentConfig,
     TriggerConfig,
 )
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.errors import SnnStudioError, TriggerError
-from snnstudio.gui.event_trigger_preview import DynamicPreview, event_trigger_note
+from snnstudio.gui.event_trigger_preview import (
+    DynamicPreview,
+    RunGenerator,
+    event_trigger_note,
+    run_key,
+)
 from snnstudio.gui.event_trigger_view import EventTriggerView
 from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_text
 from snnstudio.gui.image_render import frame_of
@@ -145,6 +153,8 @@ class TriggerEditor(QWidget):
         self.set_event_keys(TriggerConfig())
         self.event_view = EventTriggerView()
         self.dynamic_preview = DynamicPreview()
+        # the whole form's config (the main window's), which a reopened run's generator needs
+        self.form_config: Callable[[], ExperimentConfig] | None = None
         self.generator_task = TaskSlot(self, replace=True)  # the dynamic preview's training
         self.train_samples: SampleSet | None = None
         self.clear_button = QPushButton("Clear drawing")
@@ -344,8 +354,26 @@ class TriggerEditor(QWidget):
         cfg = self.trigger_config()
         if cfg.kind not in EVENT_TRIGGER_KINDS:
             return self.placed_trigger()
+        run = self.run_generator()
+        if run is not None:
+            return run.trigger
         return self.dynamic_preview.trigger(cfg, self.image_shape, self.is_event,
                                             self.train_samples)  # fmt: skip
+
+    def show_run_generator(self, run: RunGenerator | None) -> None:
+        """Show a reopened run's own saved dynamic trigger while the form holds its attack
+        (None: no run's)."""
+        self.dynamic_preview.run = run
+        self.update_preview()
+
+    def run_generator(self) -> RunGenerator | None:
+        """The reopened run's generator, when the form is that run's dynamic attack."""
+        if self.form_config is None or self.dynamic_preview.run is None or not self.is_event:
+            return None
+        cfg = self.form_config()
+        if cfg.trigger.kind != "dynamic":
+            return None
+        return self.dynamic_preview.run_trigger(run_key(cfg), self.image_shape)
 
     def _train_preview_generator(self) -> None:
         """Train the dynamic preview's generator off the GUI thread; redraw when done."""
@@ -382,8 +410,9 @@ class TriggerEditor(QWidget):
             return
         self.strip.show_trigger(trigger)  # type: ignore[arg-type]
         samples = self.strip.samples if self.strip.samples is not None else np.empty(0)
-        self.event_view.show_trigger(samples, trigger if self.is_event else None,
-                                     event_trigger_note(self.trigger_config()))  # fmt: skip
+        run = self.run_generator()
+        note = run.note() if run is not None else event_trigger_note(self.trigger_config())
+        self.event_view.show_trigger(samples, trigger if self.is_event else None, note)
         if kind in EVENT_TRIGGER_KINDS:  # it changes over time: the grid shows none
             self.grid.set_drawing(np.full(self.grid.shape, np.nan, np.float32), notify=False)
             self.show_message(f"{KIND_LABELS[kind]}: see it frame by frame below", ok=True)

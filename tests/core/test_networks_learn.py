@@ -24,6 +24,7 @@ from snnstudio.core.config import ExperimentConfig, load_preset, with_overrides
 from snnstudio.core.data.base import seeded_subset
 from snnstudio.core.data.digits import load_digits_dataset
 from snnstudio.core.events import BatchDone
+from snnstudio.core.models.registry import build_ann_twin
 from snnstudio.core.rules.context import RuleContext
 from snnstudio.core.rules.conversion import ann_optimizer
 from snnstudio.core.rules.hybrid import PAPER_STDB_LR
@@ -103,3 +104,20 @@ def test_lr_h_fine_tunes_at_the_papers_learning_rate_by_default() -> None:
     stated = paper.setting("training_lr_h_snn")
     assert stated["optimizer"] == "Adam"
     assert (load_preset("demo").rule.stdb_lr or PAPER_STDB_LR) == stated["learning_rate"]
+
+
+@pytest.mark.parametrize("arch", ["csnn", "vgg11", "resnet18"])
+def test_the_ann_twin_is_the_same_network_for_either_neuron(arch: str) -> None:
+    """The ANN twin's measured ACC (README, "The paper's networks") holds for IF and LIF
+    alike: the neuron setting reaches only the SNN (its batch-norm scale, its neurons), and
+    the twin built under either is the same module with the same initial weights."""
+    twins = []
+    for neuron in ("if", "lif"):
+        cfg = with_overrides(load_preset("demo"), [f"model.arch={arch}", f"model.neuron={neuron}"])
+        torch.manual_seed(0)
+        twins.append(build_ann_twin(cfg.model, (1, 28, 28), 10))
+    (if_twin, lif_twin) = twins
+    assert repr(if_twin) == repr(lif_twin)
+    if_state, lif_state = if_twin.state_dict(), lif_twin.state_dict()
+    assert if_state.keys() == lif_state.keys()
+    assert all(torch.equal(if_state[k], lif_state[k]) for k in if_state)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +17,7 @@ from snnstudio.core.models import layout, neurons
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
 
+REPO = Path(__file__).resolve().parents[2]
 CASES = list(itertools.product(["if", "lif"], ["hard", "soft"], ["h1", "h2", "h3", "h4"]))
 
 
@@ -192,3 +197,31 @@ def test_the_gradient_into_a_flatten_comes_back_in_the_frames_layout() -> None:
     assert layout.into(torch.nn.ReLU(), frames) is frames
     with torch.no_grad():
         assert layout.into(flatten, frames) is frames
+
+
+LOADED_BY_FIRST_CALL = """
+import sys, torch
+from snnstudio.core.config import ModelConfig
+from snnstudio.core.models import neuron_kernels, neurons
+neuron_kernels.load_numba_registries()
+before = set(sys.modules)
+node = neurons.spiking_neuron(ModelConfig())
+node.step_mode = "m"
+node(torch.rand(4, 2, 8, requires_grad=True)).sum().backward()
+kernels = (neuron_kernels._forward, neuron_kernels._BACKWARD[neuron_kernels.SIGMOID])
+assert all(kernel.signatures for kernel in kernels)
+print(" ".join(m for m in set(sys.modules) - before if m.startswith(("numba.np", "numba.cpython"))))
+"""
+
+
+def test_numba_registries_load_before_the_first_compiled_call() -> None:
+    """The GUI loads them before freezing its start-up heap (gui/app.py); the first fused
+    step (compiled or read from numba's cache) then imports none of numba's lowering
+    modules (~280 of them, on the estimate's worker thread before)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_BY_FIRST_CALL], cwd=REPO, env=env,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

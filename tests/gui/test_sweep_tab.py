@@ -89,3 +89,27 @@ def test_a_reopened_fig12_sweep_shows_the_elimination_columns(qtbot, window, tmp
     assert len(panel.graphics.ci.items) == 2  # two axes: ACC and ASR heat maps
     if SHOTS:
         window.grab().save(str(SHOTS / "sweep-tab-fig12.png"))
+
+
+def test_a_new_sweep_relabels_the_plots_made_with_the_tab(window) -> None:
+    """No plot item is made at a sweep's start (it froze the window for ~30 ms each time):
+    lines and heat maps are made once and laid out, re-labelled and re-used."""
+    panel = window.sweep.panel
+    lines = panel.plots.lines.plot
+    heat_maps = [heat_map.plot for heat_map in panel.plots.heat_maps]
+
+    def begin(axes: list[tuple[str, str]]) -> list:
+        set_axes(panel, axes)
+        panel.begin(panel.build_spec(window.config()), window.runs_folder / "s")
+        layout = panel.graphics.ci
+        return [layout.getItem(0, col) for col in range(len(layout.items))]
+
+    three = [("poison.rate", "0.1, 0.2"), ("trigger.position", "top-left, bottom-right"),
+             ("poison.target", "0, 1")]  # fmt: skip
+    assert begin(three) == [lines]
+    assert len(lines.legend.items) == 8  # ACC and ASR of 4 lines (position x target)
+    assert begin(three[::2]) == heat_maps
+    assert begin(three[:1]) == [lines]
+    assert len(lines.legend.items) == 2
+    assert len([c for c in lines.listDataItems() if c.isVisible()]) == 2
+    assert "against poison.rate" in lines.titleLabel.text

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import numpy as np
+import torch
 from helpers import press_cell, set_small_demo
 from PySide6.QtCore import QPoint, Qt
 
@@ -166,3 +168,38 @@ def test_every_event_kind_is_shown_frame_by_frame(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: view.frame.value() != 2, timeout=5_000)  # Play animates the frames
     view.play.setChecked(False)
     view.grab().save(str(tmp_path / "event-trigger-view.png"))
+
+
+def test_a_reopened_dynamic_run_shows_its_own_generator(window, qtbot, messages, tmp_path):
+    """Reopening a dynamic-trigger run shows the generator it saved (trigger.pt), not one the
+    preview trains; editing the attack goes back to the preview's; a run whose generator is
+    missing says so in a dialog."""
+    from snnstudio.core.attack.saved_trigger import load_dynamic_trigger
+    from snnstudio.core.rundir import TRIGGER_FILE
+    from tests.core.dynamic_run import dynamic_run
+
+    run = tmp_path / "runs" / "dynamic"
+    shutil.copytree(dynamic_run(), run)
+    editor = window.trigger
+    window.reopen_run(run)
+    assert window.config().trigger.kind == "dynamic"
+    view = editor.event_view
+    qtbot.waitUntil(lambda: editor.is_event and view.clean is not None, timeout=60_000)
+    saved = load_dynamic_trigger(run / TRIGGER_FILE, window.config())
+    shown = editor.sample_trigger()
+    assert shown is not None and shown is editor.dynamic_preview.run.trigger  # type: ignore[union-attr]
+    for key, value in saved.generator.state_dict().items():
+        assert torch.equal(shown.generator.state_dict()[key], value)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(view.poisoned, saved.apply(editor.strip.samples))
+    assert "the run dynamic trained and saved" in view.note.text()
+    assert not editor.generator_task.running  # no preview generator was trained
+    editor.gamma.setValue(0.05)  # another attack: not the run's generator any more
+    assert editor.run_generator() is None
+    qtbot.waitUntil(lambda: not editor.generator_task.running, timeout=60_000)  # the preview's
+    assert messages.texts("warning") == []
+    (run / TRIGGER_FILE).unlink()
+    window.new_config()
+    window.reopen_run(run)
+    warned = messages.texts("warning")
+    assert len(warned) == 1 and f"{TRIGGER_FILE} is missing" in warned[0]
+    assert editor.dynamic_preview.run is None

@@ -28,6 +28,7 @@ from torch import nn
 from snnstudio.core.batches import iterate_batches
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.data.base import SampleSet
+from snnstudio.core.errors import TriggerError
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.models.registry import build_network
 
@@ -40,6 +41,7 @@ class PerturbationGenerator(nn.Module):
 
     def __init__(self, channels: int, hidden: int) -> None:
         super().__init__()
+        self.channels, self.hidden = channels, hidden
         self.net = nn.Sequential(
             nn.Conv2d(channels, hidden, 3, padding=1),
             nn.ReLU(),
@@ -60,6 +62,14 @@ class DynamicTrigger:
 
     generator: PerturbationGenerator
     gamma: float
+
+    def check_fits(self, image_shape: tuple[int, ...]) -> None:
+        """TriggerError unless the generator takes frames of `image_shape` (C, H, W)."""
+        if image_shape[0] != self.generator.channels:
+            raise TriggerError(
+                f"the dynamic trigger's generator takes {self.generator.channels}-channel "
+                f"frames; the data has {image_shape[0]} channels"
+            )
 
     def perturbation(self, x: np.ndarray) -> np.ndarray:
         """gamma * G(x) for frames (N, T, C, H, W), in batches, as float32."""

@@ -56,7 +56,7 @@ from snnstudio.core.events import CancelToken, DetectionResult, Event, Log, chec
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.probe import DatasetRecording, record_dataset, spiking_layer_names
 from snnstudio.core.rundir import REPORT_FILE, RunKind, atomic_path, write_json_atomic
-from snnstudio.core.runner import PreparedData, prepare_data
+from snnstudio.core.runner import PreparedData
 
 __all__ = ["DetectionSettings", "run_detection"]
 
@@ -240,7 +240,7 @@ def _detection(
 ) -> Generator[Event, None, None]:
     reference = load_reference(reference_path, suspect) if reference_path else None
     yield Log(f"loading dataset '{suspect.config.data.name}' and the checkpoint's trigger")
-    data = prepare_data(suspect.config)
+    data = suspect.prepared_data()
     pool = _test_pool(data, settings)
     clean_set = clean_fraction_subset(data.splits.train, settings.clean_fraction, settings.seed)
     job.lap("data")

@@ -6,7 +6,8 @@ conversion/hybrid models. This module runs one of them on a checkpoint as a job
 (`core.jobs`): it loads the data and the checkpoint's trigger, scores ACC/ASR before, runs
 the method and writes the run directory: metrics.json (acc/asr before and after, the
 method's own numbers), history.csv (one row per fine-tuning epoch), the new checkpoint
-`<method>.pt`, config.toml and log.txt.
+`<method>.pt` (with a copy of the dynamic trigger's trigger.pt beside it, so that it can be
+detected and eliminated again), config.toml and log.txt.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+from snnstudio.core.attack.saved_trigger import save_dynamic_trigger
 from snnstudio.core.checkpoint import save_checkpoint
 from snnstudio.core.defense.elimination_methods import (
     DEFAULT_METHOD,
@@ -29,8 +31,7 @@ from snnstudio.core.defense.elimination_methods import (
 from snnstudio.core.defense.loading import LoadedModel, clean_fraction_subset, load_model
 from snnstudio.core.events import CancelToken, Event, Log, check_cancel
 from snnstudio.core.jobs import Job, run_job
-from snnstudio.core.rundir import RunKind
-from snnstudio.core.runner import prepare_data
+from snnstudio.core.rundir import TRIGGER_FILE, RunKind
 from snnstudio.core.training import evaluate
 
 __all__ = [
@@ -68,7 +69,7 @@ def _elimination(
 ) -> Generator[Event, None, None]:
     cfg, device, metrics = model.config, model.device, job.metrics
     yield Log(f"loading dataset '{cfg.data.name}' and the checkpoint's trigger")
-    data = prepare_data(model.config)
+    data = model.prepared_data()
     clean = clean_fraction_subset(data.splits.train, settings.clean_fraction, settings.seed)
     metrics["clean_samples"] = len(clean)
     job.lap("data")
@@ -84,6 +85,8 @@ def _elimination(
     metrics["acc_drop"] = before["acc"] - after["acc"]
     metrics["asr_drop"] = before["asr"] - after["asr"]
     if job.rundir is not None:
+        if model.trigger is not None:  # first: the checkpoint is never without its trigger
+            save_dynamic_trigger(job.rundir.file(TRIGGER_FILE), model.trigger, method_job.config)
         path = job.rundir.checkpoint_path(settings.method)
         save_checkpoint(
             path, net, method_job.config, data.splits.image_shape, data.splits.classes,

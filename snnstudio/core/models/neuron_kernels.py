@@ -41,6 +41,17 @@ _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 CACHE = not getattr(sys, "frozen", False)
 
 
+def load_numba_registries() -> None:
+    """Load numba's typing and CPU lowering registries now, as the first compiled call would
+    (even one served from the cache): ~280 modules and ~56,000 objects that live as long as
+    the process, 0.4 s of CPU. The desktop application does it before it freezes its
+    start-up heap (gui/app.py), so that the first estimate's worker thread does not leave
+    them for the GUI thread's garbage collector to walk."""
+    from numba.core.registry import cpu_target
+
+    cpu_target.target_context.refresh()  # refreshes the typing context too
+
+
 def surrogate_exponential(kind: int, z: torch.Tensor, out: torch.Tensor) -> None:
     """The transcendental part of surrogate `kind`'s derivative at `z` = alpha (h - v_th),
     written into `out` for the backward loop: sigmoid(z) (SIGMOID), exp(-z^2) (ERF),

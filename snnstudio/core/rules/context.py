@@ -14,6 +14,7 @@ from snnstudio.core.events import CancelToken, Event
 from snnstudio.core.models.network import AnnTwin, SpikingNetwork
 from snnstudio.core.models.registry import build_ann_twin, build_network
 from snnstudio.core.resume import EpochStates
+from snnstudio.core.rules.ann_cache import AnnCache
 from snnstudio.core.training import EvalSets, TrainSettings
 
 
@@ -31,6 +32,7 @@ class RuleContext:
     cancel: CancelToken | None = None
     clean_twin: bool = False  # the stage trains the clean twin (PR = 0)
     states: EpochStates | None = None  # per-epoch resumable states (a run with a directory)
+    ann_cache: AnnCache | None = None  # trained ANN twins to reuse (a sweep's; LR_C, LR_H)
 
     def build(self) -> SpikingNetwork:
         """The SNN of the config's architecture on the device (the ANN twin: build_ann_twin)."""

@@ -15,16 +15,38 @@ the SNN keeps the parameter names of the architecture, which checkpoints and pro
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from snnstudio.core.batches import batch_count
 from snnstudio.core.config import ExperimentConfig, RuleConfig
 from snnstudio.core.data.base import SampleSet, seeded_subset
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.events import Event, Log, StageRole, TimestepCurve
+from snnstudio.core.events import (
+    EpochDone,
+    Event,
+    Log,
+    NetworkKind,
+    StageRole,
+    StageStarted,
+    TimestepCurve,
+)
 from snnstudio.core.laps import LapClock
 from snnstudio.core.metrics import migration_rate, timestep_scores
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
+from snnstudio.core.rules.ann_cache import (
+    EPOCH_FIELDS,
+    AnnCache,
+    CachedAnn,
+    DamagedEntry,
+    ann_key,
+    ann_key_data,
+    random_state,
+)
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.spike_norm import spike_norm
 from snnstudio.core.rules.threshold_balancing import (
@@ -34,7 +56,7 @@ from snnstudio.core.rules.threshold_balancing import (
     spike_slots,
     thresholds_of,
 )
-from snnstudio.core.training import train_epochs
+from snnstudio.core.training import TrainSettings, train_epochs
 
 
 def eval_timesteps(cfg: ExperimentConfig) -> int:
@@ -87,30 +109,133 @@ def ann_optimizer(rule: RuleConfig) -> tuple[str, float]:
     return name, rule.ann_lr or PAPER_LR[name]
 
 
+def ann_settings(ctx: RuleContext) -> TrainSettings:
+    """The ANN twin's training: rule.ann_epochs (or train.epochs) with the rule's optimizer,
+    each static image seen once."""
+    rule = ctx.cfg.rule
+    optimizer, lr = ann_optimizer(rule)
+    return dataclasses.replace(
+        ctx.settings(), epochs=rule.ann_epochs or ctx.cfg.train.epochs, lr=lr,
+        optimizer=optimizer, timesteps=1, encoder="repeat",
+    )  # fmt: skip
+
+
 def train_ann(
     ctx: RuleContext, train_set: SampleSet
 ) -> Generator[Event, None, tuple[SpikingNetwork, dict[str, float]]]:
     """Train the ANN twin on `train_set` (stage '<stage>-ann'); return it and its ACC/ASR."""
-    rule = ctx.cfg.rule
-    optimizer, lr = ann_optimizer(rule)
-    settings = dataclasses.replace(
-        ctx.settings(), epochs=rule.ann_epochs or ctx.cfg.train.epochs, lr=lr,
-        optimizer=optimizer, timesteps=1, encoder="repeat",
-    )  # fmt: skip
     ann = ctx.build_ann_twin()
-    stage = f"{ctx.stage}-ann"
     metrics = yield from train_epochs(
         ann,
         train_set,
         ctx.sets,
-        settings,
+        ann_settings(ctx),
         ctx.device,
-        stage,
+        f"{ctx.stage}-ann",
         ctx.cancel,
         ctx.clean_twin,
         states=ctx.states,
     )
     return ann, metrics
+
+
+@dataclass
+class AnnTwin:
+    """The stage's ANN twin, its last epoch's ACC/ASR, whether it came from the ANN cache,
+    and (with a cache) what metrics.json records of it: the file, reused, who trained it."""
+
+    net: SpikingNetwork
+    metrics: dict[str, float]
+    reused: bool = False
+    record: dict[str, Any] | None = None
+
+
+def ann_twin(ctx: RuleContext, which: str) -> Generator[Event, None, AnnTwin]:
+    """The stage's ANN twin trained on `pick_data(ctx, which)`; with `ctx.ann_cache`, the
+    cached one of the same key when there is one (its epochs replayed, torch's generators
+    where its training left them), else trained and cached (core/rules/ann_cache.py)."""
+    train_set = pick_data(ctx, which)
+    cache = ctx.ann_cache
+    if cache is None:
+        ann, metrics = yield from train_ann(ctx, train_set)
+        return AnnTwin(ann, metrics)
+    key_data = ann_key_data(ctx.cfg, ctx.stage, which, ctx.device)
+    path = cache.path(ctx.stage, ann_key(key_data))
+    try:
+        entry = cache.load(path, key_data)
+        if entry is not None:
+            return (yield from reused_ann(ctx, train_set, entry, path))
+    except DamagedEntry as exc:
+        yield Log(
+            f"warning: {ctx.stage}-ann: the cached ANN twin {path} cannot be used ({exc}); "
+            "training it again and overwriting it"
+        )
+    return (yield from cached_training(ctx, train_set, cache, path, key_data))
+
+
+def reused_ann(
+    ctx: RuleContext, train_set: SampleSet, entry: CachedAnn, path: Path
+) -> Generator[Event, None, AnnTwin]:
+    """The cached ANN twin `entry` as if trained here: its weights, its StageStarted and
+    EpochDone events (their seconds 0: the training was another run's), torch's generators
+    as its training left them. DamagedEntry when its
+    weights do not fit the config's ANN twin (nothing yielded then)."""
+    ann = ctx.build_ann_twin()
+    try:
+        ann.load_state_dict(entry.state)
+    except RuntimeError as exc:
+        raise DamagedEntry(f"its weights do not fit: {str(exc).splitlines()[0]}") from None
+    entry.restore_random_state()
+    stage, settings = f"{ctx.stage}-ann", ann_settings(ctx)
+    role = StageRole(NetworkKind.ANN, ctx.clean_twin)
+    total = settings.epochs * batch_count(train_set, settings.batch_size, fold_single_tail=True)
+    yield Log(
+        f"{stage}: reusing the ANN twin in {path} (trained in {entry.seconds:.1f} s by "
+        f"{entry.trained_by or 'another run'}); its epochs are replayed with 0 s, its training "
+        "time is not this run's"
+    )
+    yield StageStarted(stage, total, role=role)
+    for event in entry.events(stage, role):
+        yield dataclasses.replace(event, seconds=0.0)
+    record = {"file": str(path), "reused": True, "trained_by": entry.trained_by}
+    return AnnTwin(ann, dict(entry.metrics), True, record)
+
+
+def cached_training(
+    ctx: RuleContext, train_set: SampleSet, cache: AnnCache, path: Path, key_data: dict[str, Any]
+) -> Generator[Event, None, AnnTwin]:
+    """Train the ANN twin and save it in `cache` at `path` (a failed save is a warning)."""
+    started = time.perf_counter()
+    epochs: list[EpochDone] = []
+    ann, metrics = yield from _keeping_epochs(train_ann(ctx, train_set), epochs)
+    torch_rng, cuda_rng = random_state()
+    rows = [[getattr(e, f) for f in EPOCH_FIELDS] for e in epochs]
+    entry = CachedAnn(
+        ann.state_dict(), metrics, rows, torch_rng, cuda_rng, cache.owner,
+        time.perf_counter() - started,
+    )  # fmt: skip
+    try:
+        cache.save(path, key_data, entry)
+    except OSError as exc:
+        yield Log(f"warning: {ctx.stage}-ann: could not cache the ANN twin in {path}: {exc}")
+    else:
+        yield Log(f"{ctx.stage}-ann: cached the ANN twin in {path}")
+    record = {"file": str(path), "reused": False, "trained_by": cache.owner}
+    return AnnTwin(ann, metrics, False, record)
+
+
+def _keeping_epochs(
+    job: Generator[Event, None, Any], epochs: list[EpochDone]
+) -> Generator[Event, None, Any]:
+    """Pass `job`'s events on, keeping its EpochDone events in `epochs`; return its value."""
+    while True:
+        try:
+            event = next(job)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(event, EpochDone):
+            epochs.append(event)
+        yield event
 
 
 def convert(
@@ -159,21 +284,30 @@ def describe_thresholds(snn: SpikingNetwork) -> str:
 STAGES = ("ann_training", "conversion", "snn_training", "evaluation")  # seconds of LR_C, LR_H
 
 
+def lap_ann(clock: LapClock, twin: AnnTwin) -> None:
+    """Charge the ANN twin's seconds: ann_training, or ann_loading when it was reused (a
+    reused ANN's training is not this run's time)."""
+    clock.lap("ann_loading" if twin.reused else "ann_training")
+
+
 def converted_result(
     snn: SpikingNetwork,
     scores: dict[str, float],
-    ann_metrics: dict[str, float],
+    twin: AnnTwin,
     clock: LapClock,
     config: ExperimentConfig,
 ) -> RuleResult:
-    """The rule's result: the SNN's scores beside its ANN twin's, and the migration rate."""
+    """The rule's result: the SNN's scores beside its ANN twin's, and the migration rate;
+    `extra['ann_twin']` says which cached ANN twin it used, when there was a cache."""
+    ann_metrics = twin.metrics
     metrics = {
         **scores,
         "ann_acc": ann_metrics["acc"],
         "ann_asr": ann_metrics["asr"],
         "mr": migration_rate(scores["asr"], ann_metrics["asr"]),
     }
-    return RuleResult(snn, metrics, dict(clock.seconds), config=config)
+    extra = {} if twin.record is None else {"ann_twin": twin.record}
+    return RuleResult(snn, metrics, dict(clock.seconds), extra, config=config)
 
 
 def run_conversion(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
@@ -181,16 +315,16 @@ def run_conversion(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     rule = ctx.cfg.rule
     timesteps = eval_timesteps(ctx.cfg)
     clock = LapClock(stages=STAGES)
-    ann, ann_metrics = yield from train_ann(ctx, ctx.train_set)
-    clock.lap("ann_training")
+    twin = yield from ann_twin(ctx, "poisoned")
+    lap_ann(clock, twin)
     reference = reference_set(ctx, rule.reference)
     yield Log(
         f"{ctx.stage}: converting with {rule.norm} norm x {rule.scale:g} on {len(reference)} "
         f"{rule.reference} reference samples, T = {timesteps}"
     )
-    snn = convert(ctx, ann, reference, timesteps)
+    snn = convert(ctx, twin.net, reference, timesteps)
     clock.lap("conversion")
     yield Log(f"{ctx.stage}: thresholds {describe_thresholds(snn)}")
     scores = yield from score_curve(ctx, snn, timesteps)
     clock.lap("evaluation")
-    return converted_result(snn, scores, ann_metrics, clock, converted_config(ctx.cfg, timesteps))
+    return converted_result(snn, scores, twin, clock, converted_config(ctx.cfg, timesteps))

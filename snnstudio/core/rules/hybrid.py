@@ -30,16 +30,17 @@ from snnstudio.core.metrics import migration_rate
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.conversion import (
     STAGES,
+    ann_twin,
     convert,
     converted_config,
     converted_result,
     describe_thresholds,
     eval_timesteps,
+    lap_ann,
     pick_data,
     reference_set,
     require_static_images,
     score_curve,
-    train_ann,
 )
 from snnstudio.core.rules.stdb import stdb_training
 from snnstudio.core.training import evaluate, train_epochs
@@ -62,15 +63,15 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     rule, sim = ctx.cfg.rule, ctx.cfg.sim
     ann_data, reference_data, snn_data = COMBOS[rule.combo]
     clock = LapClock(stages=STAGES)
-    ann, ann_metrics = yield from train_ann(ctx, pick_data(ctx, ann_data))
-    clock.lap("ann_training")
+    twin = yield from ann_twin(ctx, ann_data)
+    lap_ann(clock, twin)
     reference = reference_set(ctx, reference_data)
     yield Log(
         f"{ctx.stage}: {rule.combo}: ANN on {ann_data} data, {rule.norm} norm x {rule.scale:g} "
         f"on {len(reference)} {reference_data} reference samples, STDB on {snn_data} data, "
         f"T = {sim.timesteps}"
     )
-    snn = convert(ctx, ann, reference, sim.timesteps)
+    snn = convert(ctx, twin.net, reference, sim.timesteps)
     clock.lap("conversion")
     yield Log(f"{ctx.stage}: thresholds {describe_thresholds(snn)}")
     converted = evaluate(snn, ctx.sets, sim.timesteps, sim.encoder, ctx.device)
@@ -90,10 +91,10 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     curve_length = max(eval_timesteps(ctx.cfg), sim.timesteps)
     scores = yield from score_curve(ctx, snn, curve_length, at=sim.timesteps)
     clock.lap("evaluation")
-    result = converted_result(snn, scores, ann_metrics, clock, config)
+    result = converted_result(snn, scores, twin, clock, config)
     result.metrics.update(
         converted_acc=converted["acc"],
         converted_asr=converted["asr"],
-        converted_mr=migration_rate(converted["asr"], ann_metrics["asr"]),
+        converted_mr=migration_rate(converted["asr"], twin.metrics["asr"]),
     )
     return result

@@ -78,13 +78,20 @@ class Cell:
 
 def cells_of(dims: list[Dimension], rows: list[dict[str, Any]]) -> list[Cell]:
     """One cell per combination of dimension values (the last dimension varies fastest),
-    holding the rows whose axis values match."""
+    holding the rows whose axis values match, in their order.
+
+    The rows are grouped by their axis values once: matching every row against every cell
+    grew with the square of the points (the Sweep tab redraws its plots with this while a
+    sweep runs: 2.8 ms of CPU at 50 points, 180 ms at 500; now 0.2 and 2.3 ms)."""
+    keys = list(dict.fromkeys(k for d in dims for k in d.keys))
+    by_values: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_values.setdefault(tuple(norm(row.get(k, "")) for k in keys), []).append(row)
     cells = []
     for combo in itertools.product(*(d.values for d in dims)):
         values = {
             k: v for d, vs in zip(dims, combo, strict=True) for k, v in zip(d.keys, vs, strict=True)
         }
-        wanted = {k: norm(v) for k, v in values.items()}
-        matching = [r for r in rows if all(norm(r.get(k, "")) == t for k, t in wanted.items())]
-        cells.append(Cell(values, matching))
+        wanted = tuple(norm(values[k]) for k in keys)
+        cells.append(Cell(values, list(by_values.get(wanted, []))))
     return cells

@@ -40,7 +40,7 @@ def elimination_settings(table: dict[str, Any]) -> EliminationSettings:
 
 def train_then_eliminate_job(
     cfg: config_io.ExperimentConfig, run_dir: Path, cancel: CancelToken | None,
-    table: dict[str, Any],
+    table: dict[str, Any], ann_cache: Path | None = None,
 ) -> Iterator[Event]:  # fmt: skip
     """Train (or reuse the completed training in `run_dir`), then eliminate; one RunFinished
     at the end with the point's metrics. A failed elimination raises (a failed point)."""
@@ -49,7 +49,8 @@ def train_then_eliminate_job(
     settings = elimination_settings(table)
     trained = completed_experiment(cfg, run_dir)
     if trained is None:
-        finished = yield from _without_finish(experiment_job(cfg, run_dir, cancel, {}))
+        training = experiment_job(cfg, run_dir, cancel, {}, ann_cache)
+        finished = yield from _without_finish(training)
         if finished.status != "completed":
             yield finished  # stopped while training: resumes from its last epoch
             return

@@ -1,8 +1,10 @@
 """A sweep as a generator of small events: the CLI, the GUI and the tests drive this one.
 
 DIR/sweep.toml holds the resolved spec, DIR/runs/<point> one ordinary run directory per
-point, DIR/results.csv one row per point, rewritten as each point finishes. Running the
-same spec into the same DIR again reads the completed points instead of training them.
+point, DIR/results.csv one row per point, rewritten as each point finishes, DIR/ann-twins
+the ANN twins LR_C and LR_H points trained, each reused by every point whose ANN twin would
+be the same (`ann_reuse`; core/rules/ann_cache.py). Running the same spec into the same DIR
+again reads the completed points instead of training them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from snnstudio.core.rundir import RUN_FILE, RunKind, mark_run_dir, write_text_at
 from snnstudio.core.sweep.backends import Backend, check_backend, make_backend
 from snnstudio.core.sweep.point_jobs import PointOutcome, PointTask, completed_point
 from snnstudio.core.sweep.results import (
+    ANN_TWINS_FOLDER,
     RESULTS_FILE,
     RUNS_FOLDER,
     SPEC_FILE,
@@ -78,12 +81,13 @@ def point_run_dir(out_dir: Path, point: SweepPoint) -> Path:
 
 def run_sweep(
     spec: SweepSpec, out_dir: str | Path, workers: int = 1, backend: str = "local",
-    ray_address: str | None = None, cancel: CancelToken | None = None,
+    ray_address: str | None = None, cancel: CancelToken | None = None, ann_reuse: bool = True,
 ) -> Iterator[SweepEvent]:  # fmt: skip
     """Run every point of `spec` not completed yet into `out_dir`, yielding events.
 
     A failed point is recorded and the others go on. Cancelling stops running points
-    after their current batch and starts no new one; finished points are kept.
+    after their current batch and starts no new one; finished points are kept. With
+    `ann_reuse`, points share the ANN twins they train through `out_dir`/ann-twins.
     """
     started = time.perf_counter()
     check_backend(backend, workers)
@@ -105,7 +109,8 @@ def run_sweep(
     if to_run and not _cancelled(cancel):
         runner = make_backend(backend, workers, ray_address)
         try:
-            yield from _drive(runner, spec, out, to_run, rows, cancel)
+            cache = str(out / ANN_TWINS_FOLDER) if ann_reuse else ""
+            yield from _drive(runner, spec, out, to_run, rows, cancel, cache)
         finally:
             runner.close()
     for point in to_run:
@@ -120,7 +125,7 @@ def run_sweep(
 
 def _drive(
     runner: Backend, spec: SweepSpec, out: Path, to_run: list[SweepPoint],
-    rows: dict[int, dict[str, Any]], cancel: CancelToken | None,
+    rows: dict[int, dict[str, Any]], cancel: CancelToken | None, ann_cache: str,
 ) -> Iterator[SweepEvent]:  # fmt: skip
     waiting = deque(to_run)
     by_index = {p.index: p for p in to_run}
@@ -130,7 +135,7 @@ def _drive(
         while waiting and in_flight < runner.slots and not _cancelled(cancel):
             point = waiting.popleft()
             run_dir = point_run_dir(out, point)
-            runner.submit(_task(spec, point, run_dir))
+            runner.submit(_task(spec, point, run_dir, ann_cache))
             in_flight += 1
             yield PointStarted(point.index, point.label(), str(run_dir))
         if _cancelled(cancel):
@@ -146,10 +151,10 @@ def _drive(
             yield PointFinished(point.index, rows[point.index])
 
 
-def _task(spec: SweepSpec, point: SweepPoint, run_dir: Path) -> PointTask:
+def _task(spec: SweepSpec, point: SweepPoint, run_dir: Path, ann_cache: str) -> PointTask:
     return PointTask(
         point.index, config_io.to_dict(point.config), str(run_dir), spec.job,
-        spec.job_settings, POINT_THREADS,
+        spec.job_settings, POINT_THREADS, ann_cache,
     )  # fmt: skip
 
 

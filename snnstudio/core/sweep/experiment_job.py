@@ -14,13 +14,15 @@ from snnstudio.core.rundir import open_run
 
 def experiment_job(
     cfg: config_io.ExperimentConfig, run_dir: Path, cancel: CancelToken | None,
-    settings: dict[str, Any],
+    settings: dict[str, Any], ann_cache: Path | None = None,
 ) -> Iterator[Event]:  # fmt: skip
     """One ordinary experiment (`snnstudio run`) into `run_dir`; a point interrupted earlier
-    (Stop, Ctrl-C, a killed worker) resumes from its last completed epoch."""
+    (Stop, Ctrl-C, a killed worker) resumes from its last completed epoch. With `ann_cache`,
+    its ANN twins come from (and go to) that folder (core/rules/ann_cache.py)."""
     from snnstudio.core.runner import run_experiment  # torch loads in the worker, not the parent
 
-    return run_experiment(cfg, run_dir, cancel, resume=_interrupted(cfg, run_dir))
+    resume = _interrupted(cfg, run_dir)
+    return run_experiment(cfg, run_dir, cancel, resume=resume, ann_cache=ann_cache)
 
 
 def completed_experiment(

@@ -3,7 +3,8 @@
 presets/paper_results.toml says, per report (a sweep's `paper = "..."`), which transcription
 table, row and column holds the paper's number for a cell of ours (`cells`), or which claim
 of its text states it (`values`); the numbers are read from the transcription
-(core/paper/tables.toml).
+(core/paper/tables.toml, or the one the report names as `transcription`: another paper's,
+e.g. sneaky_spikes.toml).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ class Published:
 
     value: Any
     source: str
+    approximate: bool = False  # the text says 'around' the value
 
     def text(self) -> str:
-        return f"paper {self.value}, {self.source}"
+        return f"paper {'~' if self.approximate else ''}{self.value}, {self.source}"
 
 
 def _same(ours: Any, theirs: Any) -> bool:
@@ -54,6 +56,12 @@ class PaperValues:
     cells: list[dict[str, Any]]
     values: list[dict[str, Any]]
     translate: dict[str, dict[str, str]]
+    source: str = transcription.TRANSCRIPTION  # the transcription file the numbers are in
+
+    @property
+    def is_reproduced_paper(self) -> bool:
+        """True for the paper snnstudio reproduces (its claims section applies)."""
+        return self.source == transcription.TRANSCRIPTION
 
     @classmethod
     def load(cls, key: str) -> PaperValues | None:
@@ -66,7 +74,8 @@ class PaperValues:
             raise ConfigError(f"paper = '{key}' is not a report of {PAPER_RESULTS}")
         return cls(key, entry.get("title", key), entry.get("paper_setting", ""),
                    list(entry.get("cells", [])), list(entry.get("values", [])),
-                   data.get("translate", {}))  # fmt: skip
+                   data.get("translate", {}),
+                   entry.get("transcription", transcription.TRANSCRIPTION))  # fmt: skip
 
     def value(self, known: dict[str, Any], metric: str, mean_over: str = "") -> Published | None:
         """The published number for `metric` of the cell whose full config (dotted keys) is
@@ -80,8 +89,9 @@ class PaperValues:
             if entry.get("metric") != metric or entry.get("mean_over", "") != mean_over:
                 continue
             if _matches(known, entry.get("match", {})):
-                claim = transcription.text_claims()[entry["claim"]]
-                return Published(claim["values"][entry.get("index", 0)], entry["claim"])
+                claim = transcription.text_claims(self.source)[entry["claim"]]
+                value = claim["values"][entry.get("index", 0)]
+                return Published(value, entry["claim"], bool(claim.get("approximate", False)))
         return None
 
     def _from_table(
@@ -96,9 +106,11 @@ class PaperValues:
                 return None
             value = known[key]
             wanted[field] = self.translate.get(key, {}).get(norm(value), value)
-        for row in transcription.table_rows(binding["table"]):
+        table = binding["table"]
+        name = TABLE_SHORT.get(table) or transcription.table_name(table, self.source)
+        for row in transcription.table_rows(table, self.source):
             if all(_same(v, transcription.row_value(row, f)) for f, v in wanted.items()):
-                return Published(row[column], TABLE_SHORT.get(binding["table"], binding["table"]))
+                return Published(row[column], name)
         return None
 
     def averaged_axes(self) -> list[str]:

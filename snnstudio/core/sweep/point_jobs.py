@@ -1,7 +1,8 @@
 """What one sweep point runs: a registry of point jobs, and the one function a worker calls.
 
-A point job takes the point's config, its run directory, a cancel token and the spec's
-`[job_settings]`, and yields the events of an ordinary run ending in RunFinished. The
+A point job takes the point's config, its run directory, a cancel token, the spec's
+`[job_settings]` and the sweep's ANN-twin cache folder (None: no reuse), and yields the events
+of an ordinary run ending in RunFinished. The
 default, `experiment`, is `snnstudio run`; `train-eliminate` trains, then removes the
 backdoor (the paper's Fig. 12). Other jobs register here under their own name.
 """
@@ -26,7 +27,8 @@ from snnstudio.core.sweep.experiment_job import (
 from snnstudio.core.threads import apply_thread_policy
 
 JobRun = Callable[
-    [config_io.ExperimentConfig, Path, CancelToken | None, dict[str, Any]], Iterator[Event]
+    [config_io.ExperimentConfig, Path, CancelToken | None, dict[str, Any], Path | None],
+    Iterator[Event],
 ]
 JobCompleted = Callable[[config_io.ExperimentConfig, Path, dict[str, Any]], dict[str, Any] | None]
 
@@ -79,6 +81,7 @@ class PointTask:
     job: str = "experiment"
     job_settings: dict[str, Any] = field(default_factory=dict)
     threads: int = 1  # the thread policy's count for a sweep worker; Ray's num_cpus
+    ann_cache: str = ""  # the sweep's folder of trained ANN twins to reuse ("" = no reuse)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ def run_point(task: PointTask, cancel: CancelToken | None) -> PointOutcome:
     try:
         cfg = config_io.from_dict(task.config)
         finished: RunFinished | None = None
-        for event in POINT_JOBS[task.job].run(cfg, run_dir, cancel, task.job_settings):
+        ann_cache = Path(task.ann_cache) if task.ann_cache else None
+        for event in POINT_JOBS[task.job].run(cfg, run_dir, cancel, task.job_settings, ann_cache):
             if isinstance(event, RunFinished):
                 finished = event
     except KeyboardInterrupt:  # Ray passes a cancel on as an interrupt

@@ -87,7 +87,7 @@ def write_report(sweep_dir: str | Path) -> Path:
         _write_csv(folder / f"{table.slug}.csv", table, with_paper=view.paper is not None)
     figures = _figures(folder, view, metrics, out)
     lines = _markdown(view, tables, figures)
-    if view.paper is not None:
+    if view.paper is not None and view.paper.is_reproduced_paper:  # its claims, not another's
         lines += ["", "## Claims", "", *claims_markdown(claims_of([(out, view)]))]
     write_text_atomic(folder / "report.md", "\n".join(lines) + "\n")
     return folder / "report.md"
@@ -302,7 +302,8 @@ def _markdown(view: SweepView, tables: list[Table], figures: list[str]) -> list[
     if view.paper:
         lines += ["", f"Paper: {view.paper.title}. {view.paper.setting}",
                   "'(paper X, Table N)' is the paper's number for that cell as printed; "
-                  "'(paper X, Cnn)' a number its text states (claim Cnn)."]  # fmt: skip
+                  "'(paper X, Cnn)' a number its text states (claim Cnn; '~X': 'around X')."
+                  ]  # fmt: skip
     if any("†" in cell for table in tables for row in table.text for cell in row):
         lines += ["", MR_NOTE]
     for table in tables:

@@ -14,6 +14,7 @@ from snnstudio.core.sweep.spec import SweepPoint
 RESULTS_FILE = "results.csv"
 SPEC_FILE = "sweep.toml"
 RUNS_FOLDER = "runs"
+ANN_TWINS_FOLDER = "ann-twins"  # the ANN twins the points share (core/rules/ann_cache.py)
 STATUSES = ("completed", "failed", "cancelled")
 # metrics first in this order (the paper's), then any other scalar in name order
 LEADING_METRICS = (

@@ -31,12 +31,13 @@ DESK_DATA: dict[str, Any] = {
     "data.test_limit": 1000, "train.batch_size": 64, "train.lr": 1e-3,
 }  # fmt: skip
 # Per rule: LR_B's epochs and T; LR_C's ANN epochs and the T its SNN is scored at; LR_H's ANN
-# epochs, STDB epochs and T. Measured on 2 cores (one thread, load 3-12, README "The paper's
-# networks"): the VGG11 ANN twin reaches 0.972 in 3 epochs and converts to 0.965 at T = 64;
-# VGG11 LR_B at T = 4 reaches 0.896 / 0.931 after 1 / 2 epochs, 15-25 min an epoch on one
-# thread under load: a desk preset of several LR_B points takes hours, not minutes.
+# epochs, STDB epochs and T. Measured on 2 cores (README "The paper's networks"): ResNet18
+# LR_B at T = 4 reaches 0.950 / 0.964 after 3 / 5 epochs (seed 0, 2 threads, 4.5-8.5 min an
+# epoch under load); VGG11 LR_B 0.896 / 0.931 after 1 / 2; the VGG11 ANN twin 0.972 in 3
+# epochs, converted 0.965 at T = 64. A desk LR_B point is about half an hour, so a preset of
+# several such points takes more than 2 hours on 2 cores.
 DESK_RULES: dict[str, dict[str, Any]] = {
-    "bptt": {"train.epochs": 3, "sim.timesteps": 4},
+    "bptt": {"train.epochs": 5, "sim.timesteps": 4},
     "conversion": {"rule.ann_epochs": 3, "sim.timesteps": 4, "sim.eval_timesteps": 64},
     "hybrid": {"rule.ann_epochs": 3, "train.epochs": 1, "sim.timesteps": 16,
                "sim.eval_timesteps": 16},
