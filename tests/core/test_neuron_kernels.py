@@ -177,8 +177,12 @@ def test_training_on_a_repeated_frame_runs_its_first_layers_once_with_the_same_n
     once = _trained_once(arch, x.unsqueeze(0).expand(4, *x.shape))
     whole = _trained_once(arch, x.unsqueeze(0).expand(4, *x.shape).contiguous())
     torch.testing.assert_close(once[0], whole[0], rtol=1e-5, atol=1e-5)
+    # by each tensor's norm: elementwise, a near-zero weight gradient of ResNet18's first
+    # conv differs past 1e-6 at 1 or 3 threads (relative norm 1.5e-6, measured), while a
+    # flipped spike or a gradient lost over t moves the norm by far more
     for name, grad in whole[1].items():
-        torch.testing.assert_close(once[1][name], grad, rtol=1e-4, atol=1e-6, msg=name)
+        drift = (once[1][name] - grad).norm() / grad.norm().clamp_min(1e-12)
+        assert drift < 1e-4, (name, drift.item())
     for name, buffer in whole[2].items():
         torch.testing.assert_close(once[2][name], buffer, rtol=1e-5, atol=1e-7, msg=name)
 
