@@ -26,7 +26,8 @@ from snnstudio.core.data.base import DatasetSplits
 from snnstudio.core.data.registry import is_event_dataset, load_dataset
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import RunFinished
-from snnstudio.core.rundir import new_run_dir, open_run
+from snnstudio.core.run_record import open_run
+from snnstudio.core.rundir import new_run_dir
 from snnstudio.core.runner import resume_experiment, run_experiment
 from snnstudio.gui.close_question import CloseQuestion
 from snnstudio.gui.defense_tabs import DefenseTabs

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from snnstudio.core import paper
-from snnstudio.core.rundir import write_text_atomic
+from snnstudio.core.atomic_files import write_text_atomic
 from snnstudio.core.sweep.describe import RULE_NAMES, markdown_table, rule_label
 from snnstudio.core.sweep.view import read_sweep
 
