@@ -25,7 +25,7 @@ from typing import Any
 from snnstudio.core.defense.detection import DetectionSettings, run_detection
 from snnstudio.core.defense.elimination import run_elimination
 from snnstudio.core.events import RunFinished
-from snnstudio.core.rundir import open_run
+from snnstudio.core.run_record import open_run
 from snnstudio.core.sweep.results import RESULTS_FILE
 
 

@@ -17,11 +17,11 @@ from typing import Any
 import torch
 
 from snnstudio.core import config as config_io
+from snnstudio.core.atomic_files import atomic_path
 from snnstudio.core.errors import CheckpointError, SnnStudioError
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.neurons import is_spiking_layer
 from snnstudio.core.models.registry import build_network
-from snnstudio.core.rundir import atomic_path
 from snnstudio.core.validation import validate
 
 FORMAT = "snnstudio-checkpoint/1"

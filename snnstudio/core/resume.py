@@ -29,9 +29,9 @@ import numpy as np
 import torch
 
 from snnstudio.core import config as config_io
+from snnstudio.core.atomic_files import atomic_path
 from snnstudio.core.errors import CheckpointError
 from snnstudio.core.events import EpochDone, StageRole
-from snnstudio.core.rundir import atomic_path
 
 RESUME_DIR = "resume"
 FORMAT = "snnstudio-resume/1"

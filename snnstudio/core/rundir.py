@@ -1,16 +1,16 @@
-"""The run-directory format: names, kinds, files, writing and reading.
+"""The run-directory format: names, kinds, files and writing (run_record.py reads them).
 
 A run directory holds `run.json` (its kind, written when the folder is made), `config.toml`,
 `metrics.json`, `history.csv`, `log.txt`, checkpoints, curve files, TensorBoard scalars,
 for a detection `report.json`, and for a run with a dynamic trigger (trigger.kind = 'dynamic')
 `trigger.pt`, the trained generator that makes its triggered inputs (beside every checkpoint
 of it: a detection or elimination reads it from the checkpoint's folder). This module is the
-only one that knows those names: jobs write through `RunDirectory`, the GUI, CLI and sweeps
-read through `open_run`.
+only one that defines those names: jobs write through `RunDirectory`, the GUI, CLI and sweeps
+read through `run_record.open_run`.
 
-Every file but the streamed log and history is written atomically (a temporary file in the
-same folder, flushed and fsynced, then `os.replace`), so a crash or a power cut leaves the
-old file or the new one, never half of one.
+Every file but the streamed log and history is written atomically (atomic_files.py: a
+temporary file in the same folder, flushed and fsynced, then `os.replace`), so a crash or a
+power cut leaves the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -18,29 +18,22 @@ from __future__ import annotations
 import contextlib
 import csv
 import itertools
-import json
-import math
-import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from snnstudio import __version__
 from snnstudio.core import config as config_io
+from snnstudio.core.atomic_files import atomic_path, write_json_atomic, write_text_atomic
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import (
     EpochDone,
     Event,
     Log,
-    NetworkKind,
     RunFinished,
-    StageRole,
     TimestepCurve,
     describe,
 )
@@ -180,65 +173,7 @@ def output_dir(
     return out
 
 
-# ---------------------------------------------------------------- atomic writes
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside `path` to write to; on success it replaces `path` atomically.
-
-    The temporary name keeps `path`'s suffix (writers such as savefig and np.savez go by it).
-    On an exception the temporary file is removed and `path` is left as it was.
-    """
-    path = Path(path)
-    handle, name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}"
-    )
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        with temporary.open("rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable where the platform allows it (not on Windows)."""
-    try:
-        handle = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-
-
-def json_safe(value: Any) -> Any:
-    """NaN and infinities become null so metrics.json stays valid JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(json_safe(data), indent=2, sort_keys=True) + "\n")
+# ---------------------------------------------------------------- files of a run
 
 
 def write_curve(path: str | Path, acc: list[float], asr: list[float]) -> None:
@@ -364,132 +299,3 @@ def recorded(events: Iterator[Event], rundir: RunDirectory | None) -> Iterator[E
     finally:
         if rundir is not None:
             rundir.close()
-
-
-# ---------------------------------------------------------------- reading a run
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A run directory as `open_run` found it: its path, kind and when it was made."""
-
-    path: Path
-    kind: RunKind
-    created: str
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def modified(self) -> float:
-        """When the run last changed: its metrics.json, else its run.json."""
-        metrics = self.path / METRICS_FILE
-        return (metrics if metrics.is_file() else self.path / RUN_FILE).stat().st_mtime
-
-    def has_metrics(self) -> bool:
-        return (self.path / METRICS_FILE).is_file()
-
-    def config(self) -> config_io.ExperimentConfig:
-        """The resolved config the run was made with (ConfigError when it cannot be read)."""
-        return config_io.load(self.path / CONFIG_FILE)
-
-    def metrics(self) -> dict[str, Any]:
-        """metrics.json; empty while the job runs or when it stopped before writing it."""
-        return self._json(METRICS_FILE)
-
-    def report(self) -> dict[str, Any]:
-        """report.json of a detection (empty for other kinds)."""
-        return self._json(REPORT_FILE)
-
-    def _json(self, name: str) -> dict[str, Any]:
-        path = self.path / name
-        if not path.is_file():
-            return {}
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise RunDirError(f"{path}: unreadable ({exc})") from None
-        if not isinstance(data, dict):
-            raise RunDirError(f"{path}: not a JSON object")
-        return data
-
-    def checkpoint(self, stage: str = MODEL_STAGE) -> Path | None:
-        """The checkpoint of `stage` (model.pt, clean-twin.pt, <method>.pt), or None."""
-        path = self.path / checkpoint_name(stage)
-        return path if path.is_file() else None
-
-    def history(self) -> list[dict[str, str]]:
-        """The rows of history.csv (empty when it has none)."""
-        path = self.path / HISTORY_FILE
-        if not path.is_file():
-            return []
-        with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
-
-    def epochs(self) -> list[EpochDone]:
-        """history.csv as the EpochDone events that wrote it; unreadable rows are skipped.
-
-        Histories written before the role columns existed read as SNN stages.
-        """
-        events = []
-        for row in self.history():
-            try:
-                role = StageRole(
-                    NetworkKind(row.get("network") or NetworkKind.SNN),
-                    row.get("clean_twin") == "1",
-                )
-                events.append(
-                    EpochDone(
-                        row["stage"], int(row["epoch"]), float(row["acc"]), float(row["asr"]),
-                        float(row["loss"]), float(row["seconds"]), role=role,
-                    )
-                )  # fmt: skip
-            except (KeyError, TypeError, ValueError):
-                continue
-        return events
-
-    def timestep_curves(self) -> list[TimestepCurve]:
-        """The ACC/ASR-against-T curves the run wrote, as events; unreadable files skipped."""
-        curves = []
-        for file in sorted(self.path.glob(f"*{CURVE_FILE}")):
-            stage = curve_stage(file.name)
-            if stage is None:
-                continue
-            with file.open(newline="", encoding="utf-8") as handle:
-                rows = list(csv.DictReader(handle))
-            try:
-                acc, asr = [float(r["acc"]) for r in rows], [float(r["asr"]) for r in rows]
-            except (KeyError, TypeError, ValueError):
-                continue
-            role = StageRole(clean_twin=stage == CLEAN_TWIN_STAGE)  # curve files are the SNN's
-            curves.append(TimestepCurve(stage, acc, asr, role=role))
-        return curves
-
-
-def open_run(path: str | Path) -> RunRecord:
-    """The run directory at `path`; RunDirError when it has no readable run.json."""
-    path = Path(path)
-    info_file = path / RUN_FILE
-    if not info_file.is_file():
-        raise RunDirError(f"{path} is not a run directory (it has no {RUN_FILE})")
-    try:
-        info = json.loads(info_file.read_text(encoding="utf-8"))
-        kind = RunKind(info["kind"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise RunDirError(f"{info_file}: unreadable ({exc})") from None
-    return RunRecord(path, kind, str(info.get("created", "")))
-
-
-def list_runs(folder: str | Path) -> list[RunRecord]:
-    """Every run directory directly inside `folder`, newest first (others are skipped)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    records = []
-    for child in folder.iterdir():
-        try:
-            records.append(open_run(child))
-        except (RunDirError, OSError):
-            continue
-    return sorted(records, key=lambda r: r.modified, reverse=True)

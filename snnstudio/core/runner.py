@@ -39,15 +39,8 @@ from snnstudio.core.resume import EpochStates, check_resumable, describe_progres
 from snnstudio.core.rules.ann_cache import AnnCache
 from snnstudio.core.rules.context import RuleContext, RuleResult
 from snnstudio.core.rules.registry import RULES
-from snnstudio.core.rundir import (
-    CLEAN_TWIN_STAGE,
-    MODEL_STAGE,
-    TRIGGER_FILE,
-    RunDirError,
-    RunKind,
-    RunRecord,
-    open_run,
-)
+from snnstudio.core.run_record import RunRecord, open_run
+from snnstudio.core.rundir import CLEAN_TWIN_STAGE, MODEL_STAGE, TRIGGER_FILE, RunDirError, RunKind
 from snnstudio.core.threads import apply_thread_policy
 from snnstudio.core.training import EvalSets
 from snnstudio.core.validation import validate

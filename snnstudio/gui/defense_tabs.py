@@ -24,16 +24,14 @@ from snnstudio.core.events import (
     StageStarted,
     check_cancel,
 )
+from snnstudio.core.run_record import RunRecord, list_runs, open_run
 from snnstudio.core.rundir import (
     CLEAN_TWIN_STAGE,
     MODEL_STAGE,
     RunDirError,
     RunKind,
-    RunRecord,
     dropped_if_empty,
-    list_runs,
     new_run_dir,
-    open_run,
 )
 from snnstudio.gui.detection_view import DetectionView
 from snnstudio.gui.elimination_panel import EliminationPanel

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QTableWidget
 
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import SnnStudioError
-from snnstudio.core.rundir import open_run
+from snnstudio.core.run_record import open_run
 from snnstudio.gui.svg_strokes import flatten_scaled_paths
 
 PLOT_FILTER = "SVG drawing (*.svg);;PNG image (*.png)"

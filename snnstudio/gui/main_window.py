@@ -1,4 +1,5 @@
-"""The main window: tabs for setup, trigger, run, results, defences; one long job; files.
+"""The main window: tabs for setup, trigger, run, results, defences; one long job; files
+(experiment_files.py) and menus (window_menus.py).
 
 It edits an ExperimentConfig, starts the core's `run_experiment` generator as the window's one
 long job and draws the events it relays; short blocking calls (dataset checks) are tasks of
@@ -7,17 +8,11 @@ their own (gui/tasks.py), so the window never freezes. It holds no science.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QMainWindow,
-    QMessageBox,
-    QTabWidget,
-)
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 from snnstudio.core import config as config_io
 from snnstudio.core import validation
@@ -26,20 +21,15 @@ from snnstudio.core.data.base import DatasetSplits
 from snnstudio.core.data.registry import is_event_dataset, load_dataset
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import RunFinished
-from snnstudio.core.rundir import new_run_dir, open_run
+from snnstudio.core.run_record import open_run
+from snnstudio.core.rundir import new_run_dir
 from snnstudio.core.runner import resume_experiment, run_experiment
 from snnstudio.gui.close_question import CloseQuestion
 from snnstudio.gui.defense_tabs import DefenseTabs
 from snnstudio.gui.estimate_label import ShownEstimate, estimate_for
 from snnstudio.gui.event_trigger_preview import RunGenerator, run_key
-from snnstudio.gui.exporting import (
-    PLOT_FILTER,
-    TABLE_FILTER,
-    export_graphics,
-    export_table_csv,
-    figure_caption,
-    run_dir_caption,
-)
+from snnstudio.gui.experiment_files import ExperimentFiles
+from snnstudio.gui.exporting import figure_caption, run_dir_caption
 from snnstudio.gui.results_table import ResultsTable
 from snnstudio.gui.run_panel import RunPanel
 from snnstudio.gui.screen_fit import fitted_size, scrolled
@@ -48,19 +38,10 @@ from snnstudio.gui.start_checks import Problem, start_problems
 from snnstudio.gui.sweep_panel import SweepTab
 from snnstudio.gui.tasks import Failure, TaskSlot, Work, show_failure
 from snnstudio.gui.trigger_editor import TriggerEditor
+from snnstudio.gui.window_menus import WindowMenus
 
-TOML_FILTER = "Experiment (*.toml)"
-RECENT_KEY = "recent_files"
-MAX_RECENT = 8
 PREVIEW_SAMPLES = 6
 CHECK_DELAY_MS = 250
-
-
-def same_config(a: config_io.ExperimentConfig, b: config_io.ExperimentConfig) -> bool:
-    """Equal as saved: a drawn trigger's transparent pixels (nan) compare equal."""
-    return json.dumps(config_io.to_dict(a), sort_keys=True, default=str) == json.dumps(
-        config_io.to_dict(b), sort_keys=True, default=str
-    )
 
 
 def data_key(cfg: config_io.ExperimentConfig) -> tuple:
@@ -71,13 +52,13 @@ def data_key(cfg: config_io.ExperimentConfig) -> tuple:
     return (sorted(data.items()), framing)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ExperimentFiles, WindowMenus, QMainWindow):
     def __init__(self, runs_folder: Path | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings("snnstudio", "snnstudio")
         self.runs_folder = runs_folder or Path.cwd() / "runs"
         self.config_path: Path | None = None
-        self._saved_config: config_io.ExperimentConfig | None = None  # as last opened/saved
+        self.saved_config: config_io.ExperimentConfig | None = None  # as last opened/saved
         self.splits: DatasetSplits | None = None
         self.last_run_dir: Path | None = None
         self.jobs = TaskSlot(self)  # the one long job: experiment, detection or elimination
@@ -105,7 +86,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.defense.elimination, "Elimination")
         self.sweep = SweepTab(self)  # the Sweep tab: its panel, Start/Stop and reopening
         self.setCentralWidget(self.tabs)
-        self._build_menus()
+        self.build_menus()
 
         self._estimate_timer = QTimer(self)  # the estimate after a burst of edits
         self._estimate_timer.setSingleShot(True)
@@ -130,37 +111,6 @@ class MainWindow(QMainWindow):
         self.resize(fitted_size(self.screen()))  # a 1366x768 laptop screen holds it
         self.set_config(config_io.load_preset("demo"))
 
-    # ------------------------------------------------------------------ menus
-
-    def _build_menus(self) -> None:
-        files = self.menuBar().addMenu("&File")
-        self._action(files, "&New experiment", self.new_config, QKeySequence.StandardKey.New)
-        presets = files.addMenu("Open &preset")
-        for name in config_io.preset_names():
-            self._action(presets, name, lambda n=name: self.open_preset(n))
-        self._action(files, "&Open…", self.open_config_dialog, QKeySequence.StandardKey.Open)
-        self.recent_menu = files.addMenu("Open &recent")
-        self._action(files, "&Save", self.save_config, QKeySequence.StandardKey.Save)
-        self._action(files, "Save &as…", self.save_config_as, QKeySequence.StandardKey.SaveAs)
-        files.addSeparator()
-        self._action(files, "Export &plots…", self.export_plots_dialog)
-        self._action(files, "Export &table as CSV…", self.export_table_dialog)
-        files.addSeparator()
-        self._action(files, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        runs = self.menuBar().addMenu("&Run")
-        self.start_action = self._action(runs, "&Start", self.start_run, QKeySequence("F5"))
-        self.stop_action = self._action(runs, "S&top", self.stop_run, QKeySequence("Shift+F5"))
-        self.stop_action.setEnabled(False)
-        self._refresh_recent_menu()
-
-    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        return action
-
     # ------------------------------------------------------------------ config
 
     def config(self) -> config_io.ExperimentConfig:
@@ -174,108 +124,11 @@ class MainWindow(QMainWindow):
         self.trigger.dynamic_preview.run = None  # a reopened run's generator goes with its form
         self.setup.set_config(cfg)
         self.trigger.set_trigger_config(cfg.trigger)
-        self._saved_config = self.config()
-        self._update_title()
-
-    def form_modified(self) -> bool:
-        """Whether the form holds edits not saved since it was last opened or saved."""
-        return not same_config(self.config(), self._saved_config)
-
-    def may_replace_form(self, cfg: config_io.ExperimentConfig, what: str, ask: bool) -> bool:
-        """Whether the form may become `cfg` (`what` names it): yes when nothing would be
-        lost, else the user is asked. With `ask` False only unsaved edits are asked about
-        (the user chose a file or preset); True asks whenever the form differs (reopening a
-        run or a sweep point, where loading the config is not the point of the action)."""
-        if same_config(self.config(), cfg) or not (ask or self.form_modified()):
-            return True
-        unsaved = " It has unsaved edits." if self.form_modified() else ""
-        answer = QMessageBox.question(
-            self, "Replace the experiment?",
-            f"Replace the experiment in the form ('{self.setup.name.text()}') with {what}?"
-            f"{unsaved}",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )  # fmt: skip
-        return answer == QMessageBox.StandardButton.Yes
-
-    def new_config(self) -> None:
-        cfg = config_io.ExperimentConfig()
-        if self.may_replace_form(cfg, "a new experiment", ask=False):
-            self.config_path = None
-            self.set_config(cfg)
-
-    def open_preset(self, name: str) -> None:
-        """The preset in the form, tied to no file (Save asks where to write it)."""
-        cfg = config_io.load_preset(name)
-        if self.may_replace_form(cfg, f"the preset '{name}'", ask=False):
-            self.config_path = None
-            self.set_config(cfg)
-
-    def open_config(self, path: Path) -> bool:
-        try:
-            cfg = validation.validate(config_io.load(path))
-        except SnnStudioError as exc:
-            QMessageBox.warning(self, "Cannot open experiment", str(exc))
-            return False
-        if not self.may_replace_form(cfg, str(path), ask=False):
-            return False
-        self.config_path = Path(path)
-        self.set_config(cfg)
-        self._remember(self.config_path)
-        return True
-
-    def open_config_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", TOML_FILTER)
-        if path:
-            self.open_config(Path(path))
-
-    def save_config(self) -> None:
-        if self.config_path is None:
-            self.save_config_as()
-        else:
-            self.write_config(self.config_path)
-
-    def save_config_as(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save experiment", f"{self.config().name}.toml", TOML_FILTER
-        )
-        if path:
-            self.write_config(Path(path))
-
-    def write_config(self, path: Path) -> None:
-        try:
-            config_io.save(self.config(), path)
-        except OSError as exc:
-            QMessageBox.warning(self, "Cannot save experiment", f"cannot write {path}: {exc}")
-            return
-        self.config_path = path
-        self._saved_config = self.config()
-        self._remember(path)
-        self._update_title()
-        self.statusBar().showMessage(f"saved {path}", 5000)
-
-    def _remember(self, path: Path) -> None:
-        recent = [str(path)] + [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue(RECENT_KEY, recent[:MAX_RECENT])
-        self._refresh_recent_menu()
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value(RECENT_KEY, [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _refresh_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_files():
-            self._action(self.recent_menu, path, lambda p=path: self.open_config(Path(p)))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
-
-    def _update_title(self) -> None:
-        where = f" — {self.config_path}" if self.config_path else ""
-        edited = " *" if self._saved_config is not None and self.form_modified() else ""
-        self.setWindowTitle(f"snnstudio — {self.setup.name.text()}{edited}{where}")
+        self.saved_config = self.config()
+        self.update_title()
 
     def _on_config_edited(self) -> None:
-        self._update_title()
+        self.update_title()
         self._estimate_timer.start()
         self._refresh_start()
 
@@ -496,46 +349,6 @@ class MainWindow(QMainWindow):
             return
         assert trigger is not None
         self.trigger.show_run_generator(RunGenerator(trigger, run_key(cfg), path.name))
-
-    # ------------------------------------------------------------------ export
-
-    def current_figure(self) -> tuple[str, object, str]:
-        """(file stem, plot layout, caption naming the run) of the tab on screen; the run
-        curves elsewhere."""
-        page = self.tabs.currentWidget()
-        defense = self.defense
-        if page is defense.detection:  # the recordings or the scores, as on screen
-            shown = defense.detection.views.currentWidget()
-            return "detection", shown.graphics.ci, defense.detection_caption
-        if page is defense.elimination:
-            return "elimination", defense.elimination.graphics.ci, defense.elimination_caption
-        return "curves", self.run_panel.curves.graphics.ci, self.run_caption
-
-    def current_table(self) -> tuple[str, object]:
-        """(file stem, table) of the tab on screen: detection scores, else the past runs."""
-        if self.tabs.currentWidget() is self.defense.detection:
-            return "detection-scores", self.defense.detection.scores
-        return "runs", self.results.table
-
-    def export_plots_dialog(self) -> None:
-        stem, figure, caption = self.current_figure()
-        path, _ = QFileDialog.getSaveFileName(self, "Export plots", f"{stem}.svg", PLOT_FILTER)
-        if path:
-            self._report(lambda: export_graphics(figure, path, caption))
-
-    def export_table_dialog(self) -> None:
-        stem, table = self.current_table()
-        path, _ = QFileDialog.getSaveFileName(self, "Export table", f"{stem}.csv", TABLE_FILTER)
-        if path:
-            self._report(lambda: export_table_csv(table, path))
-
-    def _report(self, write) -> None:  # type: ignore[no-untyped-def]
-        try:
-            written = write()
-        except SnnStudioError as exc:
-            QMessageBox.warning(self, "Export failed", str(exc))
-            return
-        self.statusBar().showMessage(f"wrote {written}", 5000)
 
     # ------------------------------------------------------------------ closing
 

@@ -1,4 +1,4 @@
-"""Past runs, read from their run directories through `core.rundir.open_run`.
+"""Past runs, read from their run directories through `core.run_record.open_run`.
 
 Reading every run folder takes a while with hundreds of runs, so it is a task off the GUI
 thread (gui/tasks.py); the table is filled when it returns, sorted as the user last chose
@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from snnstudio.core.events import CancelToken, check_cancel
-from snnstudio.core.rundir import RunDirError, RunKind, RunRecord, list_runs
+from snnstudio.core.run_record import RunRecord, list_runs
+from snnstudio.core.rundir import RunDirError, RunKind
 from snnstudio.core.runner import why_not_resumable
 from snnstudio.core.sweep.results import sweep_status
 from snnstudio.gui.tasks import Failure, TaskSlot

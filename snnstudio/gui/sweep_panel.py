@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import CancelToken, check_cancel
-from snnstudio.core.rundir import RunKind, new_run_dir, open_run
+from snnstudio.core.run_record import open_run
+from snnstudio.core.rundir import RunKind, new_run_dir
 from snnstudio.core.sweep.backends import BACKENDS
 from snnstudio.core.sweep.cells import norm
 from snnstudio.core.sweep.elimination_job import JOB_NAME as ELIMINATION_JOB

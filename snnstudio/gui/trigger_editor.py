@@ -3,6 +3,8 @@
 It edits the `trigger.*` section of a config. A drawn trigger becomes `kind = "array"` with
 the drawn pixels' bounding box as `pattern` (NaN = transparent) at `position = "xy"`; the
 preview stamps sample images with `placed_trigger_from_config`, the core's own placement.
+The samples and the trigger stamped on them are trigger_samples.py's, what happens on the grid
+trigger_drawing.py's (both mixed into the editor).
 """
 
 from __future__ import annotations
@@ -11,9 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QColorDialog,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -28,12 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from snnstudio.core.attack.trigger import (
-    POLARITY_CHANNELS,
-    PlacedTrigger,
-    SampleTrigger,
-    placed_trigger_from_config,
-)
+from snnstudio.core.attack.trigger import PlacedTrigger
 from snnstudio.core.config import (
     EVENT_TRIGGER_KINDS,
     MOVING_DIRECTIONS,
@@ -45,20 +40,16 @@ from snnstudio.core.config import (
     TriggerConfig,
 )
 from snnstudio.core.data.base import SampleSet
-from snnstudio.core.errors import SnnStudioError, TriggerError
-from snnstudio.gui.event_trigger_preview import (
-    DynamicPreview,
-    RunGenerator,
-    event_trigger_note,
-    run_key,
-)
+from snnstudio.core.errors import SnnStudioError
+from snnstudio.gui.event_trigger_preview import DynamicPreview, event_trigger_note
 from snnstudio.gui.event_trigger_view import EventTriggerView
 from snnstudio.gui.form_fields import combo, float_spin, int_spin, set_combo_text
-from snnstudio.gui.image_render import frame_of
 from snnstudio.gui.pixel_grid import PixelGrid
 from snnstudio.gui.sample_strip import SampleStrip
 from snnstudio.gui.screen_fit import scrolled
-from snnstudio.gui.tasks import Failure, TaskSlot
+from snnstudio.gui.tasks import TaskSlot
+from snnstudio.gui.trigger_drawing import TriggerDrawing, pattern_to_lists
+from snnstudio.gui.trigger_samples import TriggerSamples
 
 KIND_LABELS = {"white": "white square (event data: static polarity square)",
                "random": "random square", "image": "image file", "array": "drawn on the grid",
@@ -71,21 +62,8 @@ EVENT_KIND_ROWS = {"moving": ("direction", "speed"),
                    "dynamic": ("gamma", "generator_epochs"),
                    "strobing": ("strobe_on", "strobe_off"), "flashy": ("strobe_on", "strobe_off"),
                    "framed": ("border",)}  # fmt: skip
-NOTHING_DRAWN = "nothing drawn yet: paint the trigger on the grid (left drag paints)"
 POLARITY_LABELS = {0: "0: channel 0 (OFF events)", 1: "1: channel 1 (ON events)",
                    2: "2: both channels"}  # fmt: skip
-
-
-def polarity_values(polarity: int) -> tuple[float, float]:
-    """The two channel values the core's polarity `polarity` sets (trigger.POLARITY_CHANNELS)."""
-    on = POLARITY_CHANNELS[polarity]
-    return (1.0 if 0 in on else 0.0, 1.0 if 1 in on else 0.0)
-
-
-def pattern_to_lists(pattern: np.ndarray) -> list:
-    """(C, h, w) -> nested lists for TOML; a one-channel pattern is written as rows (h, w)."""
-    array = pattern[0] if pattern.shape[0] == 1 else pattern
-    return array.astype(float).tolist()
 
 
 def trigger_summary(placed: PlacedTrigger) -> str:
@@ -101,7 +79,7 @@ def trigger_summary(placed: PlacedTrigger) -> str:
     return f"{height}x{width} trigger{pixels} at row {rows[0]}, column {cols[0]}"
 
 
-class TriggerEditor(QWidget):
+class TriggerEditor(TriggerSamples, TriggerDrawing, QWidget):
     """Emits `changed` whenever the trigger it describes changes."""
 
     changed = Signal()
@@ -163,14 +141,11 @@ class TriggerEditor(QWidget):
         self.message.setWordWrap(True)
         self.grid = PixelGrid()
         self.strip = SampleStrip()
-        self._brush_colour = QColor(255, 255, 255)
-        self._loading = False
-        self._last_kind = "white"
-        self._saved_drawing: np.ndarray | None = None
-        self._keep_grid = False  # switching to "drawn" keeps the pixels the grid shows
+        self.loading = False
+        self.init_drawing()
         self._build_layout()
         self._connect()
-        self._update_enabled()
+        self.update_enabled()
 
     def _build_layout(self) -> None:
         path_row = QHBoxLayout()
@@ -219,7 +194,7 @@ class TriggerEditor(QWidget):
         layout.addWidget(self.previews)
 
     def _connect(self) -> None:
-        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self.kind.currentIndexChanged.connect(self.on_kind_changed)
         for signal in (self.kind.currentIndexChanged, self.size.valueChanged,
                        self.position.currentTextChanged, self.x.valueChanged,
                        self.y.valueChanged, self.seed.valueChanged,
@@ -231,13 +206,13 @@ class TriggerEditor(QWidget):
                        self.region_scope.currentTextChanged,
                        self.strobe_off.valueChanged, self.border.valueChanged,
                        self.gamma.valueChanged, self.generator_epochs.valueChanged):  # fmt: skip
-            signal.connect(self._on_edited)
-        self.grid.edited.connect(self._on_drawn)
-        self.grid.stroke_started.connect(self._on_stroke_started)
+            signal.connect(self.on_edited)
+        self.grid.edited.connect(self.on_drawn)
+        self.grid.stroke_started.connect(self.on_stroke_started)
         self.browse.clicked.connect(self.choose_file)
         self.colour.clicked.connect(self.choose_colour)
-        self.intensity.valueChanged.connect(self._update_brush)
-        self.brush_polarity.currentIndexChanged.connect(self._update_brush)
+        self.intensity.valueChanged.connect(self.update_brush)
+        self.brush_polarity.currentIndexChanged.connect(self.update_brush)
         self.clear_button.clicked.connect(self.grid.clear)
         self.from_current.clicked.connect(self.draw_current_trigger)
         self.strip.trigger_dragged.connect(self.move_trigger)
@@ -270,7 +245,7 @@ class TriggerEditor(QWidget):
         return cfg
 
     def set_trigger_config(self, cfg: TriggerConfig) -> None:
-        self._loading = True
+        self.loading = True
         try:
             self.kind.setCurrentIndex(max(0, self.kind.findData(cfg.kind)))
             self.size.setValue(cfg.size)
@@ -284,12 +259,12 @@ class TriggerEditor(QWidget):
             self.frame_stop.setValue(cfg.frame_stop)
             self.set_event_keys(cfg)
             if cfg.kind == "array" and cfg.pattern:
-                self._draw_pattern(cfg)
+                self.draw_pattern(cfg)
             elif cfg.kind == "array":  # nothing drawn: no pixel of an earlier trigger stays
-                self.grid.set_drawing(self._blank(), notify=False)
+                self.grid.set_drawing(self.blank_drawing(), notify=False)
         finally:
-            self._loading = False
-        self._on_edited()
+            self.loading = False
+        self.on_edited()
 
     def set_event_keys(self, cfg: TriggerConfig) -> None:
         """The event kinds' keys into their fields (values outside a field's range are shown
@@ -300,98 +275,7 @@ class TriggerEditor(QWidget):
                      "generator_epochs"):  # fmt: skip
             self.event_rows[name].setValue(getattr(cfg, name))
 
-    def _draw_pattern(self, cfg: TriggerConfig) -> None:
-        """Put a config's array pattern on the grid where it would be placed."""
-        try:
-            placed = placed_trigger_from_config(cfg, self.image_shape, self.is_event)
-        except SnnStudioError as exc:
-            self.show_message(str(exc), ok=False)
-            return
-        self._draw_placed(placed)
-
-    def _draw_placed(self, placed: PlacedTrigger, notify: bool = True) -> None:
-        drawing = np.where(placed.mask > 0, placed.pattern, np.nan).astype(np.float32)
-        if drawing.shape[0] != self.image_shape[0]:
-            drawing = np.broadcast_to(drawing, self.image_shape).copy()
-        self.grid.set_drawing(drawing, notify)
-
-    # ------------------------------------------------------------------ samples and preview
-
-    def set_samples(
-        self,
-        samples: np.ndarray,
-        image_shape: tuple[int, int, int],
-        is_event: bool = False,
-        train: SampleSet | None = None,
-    ) -> None:
-        """The dataset's samples for the preview strip and the grid's background; event
-        samples (N, T, C, H, W) are shown summed over their frames, and frame by frame below.
-        `train` (labelled samples) is what a dynamic trigger's preview generator learns on."""
-        self.image_shape = tuple(int(v) for v in image_shape)  # type: ignore[assignment]
-        self.is_event = is_event
-        self.train_samples = train
-        self.dynamic_preview.clear()
-        self.previews.setCurrentIndex(1 if is_event else 0)
-        self.grid.set_image_shape(self.image_shape)
-        self._update_brush()
-        self.strip.set_samples(samples)
-        if len(samples):
-            self.grid.set_background(frame_of(samples[0]))
-        self._update_enabled()
-        self.update_preview()
-
-    def placed_trigger(self) -> PlacedTrigger:
-        """The core's placed trigger for the current settings (raises SnnStudioError)."""
-        cfg = self.trigger_config()
-        if cfg.kind == "array" and not cfg.pattern:
-            raise TriggerError(NOTHING_DRAWN)
-        return placed_trigger_from_config(cfg, self.image_shape, self.is_event)
-
-    def sample_trigger(self) -> SampleTrigger | None:
-        """The trigger of any kind for the current settings, as a run would stamp it (raises
-        SnnStudioError); a dynamic one from a generator trained on the preview's training
-        samples, None while that generator is being trained."""
-        cfg = self.trigger_config()
-        if cfg.kind not in EVENT_TRIGGER_KINDS:
-            return self.placed_trigger()
-        run = self.run_generator()
-        if run is not None:
-            return run.trigger
-        return self.dynamic_preview.trigger(cfg, self.image_shape, self.is_event,
-                                            self.train_samples)  # fmt: skip
-
-    def show_run_generator(self, run: RunGenerator | None) -> None:
-        """Show a reopened run's own saved dynamic trigger while the form holds its attack
-        (None: no run's)."""
-        self.dynamic_preview.run = run
-        self.update_preview()
-
-    def run_generator(self) -> RunGenerator | None:
-        """The reopened run's generator, when the form is that run's dynamic attack."""
-        if self.form_config is None or self.dynamic_preview.run is None or not self.is_event:
-            return None
-        cfg = self.form_config()
-        if cfg.trigger.kind != "dynamic":
-            return None
-        return self.dynamic_preview.run_trigger(run_key(cfg), self.image_shape)
-
-    def _train_preview_generator(self) -> None:
-        """Train the dynamic preview's generator off the GUI thread; redraw when done."""
-        cfg, train = self.trigger_config(), self.train_samples
-        assert train is not None
-        key = DynamicPreview.key(cfg, train)
-
-        def trained(trigger: SampleTrigger) -> None:
-            self.dynamic_preview.keep(key, trigger)
-            self.update_preview()
-
-        def failed(failure: Failure) -> None:
-            self.show_message(f"the preview generator failed: {failure.message}", ok=False)
-
-        self.generator_task.start(
-            "preview generator", lambda cancel: DynamicPreview.train(cfg, train, cancel),
-            on_returned=trained, on_failed=failed,
-        )  # fmt: skip
+    # ------------------------------------------------------------------ preview
 
     def update_preview(self) -> None:
         kind = str(self.kind.currentData())
@@ -406,7 +290,7 @@ class TriggerEditor(QWidget):
             self.strip.show_trigger(None)
             self.event_view.show_trigger(np.empty(0), None)
             self.show_message("training the dynamic trigger's preview generator…", ok=True)
-            self._train_preview_generator()
+            self.train_preview_generator()
             return
         self.strip.show_trigger(trigger)  # type: ignore[arg-type]
         samples = self.strip.samples if self.strip.samples is not None else np.empty(0)
@@ -420,7 +304,7 @@ class TriggerEditor(QWidget):
         placed = trigger
         assert isinstance(placed, PlacedTrigger)
         if str(self.kind.currentData()) != "array":
-            self._draw_placed(placed, notify=False)  # the grid always shows the trigger in use
+            self.draw_placed(placed, notify=False)  # the grid always shows the trigger in use
         self.show_message(trigger_summary(placed), ok=True)
 
     def show_message(self, text: str, ok: bool) -> None:
@@ -436,57 +320,9 @@ class TriggerEditor(QWidget):
         if path:
             self.path.setText(path)
             self.kind.setCurrentIndex(self.kind.findData("image"))
-            self._on_edited()
+            self.on_edited()
 
-    def choose_colour(self) -> None:
-        colour = QColorDialog.getColor(self._brush_colour, self, "Brush colour")
-        if colour.isValid():
-            self._brush_colour = colour
-            self._update_brush()
-
-    def draw_current_trigger(self) -> None:
-        """Copy the trigger now described (white, random, image) onto the grid to edit it."""
-        try:
-            placed = self.placed_trigger()
-        except SnnStudioError as exc:
-            self.show_message(str(exc), ok=False)
-            return
-        self._draw_placed(placed)
-        self._become_drawn()
-
-    def move_trigger(self, row: int, col: int) -> None:
-        """Move the trigger so that its top-left pixel is at (row, col) of the image."""
-        _, height, width = self.image_shape
-        if str(self.kind.currentData()) == "array":
-            drawn = self.grid.pattern()
-            if drawn is None:
-                return
-            pattern, _, _ = drawn
-            top = min(max(row, 0), height - pattern.shape[1])
-            left = min(max(col, 0), width - pattern.shape[2])
-            drawing = np.full(self.grid.shape, np.nan, np.float32)
-            drawing[:, top : top + pattern.shape[1], left : left + pattern.shape[2]] = pattern
-            self.grid.set_drawing(drawing)
-            return
-        self._loading = True
-        self.position.setCurrentText("xy")
-        self.x.setValue(max(col, 0))
-        self.y.setValue(max(row, 0))
-        self._loading = False
-        self._on_edited()
-
-    def _update_brush(self) -> None:
-        channels = self.image_shape[0]
-        if channels == 2:
-            values = polarity_values(int(self.brush_polarity.currentData()))
-        elif channels >= 3:
-            colour = self._brush_colour
-            values = (colour.redF(), colour.greenF(), colour.blueF(), *([1.0] * (channels - 3)))
-        else:
-            values = (self.intensity.value(),)
-        self.grid.set_brush(np.asarray(values[:channels], np.float32))
-
-    def _update_enabled(self) -> None:
+    def update_enabled(self) -> None:
         kind = str(self.kind.currentData())
         square = kind in ("white", "random")
         self.size.setEnabled(square)
@@ -513,45 +349,9 @@ class TriggerEditor(QWidget):
             self.size.setEnabled(kind not in ("dynamic", "framed", "flashy"))
             self.position.setEnabled(kind in ("moving", "strobing"))
 
-    def _on_stroke_started(self) -> None:
-        """Painting on a white/random/image trigger turns it into a drawn one, starting from
-        the pixels the grid shows."""
-        if str(self.kind.currentData()) != "array":
-            self._become_drawn()
-
-    def _become_drawn(self) -> None:
-        """Turn the trigger into a drawn one that starts from the pixels the grid shows."""
-        self._saved_drawing = None
-        self._keep_grid = True
-        try:
-            self.kind.setCurrentIndex(self.kind.findData("array"))
-        finally:
-            self._keep_grid = False
-
-    def _blank(self) -> np.ndarray:
-        return np.full(self.grid.shape, np.nan, np.float32)
-
-    def _on_kind_changed(self) -> None:
-        """Keep a drawing while another kind is tried, and bring it back on return; choosing
-        "drawn" otherwise starts from an empty grid (the white square the grid showed would
-        have stayed in the drawing, a patch nobody drew)."""
-        kind = str(self.kind.currentData())
-        if self._last_kind == "array" and kind != "array":
-            self._saved_drawing = self.grid.drawing.copy()
-        elif kind == "array" and self._last_kind != "array" and not self._keep_grid:
-            saved = None if self._loading else self._saved_drawing
-            fits = saved is not None and saved.shape == self.grid.shape
-            self.grid.set_drawing(saved if fits else self._blank(), notify=False)
-            self._saved_drawing = None
-        self._last_kind = kind
-
-    def _on_drawn(self) -> None:
-        if str(self.kind.currentData()) == "array":
-            self._on_edited()
-
-    def _on_edited(self) -> None:
-        if self._loading:
+    def on_edited(self) -> None:
+        if self.loading:
             return
-        self._update_enabled()
+        self.update_enabled()
         self.update_preview()
         self.changed.emit()

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from snnstudio.core.config import load_preset, with_overrides
-from snnstudio.core.rundir import CLEAN_TWIN_STAGE, MODEL_STAGE, RunRecord, open_run
+from snnstudio.core.run_record import RunRecord, open_run
+from snnstudio.core.rundir import CLEAN_TWIN_STAGE, MODEL_STAGE
 from snnstudio.core.runner import run_experiment
 
 TINY_OVERRIDES = [

@@ -16,7 +16,8 @@ from snnstudio.core.defense.training_scan import scan_training_set, scores_auroc
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import DetectionResult, RunFinished
 from snnstudio.core.models.registry import build_network
-from snnstudio.core.rundir import RunKind, open_run
+from snnstudio.core.run_record import open_run
+from snnstudio.core.rundir import RunKind
 from tests.core.backdoored_models import one_torch_thread, tiny_backdoored_run  # noqa: F401
 
 QUICK_MARGIN = MaxMarginSettings(starts=4, steps=100, lr=0.1)

@@ -22,7 +22,8 @@ from snnstudio.core.defense.settings import DEFAULT_METHOD, METHOD_SPECS, Detect
 from snnstudio.core.errors import CheckpointError, ConfigError
 from snnstudio.core.events import EpochDone, RunFinished
 from snnstudio.core.models.conversion_layers import SpikeCountMaxPool2d
-from snnstudio.core.rundir import RunKind, open_run
+from snnstudio.core.run_record import open_run
+from snnstudio.core.rundir import RunKind
 from snnstudio.core.runner import prepare_data, run_experiment
 from snnstudio.core.training import evaluate
 from tests.core.backdoored_models import one_torch_thread, tiny_backdoored_run  # noqa: F401

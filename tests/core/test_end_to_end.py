@@ -11,7 +11,8 @@ from snnstudio.cli import main
 from snnstudio.core import config as config_io
 from snnstudio.core.checkpoint import load_checkpoint
 from snnstudio.core.events import BatchDone, CancelToken, EpochDone, RunFinished, StageStarted
-from snnstudio.core.rundir import RunKind, open_run
+from snnstudio.core.run_record import open_run
+from snnstudio.core.rundir import RunKind
 from snnstudio.core.runner import run_experiment
 
 FAST = ["data.train_limit=400", "data.test_limit=100", "train.epochs=2", "sim.timesteps=2"]

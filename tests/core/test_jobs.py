@@ -10,7 +10,8 @@ from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.errors import DatasetError
 from snnstudio.core.events import Cancelled, Log, RunFinished
 from snnstudio.core.jobs import Job, run_job
-from snnstudio.core.rundir import RunKind, open_run
+from snnstudio.core.run_record import open_run
+from snnstudio.core.rundir import RunKind
 
 
 def test_a_cancelled_job_ends_with_its_status_seconds_and_files(tmp_path: Path) -> None:

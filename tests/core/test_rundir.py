@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from snnstudio.core import config as config_io
+from snnstudio.core.atomic_files import atomic_path
 from snnstudio.core.events import (
     EpochDone,
     NetworkKind,
@@ -15,15 +16,13 @@ from snnstudio.core.events import (
     StageRole,
     TimestepCurve,
 )
+from snnstudio.core.run_record import list_runs, open_run
 from snnstudio.core.rundir import (
     RunDirectory,
     RunDirError,
     RunKind,
-    atomic_path,
     dropped_if_empty,
-    list_runs,
     new_run_dir,
-    open_run,
     output_dir,
     safe_name,
 )

@@ -73,7 +73,7 @@ def test_the_sweep_axis_shows_fractions_and_its_folder_says_sweep_once(qtbot, wi
 
 
 def test_results_keep_the_users_sort_after_refresh(window, qtbot, tmp_path):
-    from snnstudio.core.rundir import open_run
+    from snnstudio.core.run_record import open_run
     from snnstudio.gui.results_table import COLUMNS, RunRow
 
     def row(name: str, acc: float, modified: float) -> RunRow:

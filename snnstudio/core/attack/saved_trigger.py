@@ -19,11 +19,12 @@ from typing import Any
 
 import torch
 
+from snnstudio.core.atomic_files import atomic_path
 from snnstudio.core.attack.dynamic_trigger import DynamicTrigger, PerturbationGenerator
 from snnstudio.core.config import ExperimentConfig
 from snnstudio.core.errors import TriggerError
 from snnstudio.core.resume import resume_state_exists
-from snnstudio.core.rundir import TRIGGER_FILE, atomic_path, trigger_file_beside
+from snnstudio.core.rundir import TRIGGER_FILE, trigger_file_beside
 
 FORMAT = "snnstudio-trigger/1"
 MAX_CHANNELS = 4096

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
+from snnstudio.core.atomic_files import atomic_path, write_json_atomic
 from snnstudio.core.data.base import SampleSet, seeded_subset
 from snnstudio.core.defense.layer_names import layer_labels
 from snnstudio.core.defense.loading import (
@@ -55,7 +56,7 @@ from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken, DetectionResult, Event, Log, check_cancel
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.probe import DatasetRecording, record_dataset, spiking_layer_names
-from snnstudio.core.rundir import REPORT_FILE, RunKind, atomic_path, write_json_atomic
+from snnstudio.core.rundir import REPORT_FILE, RunKind
 from snnstudio.core.runner import PreparedData
 
 __all__ = ["DetectionSettings", "run_detection"]

@@ -13,9 +13,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from snnstudio.core.atomic_files import atomic_path
 from snnstudio.core.defense.max_margin import MaxMarginResult
 from snnstudio.core.defense.model_comparison import LayerComparison
-from snnstudio.core.rundir import atomic_path
 
 
 def _figure(width: float, height: float, columns: int = 1) -> tuple[Figure, list]:

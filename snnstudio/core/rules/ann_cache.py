@@ -33,8 +33,8 @@ from typing import Any
 import torch
 
 from snnstudio.core import config as config_io
+from snnstudio.core.atomic_files import atomic_path, write_json_atomic
 from snnstudio.core.events import EpochDone, StageRole
-from snnstudio.core.rundir import atomic_path, write_json_atomic
 
 FORMAT = "snnstudio-ann-twin/1"
 EPOCH_FIELDS = ("epoch", "acc", "asr", "loss", "seconds")

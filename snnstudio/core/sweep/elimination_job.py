@@ -23,7 +23,8 @@ from snnstudio.core import schema
 from snnstudio.core.defense.settings import EliminationSettings
 from snnstudio.core.errors import ConfigError, SnnStudioError
 from snnstudio.core.events import CancelToken, Event, Log, RunFinished
-from snnstudio.core.rundir import MODEL_STAGE, open_run
+from snnstudio.core.run_record import open_run
+from snnstudio.core.rundir import MODEL_STAGE
 from snnstudio.core.sweep.experiment_job import completed_experiment, experiment_job
 
 JOB_NAME = "train-eliminate"

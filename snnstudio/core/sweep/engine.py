@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from snnstudio.core import config as config_io
+from snnstudio.core.atomic_files import write_text_atomic
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken
-from snnstudio.core.rundir import RUN_FILE, RunKind, mark_run_dir, write_text_atomic
+from snnstudio.core.rundir import RUN_FILE, RunKind, mark_run_dir
 from snnstudio.core.sweep.backends import Backend, check_backend, make_backend
 from snnstudio.core.sweep.point_jobs import PointOutcome, PointTask, completed_point
 from snnstudio.core.sweep.results import (

@@ -9,7 +9,7 @@ from typing import Any
 from snnstudio.core import config as config_io
 from snnstudio.core.errors import ConfigError, SnnStudioError
 from snnstudio.core.events import CancelToken, Event
-from snnstudio.core.rundir import open_run
+from snnstudio.core.run_record import open_run
 
 
 def experiment_job(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snnstudio.core.rundir import write_text_atomic
+from snnstudio.core.atomic_files import write_text_atomic
 from snnstudio.core.sweep.cells import Cell, norm
 from snnstudio.core.sweep.claims import claims_markdown, claims_of
 from snnstudio.core.sweep.describe import markdown_table, rule_label, setting_lines

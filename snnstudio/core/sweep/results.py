@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from snnstudio.core.atomic_files import write_text_atomic
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.rundir import write_text_atomic
 from snnstudio.core.sweep.spec import SweepPoint
 
 RESULTS_FILE = "results.csv"
