@@ -7,7 +7,6 @@ trained once however many test files ask for them.
 from __future__ import annotations
 
 import functools
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from snnstudio.core.config import load_preset, with_overrides
 from snnstudio.core.run_record import RunRecord, open_run
 from snnstudio.core.rundir import CLEAN_TWIN_STAGE, MODEL_STAGE
 from snnstudio.core.runner import run_experiment
+from tests.session_dirs import session_dir
 
 TINY_OVERRIDES = [
     "data.train_limit=500",
@@ -48,7 +48,7 @@ def one_torch_thread():  # type: ignore[no-untyped-def]
 
 @functools.cache
 def tiny_backdoored_run() -> TrainedRun:
-    folder = Path(tempfile.mkdtemp(prefix="snnstudio-defense-"))
+    folder = session_dir("snnstudio-defense-")
     cfg = with_overrides(load_preset("demo"), TINY_OVERRIDES)
     for _ in run_experiment(cfg, folder):
         pass

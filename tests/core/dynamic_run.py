@@ -7,12 +7,12 @@ backdoored_models.py, so the run is trained once however many test files ask for
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 
 from snnstudio.core import config as config_io
 from snnstudio.core.events import run_to_end
 from snnstudio.core.runner import run_experiment
+from tests.session_dirs import session_dir
 
 # A run of a few seconds whose ASR is neither 0 nor 1 (measured: ACC 0.27, ASR 0.82), so a
 # generator other than the run's would show in the numbers.
@@ -26,7 +26,7 @@ DYNAMIC = [
 
 @functools.cache
 def cache_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="snnstudio-dvs-cache-"))
+    return session_dir("snnstudio-dvs-cache-")
 
 
 def dynamic_config() -> config_io.ExperimentConfig:
@@ -38,6 +38,6 @@ def dynamic_config() -> config_io.ExperimentConfig:
 @functools.cache
 def dynamic_run() -> Path:
     """A completed dynamic-trigger run (do not change its files: copy it first)."""
-    folder = Path(tempfile.mkdtemp(prefix="snnstudio-dynamic-")) / "run"
+    folder = session_dir("snnstudio-dynamic-") / "run"
     run_to_end(run_experiment(dynamic_config(), folder))
     return folder
