@@ -8,7 +8,9 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,19 +63,36 @@ def _local_point(task: PointTask) -> PointOutcome:
 
 class LocalBackend:
     """A pool of `workers` spawned processes (spawn, not fork: torch's thread pools do not
-    survive a fork), each running one point at a time with the point's thread count."""
+    survive a fork), each running one point at a time with the point's thread count.
 
-    def __init__(self, workers: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._stop = context.Event()
-        self._pool = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_local_worker, initargs=(self._stop,)
-        )
-        self._running: dict[Future[PointOutcome], int] = {}
+    A worker that dies (the kernel's out-of-memory killer, a crash) breaks the whole pool:
+    its points fail with a message saying so, and the next points get a fresh pool, so one
+    dead worker does not end the sweep."""
+
+    def __init__(
+        self, workers: int, run: Callable[[PointTask], PointOutcome] = _local_point
+    ) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = self._context.Event()
+        self._workers, self._run = workers, run
+        self._pool = self._new_pool()
+        # each point's future: its index and the pool it runs in
+        self._running: dict[Future[PointOutcome], tuple[int, ProcessPoolExecutor]] = {}
         self.slots = workers
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self._workers, mp_context=self._context, initializer=_init_local_worker,
+            initargs=(self._stop,),
+        )  # fmt: skip
+
     def submit(self, task: PointTask) -> None:
-        self._running[self._pool.submit(_local_point, task)] = task.index
+        try:
+            future = self._pool.submit(self._run, task)
+        except BrokenProcessPool:  # a worker died before finished() saw it
+            self._pool = self._new_pool()
+            future = self._pool.submit(self._run, task)
+        self._running[future] = task.index, self._pool
 
     def finished(self, timeout: float) -> list[PointOutcome]:
         if not self._running:
@@ -81,10 +100,19 @@ class LocalBackend:
         done, _ = wait(list(self._running), timeout=timeout, return_when=FIRST_COMPLETED)
         out = []
         for future in done:
-            index = self._running.pop(future)
+            index, pool = self._running.pop(future)
             try:
                 out.append(future.result())
-            except Exception as exc:  # the worker process died (memory, a crash)
+            except BrokenProcessPool:
+                error = (
+                    "its worker process died (killed, e.g. by the kernel's out-of-memory "
+                    "killer: see `dmesg`, or crashed); the next points run in a new one"
+                )
+                out.append(PointOutcome(index, "failed", error=error))
+                if pool is self._pool:  # not yet replaced for another of its points
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = self._new_pool()
+            except Exception as exc:
                 out.append(PointOutcome(index, "failed", error=f"{type(exc).__name__}: {exc}"))
         return out
 
