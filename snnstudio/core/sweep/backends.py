@@ -90,6 +90,7 @@ class LocalBackend:
         try:
             future = self._pool.submit(self._run, task)
         except BrokenProcessPool:  # a worker died before finished() saw it
+            self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
             future = self._pool.submit(self._run, task)
         self._running[future] = task.index, self._pool
