@@ -31,11 +31,10 @@ DESK_DATA: dict[str, Any] = {
     "data.test_limit": 1000, "train.batch_size": 64, "train.lr": 1e-3,
 }  # fmt: skip
 # Per rule: LR_B's epochs and T; LR_C's ANN epochs and the T its SNN is scored at; LR_H's ANN
-# epochs, STDB epochs and T. Measured on 2 cores (README "The paper's networks"): ResNet18
-# LR_B at T = 4 reaches 0.950 / 0.964 after 3 / 5 epochs (seed 0, 2 threads, 4.5-8.5 min an
-# epoch under load); VGG11 LR_B 0.896 / 0.931 after 1 / 2; the VGG11 ANN twin 0.972 in 3
-# epochs, converted 0.965 at T = 64. A desk LR_B point is about half an hour, so a preset of
-# several such points takes more than 2 hours on 2 cores.
+# epochs, STDB epochs and T. Measured (README "The paper's networks"): VGG11 and ResNet18
+# LR_B at T = 4 reach ACC 0.960-0.970 after 5 epochs (LIF seeds 0-1, IF seed 0), 14-18 min
+# a point at one thread; the VGG11 ANN twin 0.972 in 3 epochs, converted 0.965 at T = 64; a
+# ResNet18 LR_C point 3.6-4.1 min at one thread (a Spike-Norm one about 30).
 DESK_RULES: dict[str, dict[str, Any]] = {
     "bptt": {"train.epochs": 5, "sim.timesteps": 4},
     "conversion": {"rule.ann_epochs": 3, "sim.timesteps": 4, "sim.eval_timesteps": 64},
