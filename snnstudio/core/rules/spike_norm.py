@@ -74,9 +74,13 @@ def spike_norm(
             try:
                 for batch in iterate_batches(reference, batch_size, device):
                     check_cancel(cancel)
-                    functional.reset_net(snn.layers)
                     x_seq = encode_batch(batch.x, timesteps, encoder, generator)
-                    for x in [x_seq] if snn.step_mode == "m" else x_seq:
+                    if snn.step_mode == "m":  # the network's forward: a repeated frame's
+                        with contextlib.suppress(_Reached):  # prefix runs once
+                            snn(x_seq)
+                        continue
+                    functional.reset_net(snn.layers)
+                    for x in x_seq:
                         with contextlib.suppress(_Reached):
                             snn.layers(x)
             finally:
