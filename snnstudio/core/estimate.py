@@ -26,7 +26,7 @@ import psutil
 import torch
 
 from snnstudio.core.config import ExperimentConfig, ModelConfig
-from snnstudio.core.data.registry import is_event_dataset, nominal_size
+from snnstudio.core.data.registry import folder_size, is_event_dataset
 from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.metrics import eval_batch_size
 from snnstudio.core.models.registry import build_network
@@ -62,8 +62,9 @@ class DatasetSize:
 
 
 def dataset_size(cfg: ExperimentConfig) -> DatasetSize:
-    """The registry's nominal size of cfg.data.name, cut to data.train_limit/test_limit."""
-    size = nominal_size(cfg.data)
+    """cfg.data's size (counted in data.root where the registry can), cut to
+    data.train_limit/test_limit."""
+    size = folder_size(cfg.data)
     limit = {"train": cfg.data.train_limit, "test": cfg.data.test_limit}
     return DatasetSize(
         image_shape=size.shape,

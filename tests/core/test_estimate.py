@@ -119,3 +119,24 @@ def test_a_dataset_added_to_the_registry_alone_is_estimated(monkeypatch) -> None
     assert result.dataset_bytes > result.training_bytes  # so the refusal names the data
     refusal = estimate_module.refusal(cfg, result, "m", torch.device("cpu"))
     assert "data.train_limit or data.frame_side" in refusal
+
+
+def test_an_event_folder_holding_a_subset_is_estimated_by_its_files(tmp_path) -> None:
+    """1000 N-MNIST recordings are not the 60000 of the full split: the estimate counts the
+    files in data.root (without reading them) instead of refusing a run that fits."""
+    for split, per_class in (("Train", 3), ("Test", 2)):
+        for digit in range(3):
+            folder = tmp_path / split / str(digit)
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                (folder / f"{i:05d}.bin").write_bytes(b"")
+    cfg = config_io.with_overrides(
+        config_io.load_preset("demo"), ["data.name=nmnist", f"data.root={tmp_path}"]
+    )
+    size = estimate_module.dataset_size(cfg)
+    assert (size.train, size.test) == (9, 6)
+    missing = config_io.with_overrides(cfg, [f"data.root={tmp_path / 'absent'}"])
+    nominal = estimate_module.dataset_size(missing)
+    assert (nominal.train, nominal.test) == (60000, 10000)
+    limited = config_io.with_overrides(cfg, ["data.train_limit=4"])
+    assert estimate_module.dataset_size(limited).train == 4

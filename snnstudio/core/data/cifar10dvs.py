@@ -158,6 +158,13 @@ def split_files(folder: Path) -> tuple[dict[str, list[Path]], dict[str, list[int
     return paths, labels, suffixes.pop()
 
 
+def count_cifar10dvs(root: str | Path) -> tuple[int, int]:
+    """Train and test recordings under `root` (the 90/10 split per class), without reading
+    them."""
+    paths, _, _ = split_files(find_class_folders(require_folder(root, "CIFAR10-DVS")))
+    return len(paths["train"]), len(paths["test"])
+
+
 def load_cifar10dvs(root: str | Path, options: EventLoadOptions) -> DatasetSplits:
     """CIFAR10-DVS as frames (N, T, 2, 128, 128), or data.frame_side for CPU runs."""
     folder = find_class_folders(require_folder(root, "CIFAR10-DVS"))

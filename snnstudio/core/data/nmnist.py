@@ -69,6 +69,13 @@ def list_nmnist_files(folder: Path) -> tuple[list[Path], list[int]]:
     return paths, labels
 
 
+def count_nmnist(root: str | Path) -> tuple[int, int]:
+    """Recordings in the Train and Test folders under `root`, without reading them."""
+    root = require_folder(root, "N-MNIST")
+    train, test = (list_nmnist_files(find_split_folder(root, s))[0] for s in ("Train", "Test"))
+    return len(train), len(test)
+
+
 def load_nmnist(root: str | Path, options: EventLoadOptions) -> DatasetSplits:
     """N-MNIST as frames (N, T, 2, 34, 34) (or downsampled); train on Train, test on Test."""
     root = require_folder(root, "N-MNIST")

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from snnstudio.core.config import DataConfig, SimConfig
 from snnstudio.core.data.base import DatasetSplits, seeded_subset
 from snnstudio.core.data.cifar10 import load_cifar10
-from snnstudio.core.data.cifar10dvs import load_cifar10dvs
+from snnstudio.core.data.cifar10dvs import count_cifar10dvs, load_cifar10dvs
 from snnstudio.core.data.digits import load_digits_dataset
 from snnstudio.core.data.digits_dvs import load_digits_dvs
 from snnstudio.core.data.dvsgesture import load_dvsgesture
 from snnstudio.core.data.event_frames import EventLoadOptions, resolve_cache_dir
 from snnstudio.core.data.mnist import load_mnist
-from snnstudio.core.data.nmnist import load_nmnist
+from snnstudio.core.data.nmnist import count_nmnist, load_nmnist
 from snnstudio.core.errors import DatasetError
 from snnstudio.core.events import CancelToken, check_cancel
 
@@ -70,12 +70,16 @@ class DatasetEntry:
     needs_root : the files live in `data.root` (False for the embedded datasets).
     is_event : samples are event frames (N, T, 2, H, W) with T = sim.timesteps, not images.
     size : the full dataset's nominal size.
+    count : (train, test) samples in `data.root`, counted without reading them, for folders
+        that often hold a subset (event recordings, one file per sample); None where the
+        nominal size stands (MNIST's and CIFAR-10's files are whole splits).
     """
 
     load: Loader
     needs_root: bool
     is_event: bool
     size: NominalSize
+    count: Callable[[str], tuple[int, int]] | None = None
 
 
 DATASETS: dict[str, DatasetEntry] = {
@@ -97,11 +101,11 @@ DATASETS: dict[str, DatasetEntry] = {
     ),
     "nmnist": DatasetEntry(
         lambda cfg, req: load_nmnist(cfg.root, event_options(cfg, req)), True, True,
-        NominalSize((2, 34, 34), 60000, 10000, 10),
+        NominalSize((2, 34, 34), 60000, 10000, 10), count_nmnist,
     ),
     "cifar10dvs": DatasetEntry(
         lambda cfg, req: load_cifar10dvs(cfg.root, event_options(cfg, req)), True, True,
-        NominalSize((2, 128, 128), 9000, 1000, 10),
+        NominalSize((2, 128, 128), 9000, 1000, 10), count_cifar10dvs,
     ),
     "dvsgesture": DatasetEntry(
         lambda cfg, req: load_dvsgesture(cfg.root, event_options(cfg, req)), True, True,
@@ -134,6 +138,21 @@ def nominal_size(cfg: DataConfig) -> NominalSize:
     if entry.is_event and cfg.frame_side:
         size = dataclasses.replace(size, shape=(size.shape[0], cfg.frame_side, cfg.frame_side))
     return size
+
+
+def folder_size(cfg: DataConfig) -> NominalSize:
+    """`nominal_size`, with the samples counted in data.root where the dataset can count them
+    cheaply (a folder of 1000 N-MNIST recordings is not 60000). A folder that cannot be
+    counted keeps the nominal size: the loader reports what is wrong with it."""
+    size = nominal_size(cfg)
+    count = DATASETS[cfg.name].count
+    if count is None or not cfg.root:
+        return size
+    try:
+        train, test = count(cfg.root)
+    except (DatasetError, OSError):
+        return size
+    return dataclasses.replace(size, train=train, test=test)
 
 
 def load_dataset(
