@@ -8,9 +8,12 @@ import torch
 from spikingjelly.activation_based import layer, neuron
 from torch import nn
 
+from snnstudio.core.config import ModelConfig
 from snnstudio.core.data.base import SampleSet
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.models.network import AnnTwin, SpikingNetwork
+from snnstudio.core.models.registry import build_network
+from snnstudio.core.rules import spike_norm as spike_norm_module
 from snnstudio.core.rules.spike_norm import spike_norm
 from snnstudio.core.rules.threshold_balancing import (
     activation_norms,
@@ -82,3 +85,25 @@ def test_spike_slots_find_the_reader_of_each_spike_layer_and_refuse_unknown_bloc
     nested = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
     with pytest.raises(ConfigError, match="plain layer stacks and ResNet basic blocks"):
         spike_slots(nested)
+
+
+@pytest.mark.parametrize("arch", ["vgg11", "resnet18"])
+def test_spike_norm_from_cached_spikes_matches_running_each_whole_prefix(arch, monkeypatch):
+    """Multi-step Spike-Norm keeps each calibrated layer's output (bit-packed spikes, per
+    reference batch) and runs only the next segment; the thresholds are those of running the
+    whole prefix before every spike layer, residual blocks included."""
+    monkeypatch.setattr(spike_norm_module, "eval_batch_size", lambda timesteps, device: 2)
+    torch.manual_seed(0)
+    model = ModelConfig(arch=arch, neuron="if", converted=True)
+    snn = build_network(model, (1, 28, 28), 10, True, "m").eval()
+    whole_prefix = build_network(model, (1, 28, 28), 10, True, "m").eval()
+    whole_prefix.load_state_dict(snn.state_dict())
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 1, 28, 28), dtype=np.float32)
+    data = SampleSet.clean(images, np.zeros(5, dtype=np.int64))
+    cpu = torch.device("cpu")
+    fast = spike_norm(snn, data, 6, "repeat", cpu, scale=0.5)
+
+    expected = spike_norm(whole_prefix, data, 6, "repeat", cpu, scale=0.5, reuse_outputs=False)
+    assert len(fast) == len(expected) > 8
+    np.testing.assert_allclose(fast, expected, rtol=1e-6)

@@ -14,6 +14,9 @@ Not in any library (spikingjelly has no Spike-Norm): written here.
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from spikingjelly.activation_based import functional
@@ -46,8 +49,13 @@ def spike_norm(
     scale: float = 1.0,
     cancel: CancelToken | None = None,
     seed: int = 0,
+    reuse_outputs: bool = True,
 ) -> list[float]:
     """Set the thresholds of `snn` (IF, soft reset, weights of its ANN) in place; return them.
+
+    A multi-step `snn` keeps each calibrated layer's output and runs only the next segment;
+    `reuse_outputs=False` (and a single-step `snn`) runs each spike layer's whole prefix,
+    the reference the first is tested and timed against (benchmarks/spike_norm_speed.py).
 
     Thresholds are in the units of `threshold_balancing`: the readers of spike layer l have
     their weights multiplied by theta_l, so the input current of layer l + 1 is in ANN units
@@ -55,38 +63,131 @@ def spike_norm(
     """
     was_training = snn.training
     snn.eval()
-    thresholds = []
     # the evaluation's sample-step budget (a multi-step layer holds its whole sequence): for
     # ResNet18 on 128 MNIST samples at T = 64, 1 thread, batches of 128 peaked at 9.3 GB and
     # took 221 s, of 8 at 1.4 GB and 148 s, same thresholds (1000 samples at 256 got OOM-killed)
     batch_size = eval_batch_size(timesteps, device)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    inputs = [
+        encode_batch(batch.x, timesteps, encoder, generator)
+        for batch in iterate_batches(reference, batch_size, device)
+    ]
     try:
-        for slot in spike_slots(snn.layers):
-            peak = torch.zeros((), device=device)
-
-            def record(module: nn.Module, args: tuple) -> None:
-                nonlocal peak
-                peak = torch.maximum(peak, args[0].max())
-                raise _Reached
-
-            handle = spike_layer(snn, slot).register_forward_pre_hook(record)
-            generator = torch.Generator(device=device).manual_seed(seed)
-            try:
-                for batch in iterate_batches(reference, batch_size, device):
-                    check_cancel(cancel)
-                    x_seq = encode_batch(batch.x, timesteps, encoder, generator)
-                    if snn.step_mode == "m":  # the network's forward: a repeated frame's
-                        with contextlib.suppress(_Reached):  # prefix runs once
-                            snn(x_seq)
-                        continue
-                    functional.reset_net(snn.layers)
-                    for x in x_seq:
-                        with contextlib.suppress(_Reached):
-                            snn.layers(x)
-            finally:
-                handle.remove()
-            thresholds.append(set_threshold(snn, slot, scale * float(peak)))
+        if snn.step_mode == "m" and reuse_outputs:
+            return _calibrate_from_kept_outputs(snn, inputs, scale, device, cancel)
+        return _calibrate_from_whole_prefix(snn, inputs, scale, device, cancel)
     finally:
         functional.reset_net(snn.layers)
         snn.train(was_training)
+
+
+def _peak_input(spike: nn.Module, run: Callable[[], object]) -> torch.Tensor:
+    """The largest input current `spike` receives while `run` runs (stopped on reaching it)."""
+    peak: list[torch.Tensor] = []
+
+    def record(module: nn.Module, args: tuple) -> None:
+        peak.append(args[0].max())
+        raise _Reached
+
+    handle = spike.register_forward_pre_hook(record)
+    try:
+        with contextlib.suppress(_Reached):
+            run()
+    finally:
+        handle.remove()
+    return peak[0]
+
+
+def _calibrate_from_whole_prefix(
+    snn: SpikingNetwork, inputs: list[torch.Tensor], scale: float, device: torch.device,
+    cancel: CancelToken | None,
+) -> list[float]:  # fmt: skip
+    """Each layer from the whole prefix before it (single-step: one timestep at a time)."""
+    thresholds = []
+    for slot in spike_slots(snn.layers):
+        spike, peak = spike_layer(snn, slot), torch.zeros((), device=device)
+        for x_seq in inputs:
+            check_cancel(cancel)
+            if snn.step_mode == "m":  # the network's forward: a repeated frame's prefix once
+                peak = torch.maximum(peak, _peak_input(spike, functools.partial(snn, x_seq)))
+                continue
+            functional.reset_net(snn.layers)
+            for x in x_seq:
+                peak = torch.maximum(peak, _peak_input(spike, functools.partial(snn.layers, x)))
+        thresholds.append(set_threshold(snn, slot, scale * float(peak)))
     return thresholds
+
+
+def _calibrate_from_kept_outputs(
+    snn: SpikingNetwork, inputs: list[torch.Tensor], scale: float, device: torch.device,
+    cancel: CancelToken | None,
+) -> list[float]:  # fmt: skip
+    """Each layer from the output of the last calibrated one, kept per reference batch.
+
+    The prefix before layer l is fixed once layer l - 1's threshold is set, so its output
+    (binary spikes, bit-packed: 1/32 of the float size) is computed once and every later
+    layer runs only its own segment: about two forward passes over the reference set in all,
+    where running each layer's whole prefix costs half a pass per spike layer (17 for
+    ResNet18).
+    """
+    slots = spike_slots(snn.layers)
+    tops = [int(slot.activation.split(".")[0]) for slot in slots]  # top-level layer holding it
+    cached: list[torch.Tensor | PackedSpikes] = list(inputs)
+    start = 0  # the top-level layer that `cached` enters
+    thresholds = []
+    for index, (slot, top) in enumerate(zip(slots, tops, strict=True)):
+        spike, peak = spike_layer(snn, slot), torch.zeros((), device=device)
+        for x in cached:
+            check_cancel(cancel)
+            run = functools.partial(_run, snn, _unpack(x), start, top + 1)
+            peak = torch.maximum(peak, _peak_input(spike, run))
+        thresholds.append(set_threshold(snn, slot, scale * float(peak)))
+        following = tops[index + 1] if index + 1 < len(tops) else None
+        if following is None or following == top:
+            continue  # the next spike layer is in the same block: it runs from the same input
+        stop = top + 1  # carry on through parameter-free layers (pooling keeps spikes binary)
+        while stop < following and next(snn.layers[stop].parameters(), None) is None:
+            stop += 1
+        for i, x in enumerate(cached):
+            check_cancel(cancel)
+            cached[i] = _pack(_run(snn, _unpack(x), start, stop))
+        start = stop
+    return thresholds
+
+
+def _run(snn: SpikingNetwork, x_seq: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """Layers [start, stop) over `x_seq` from rest (from the input: the network's forward,
+    which runs a repeated frame's stateless prefix once)."""
+    if start == 0:
+        return snn(x_seq, stop=stop)
+    functional.reset_net(snn.layers)
+    return snn.continue_sequence(x_seq, start, stop)
+
+
+BIT_WEIGHTS = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8)
+
+
+@dataclass(frozen=True)
+class PackedSpikes:
+    """A tensor of zeros and ones as eight values per byte (torch has no packbits)."""
+
+    bits: torch.Tensor
+    shape: torch.Size
+    dtype: torch.dtype
+
+
+def _pack(x: torch.Tensor) -> torch.Tensor | PackedSpikes:
+    """`x` bit-packed when it holds only zeros and ones (spikes), else `x` itself."""
+    flat = x.reshape(-1)
+    if not bool(((flat == 0) | (flat == 1)).all()):
+        return x
+    padded = nn.functional.pad(flat.to(torch.uint8), (0, -flat.numel() % 8)).view(-1, 8)
+    bits = (padded * BIT_WEIGHTS.to(x.device)).sum(1, dtype=torch.uint8)
+    return PackedSpikes(bits, x.shape, x.dtype)
+
+
+def _unpack(x: torch.Tensor | PackedSpikes) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x
+    ones = (x.bits[:, None] & BIT_WEIGHTS.to(x.bits.device)) != 0
+    return ones.reshape(-1)[: x.shape.numel()].view(x.shape).to(x.dtype)
