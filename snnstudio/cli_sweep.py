@@ -44,6 +44,11 @@ def add_sweep_commands(commands: Any) -> None:
     )  # fmt: skip
     sweep.add_argument("--no-report", action="store_true", help="do not write DIR/report/")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument(
+        "--dry-run", action="store_true",
+        help="print each point's time estimate and the sweep's total, run nothing (exit 2 when "
+        "a point would not fit in memory)",
+    )  # fmt: skip
 
     report = commands.add_parser(
         "report", help="write DIR/report/ for each sweep directory; --claims: the paper's "
@@ -78,6 +83,8 @@ def command_sweep(args: argparse.Namespace) -> int:
     from snnstudio.core.sweep.engine import run_sweep
 
     spec = resolve_spec(args)  # every problem of the spec is reported before any run
+    if args.dry_run:
+        return _print_sweep_estimate(spec, args)
     cancel = CancelToken()
     events = run_sweep(
         spec, args.out, args.workers, args.backend, args.ray_address, cancel,
@@ -89,6 +96,16 @@ def command_sweep(args: argparse.Namespace) -> int:
 
         print(f"report: {write_report(args.out)}")
     return 0 if status == "completed" else 130
+
+
+def _print_sweep_estimate(spec: Any, args: argparse.Namespace) -> int:
+    from snnstudio.core.runner import resolve_device
+    from snnstudio.core.sweep.sweep_estimate import estimate_sweep, sweep_estimate_lines
+
+    device = resolve_device(spec.base.train.device)
+    estimates = estimate_sweep(spec, device, ann_reuse=not args.no_ann_reuse)
+    print("\n".join(sweep_estimate_lines(spec, estimates, max(args.workers, 1))))
+    return 0 if all(e.fits for e in estimates) else 2
 
 
 def command_report(args: argparse.Namespace) -> int:

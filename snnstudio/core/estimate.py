@@ -193,19 +193,20 @@ class RunEstimate:
 
     def summary(self) -> str:
         return (
-            f"about {_gb(self.peak_bytes)} peak memory ({_gb(self.needed_bytes)} for this run: "
-            f"data {_gb(self.dataset_bytes)}, training step {_gb(self.training_bytes)}, "
-            f"inference {_gb(self.inference_bytes)}, model {_gb(self.model_bytes)}) of "
-            f"{_gb(self.available_bytes)} available ({self.available_source}); "
-            f"about {_duration(self.seconds)}"
+            f"about {gigabytes(self.peak_bytes)} peak memory "
+            f"({gigabytes(self.needed_bytes)} for this run: data {gigabytes(self.dataset_bytes)}, "
+            f"training step {gigabytes(self.training_bytes)}, inference "
+            f"{gigabytes(self.inference_bytes)}, model {gigabytes(self.model_bytes)}) of "
+            f"{gigabytes(self.available_bytes)} available ({self.available_source}); "
+            f"about {duration(self.seconds)}"
         )
 
 
-def _gb(value: float) -> str:
+def gigabytes(value: float) -> str:
     return f"{value / GB:.2f} GB" if value >= 0.01 * GB else f"{value / 1024**2:.1f} MB"
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
@@ -321,12 +322,13 @@ def refusal(cfg: ExperimentConfig, estimate: RunEstimate, step_mode: str,
             + (" or data.frame_side" if is_event_dataset(cfg.data.name) else "")
         )
     return (
-        f"this run would need about {_gb(estimate.needed_bytes)} more memory but "
-        f"{_gb(estimate.available_bytes)} is available ({estimate.available_source}; "
+        f"this run would need about {gigabytes(estimate.needed_bytes)} more memory but "
+        f"{gigabytes(estimate.available_bytes)} is available ({estimate.available_source}; "
         f"refused above {AVAILABLE_SHARE:.0%}): one training step keeps "
-        f"{_gb(estimate.training_bytes)} ({estimate.saved_per_step / 1024:.0f} KB per sample and "
-        f"timestep x T = {estimate.timesteps} x batch {estimate.batch_size}), the data "
-        f"{_gb(estimate.dataset_bytes)}, inference {_gb(estimate.inference_bytes)}; lower "
+        f"{gigabytes(estimate.training_bytes)} ({estimate.saved_per_step / 1024:.0f} KB per "
+        f"sample and timestep x T = {estimate.timesteps} x batch {estimate.batch_size}), the "
+        f"data {gigabytes(estimate.dataset_bytes)}, inference "
+        f"{gigabytes(estimate.inference_bytes)}; lower "
         + " or ".join(advice)
     )
 

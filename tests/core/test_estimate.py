@@ -140,3 +140,26 @@ def test_an_event_folder_holding_a_subset_is_estimated_by_its_files(tmp_path) ->
     assert (nominal.train, nominal.test) == (60000, 10000)
     limited = config_io.with_overrides(cfg, ["data.train_limit=4"])
     assert estimate_module.dataset_size(limited).train == 4
+
+
+def test_sweep_dry_run_prints_every_point_and_counts_a_shared_ann_twin_once(tmp_path, capsys):
+    """`snnstudio sweep --dry-run`: one line per point, the total of one worker and of two,
+    the ANN twin that fig17's nine points share charged to the first only; nothing is run
+    and no folder is made."""
+    from snnstudio.cli import main
+    from snnstudio.core.sweep.spec import load_sweep_preset
+    from snnstudio.core.sweep.sweep_estimate import estimate_sweep
+
+    out = tmp_path / "sweep"
+    args = ["sweep", "--preset", "paper-fig17", "--out", str(out), "--workers", "2", "--dry-run"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("paper-fig17 at laptop scale: 9 points, about ")
+    assert "with 2 workers" in lines[0] and "8 points reuse an earlier point's ANN twin" in lines[0]
+    assert len(lines) == 10 and "(its ANN twin shared)" in lines[2]
+    assert not out.exists()
+    estimates = estimate_sweep(load_sweep_preset("paper-fig17", [], "laptop"))
+    unshared = estimate_sweep(load_sweep_preset("paper-fig17", [], "laptop"), ann_reuse=False)
+    assert [e.shares_ann for e in estimates] == [False] + [True] * 8
+    assert not any(e.shares_ann for e in unshared)
+    assert estimates[1].seconds < unshared[1].seconds
