@@ -364,7 +364,8 @@ class MainWindow(ExperimentFiles, WindowMenus, QMainWindow):
                 self.statusBar().showMessage(f"stopping the {task.name}…")
         self._check_timer.stop()  # no new dataset check after the window has gone
         for slot in (self.jobs, self._dataset_checks, self.estimates, self.results.reading,
-                     self.defense.probe, self.trigger.generator_task):  # fmt: skip
+                     self.defense.probe, self.trigger.generator_task,
+                     self.sweep.estimates):  # fmt: skip
             slot.close()
         for timer in (self._check_timer, self._estimate_timer, self.run_panel.curves.timer):
             timer.stop()  # the job's end above may have started them again

@@ -39,6 +39,7 @@ from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.run_record import open_run
 from snnstudio.core.rundir import RunKind, new_run_dir
+from snnstudio.core.runner import resolve_device
 from snnstudio.core.sweep.backends import BACKENDS
 from snnstudio.core.sweep.cells import norm
 from snnstudio.core.sweep.elimination_job import JOB_NAME as ELIMINATION_JOB
@@ -58,9 +59,11 @@ from snnstudio.core.sweep.spec import (
     parse_axis_values,
     parse_spec,
 )
+from snnstudio.core.sweep.sweep_estimate import estimate_sweep, sweep_estimate_lines
+from snnstudio.gui.estimate_label import REFUSED_STYLE
 from snnstudio.gui.form_fields import combo, int_spin
 from snnstudio.gui.sweep_plots import SweepPlots
-from snnstudio.gui.tasks import Failure, show_failure
+from snnstudio.gui.tasks import Failure, TaskSlot, show_failure
 
 METRIC_COLUMNS = (("acc", "ACC"), ("asr", "ASR"), ("mr", "MR"))
 # a train-eliminate sweep's (the paper's Fig. 12): the model after the elimination
@@ -92,6 +95,11 @@ class SweepPanel(QWidget):
         self.workers = int_spin(1, max(1, os.cpu_count() or 1))
         self.backend = combo(BACKENDS)
         self.start_button = QPushButton("Start sweep")
+        self.estimate_button = QPushButton("Estimate time")
+        self.estimate_button.setToolTip(
+            "each point's memory and time estimate, summed (an ANN twin that points share "
+            "counted once); the same as `snnstudio sweep --dry-run`"
+        )
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.progress = QProgressBar()
@@ -135,6 +143,7 @@ class SweepPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.estimate_button)
         side.addLayout(buttons)
         side.addWidget(self.progress)
         side.addStretch(1)
@@ -193,6 +202,8 @@ class SweepPanel(QWidget):
             self.rows[point.index] = {**point.values, "seed": point.seed, "status": "queued"}
         self.progress.setRange(0, len(points))
         self.progress.setValue(0)
+        self.status.setStyleSheet("")  # an estimate's red no longer applies
+        self.status.setToolTip("")
         self.status.setText(f"{len(points)} points into {sweep_dir}")
         self._refresh()
 
@@ -336,6 +347,8 @@ class SweepTab:
         self.panel = SweepPanel()
         window.tabs.addTab(self.panel, "Sweep")
         self.panel.start_button.clicked.connect(self.start)
+        self.panel.estimate_button.clicked.connect(self.estimate)
+        self.estimates = TaskSlot(window, replace=True)  # a newer click supersedes it
         self.panel.stop_button.clicked.connect(window.jobs.cancel)
         self.panel.open_point.connect(window.reopen_run)
 
@@ -368,6 +381,35 @@ class SweepTab:
             on_finished=lambda: self.panel.set_running(False),
         )  # fmt: skip
         self.panel.set_running(True)
+
+    def estimate(self) -> None:
+        """The sweep's time estimate in the status line, every point's in its tooltip; red
+        when a point would not fit in memory. Computed off the GUI thread (it builds and
+        times each distinct network)."""
+        try:
+            data = self.panel.spec_data(self.window.config())
+        except SnnStudioError as exc:
+            show_failure(self.panel, "Sweep not valid", Failure(str(exc)))
+            return
+        workers = self.panel.workers.value()
+
+        def work(cancel: CancelToken) -> tuple[list[str], bool]:
+            spec = parse_spec(data, "sweep", None)
+            device = resolve_device(spec.base.train.device)
+            estimates = estimate_sweep(spec, device, cancel=cancel)
+            return sweep_estimate_lines(spec, estimates, workers), all(e.fits for e in estimates)
+
+        self.panel.status.setText("estimating every point…")
+        self.estimates.start(
+            "sweep estimate", work, on_returned=self._estimated,
+            on_failed=lambda failure: show_failure(self.panel, "No estimate", failure),
+        )  # fmt: skip
+
+    def _estimated(self, result: tuple[list[str], bool]) -> None:
+        lines, fits = result
+        self.panel.status.setText(lines[0])
+        self.panel.status.setToolTip("\n".join(lines[1:]))
+        self.panel.status.setStyleSheet("" if fits else REFUSED_STYLE)
 
     def _event(self, event: object) -> None:
         self._planned = self._planned or isinstance(event, SweepPlan)

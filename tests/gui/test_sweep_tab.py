@@ -113,3 +113,26 @@ def test_a_new_sweep_relabels_the_plots_made_with_the_tab(window) -> None:
     assert len(lines.legend.items) == 2
     assert len([c for c in lines.listDataItems() if c.isVisible()]) == 2
     assert "against poison.rate" in lines.titleLabel.text
+
+
+def test_estimate_time_shows_the_sweeps_total_and_each_point(qtbot, window, messages, tmp_path):
+    """Estimate time: the `sweep --dry-run` figures in the tab's status line (each point in
+    its tooltip), nothing run, no folder made; a bad axis is a dialog instead."""
+    set_small_demo(window, epochs=2, train=300, test=60)
+    panel = window.sweep.panel
+    window.tabs.setCurrentWidget(panel)
+    set_axes(panel, [("poison.rate", "0.05, 0.1"), ("trigger.position", "top-left, top-right")])
+    panel.workers.setValue(2)
+    click(qtbot, panel.estimate_button)
+    qtbot.waitUntil(lambda: "points, about" in panel.status.text(), timeout=60_000)
+    assert panel.status.text().startswith("sweep: 4 points, about ")
+    assert "with 2 workers" in panel.status.text()
+    assert len(panel.status.toolTip().splitlines()) == 4 and panel.status.styleSheet() == ""
+    assert not window.jobs.running and not list(window.runs_folder.glob("sweep*"))
+    if SHOTS:
+        window.grab().save(str(SHOTS / "sweep-estimate.png"))
+    set_axes(panel, [("poison.rate", "0.1, 1.5")])
+    click(qtbot, panel.estimate_button)
+    qtbot.waitUntil(lambda: bool(messages.calls), timeout=20_000)
+    assert messages.calls[-1][1] == "No estimate"
+    assert any("poison.rate = 1.5 must be in [0, 1]" in t for t in messages.texts("warning"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from snnstudio.core.estimate import duration, estimate_run, gigabytes
+from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.rules.ann_cache import ann_key, ann_key_data
 from snnstudio.core.rules.registry import converts_ann
 from snnstudio.core.runner import resolve_step_mode
@@ -28,13 +29,16 @@ class PointEstimate:
 
 
 def estimate_sweep(
-    spec: SweepSpec, device: torch.device | None = None, ann_reuse: bool = True
-) -> list[PointEstimate]:
-    """Every point's estimate, in order, on `device` (default: the CPU)."""
+    spec: SweepSpec, device: torch.device | None = None, ann_reuse: bool = True,
+    cancel: CancelToken | None = None,
+) -> list[PointEstimate]:  # fmt: skip
+    """Every point's estimate, in order, on `device` (default: the CPU); `cancel` is checked
+    between points."""
     device = device or torch.device("cpu")
     trained: set[str] = set()
     out = []
     for point in spec.points():
+        check_cancel(cancel)
         cfg = point.config
         estimate = estimate_run(cfg, resolve_step_mode(cfg.train.step_mode, device), device)
         seconds, shares = estimate.seconds, False
