@@ -87,8 +87,10 @@ def test_spike_slots_find_the_reader_of_each_spike_layer_and_refuse_unknown_bloc
         spike_slots(nested)
 
 
-@pytest.mark.parametrize("arch", ["vgg11", "resnet18"])
-def test_spike_norm_from_cached_spikes_matches_running_each_whole_prefix(arch, monkeypatch):
+@pytest.mark.parametrize(("arch", "encoder"), [("vgg11", "poisson"), ("resnet18", "repeat")])
+def test_spike_norm_from_cached_spikes_matches_running_each_whole_prefix(
+    arch, encoder, monkeypatch
+):
     """Multi-step Spike-Norm keeps each calibrated layer's output (bit-packed spikes, per
     reference batch) and runs only the next segment; the thresholds are those of running the
     whole prefix before every spike layer, residual blocks included."""
@@ -102,8 +104,8 @@ def test_spike_norm_from_cached_spikes_matches_running_each_whole_prefix(arch, m
     images = rng.random((5, 1, 28, 28), dtype=np.float32)
     data = SampleSet.clean(images, np.zeros(5, dtype=np.int64))
     cpu = torch.device("cpu")
-    fast = spike_norm(snn, data, 6, "repeat", cpu, scale=0.5)
+    fast = spike_norm(snn, data, 6, encoder, cpu, scale=0.5)
 
-    expected = spike_norm(whole_prefix, data, 6, "repeat", cpu, scale=0.5, reuse_outputs=False)
+    expected = spike_norm(whole_prefix, data, 6, encoder, cpu, scale=0.5, reuse_outputs=False)
     assert len(fast) == len(expected) > 8
     np.testing.assert_allclose(fast, expected, rtol=1e-6)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -67,11 +67,10 @@ def spike_norm(
     # ResNet18 on 128 MNIST samples at T = 64, 1 thread, batches of 128 peaked at 9.3 GB and
     # took 221 s, of 8 at 1.4 GB and 148 s, same thresholds (1000 samples at 256 got OOM-killed)
     batch_size = eval_batch_size(timesteps, device)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    inputs = [
-        encode_batch(batch.x, timesteps, encoder, generator)
-        for batch in iterate_batches(reference, batch_size, device)
-    ]
+    inputs = _EncodedInputs(
+        [batch.x for batch in iterate_batches(reference, batch_size, device)],
+        timesteps, encoder, seed, device,
+    )  # fmt: skip
     try:
         if snn.step_mode == "m" and reuse_outputs:
             return _calibrate_from_kept_outputs(snn, inputs, scale, device, cancel)
@@ -79,6 +78,24 @@ def spike_norm(
     finally:
         functional.reset_net(snn.layers)
         snn.train(was_training)
+
+
+@dataclass(frozen=True)
+class _EncodedInputs:
+    """The reference batches as the SNN's input sequences, encoded again on every pass from
+    the same seed (a Poisson-coded reference kept whole at T = 400 would take gigabytes; the
+    images take megabytes), so every spike layer sees the same input."""
+
+    images: list[torch.Tensor]
+    timesteps: int
+    encoder: str
+    seed: int
+    device: torch.device
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        generator = torch.Generator(device=self.device).manual_seed(self.seed)
+        for x in self.images:
+            yield encode_batch(x, self.timesteps, self.encoder, generator)
 
 
 def _peak_input(spike: nn.Module, run: Callable[[], object]) -> torch.Tensor:
@@ -99,7 +116,7 @@ def _peak_input(spike: nn.Module, run: Callable[[], object]) -> torch.Tensor:
 
 
 def _calibrate_from_whole_prefix(
-    snn: SpikingNetwork, inputs: list[torch.Tensor], scale: float, device: torch.device,
+    snn: SpikingNetwork, inputs: _EncodedInputs, scale: float, device: torch.device,
     cancel: CancelToken | None,
 ) -> list[float]:  # fmt: skip
     """Each layer from the whole prefix before it (single-step: one timestep at a time)."""
@@ -119,7 +136,7 @@ def _calibrate_from_whole_prefix(
 
 
 def _calibrate_from_kept_outputs(
-    snn: SpikingNetwork, inputs: list[torch.Tensor], scale: float, device: torch.device,
+    snn: SpikingNetwork, inputs: _EncodedInputs, scale: float, device: torch.device,
     cancel: CancelToken | None,
 ) -> list[float]:  # fmt: skip
     """Each layer from the output of the last calibrated one, kept per reference batch.
@@ -132,14 +149,14 @@ def _calibrate_from_kept_outputs(
     """
     slots = spike_slots(snn.layers)
     tops = [int(slot.activation.split(".")[0]) for slot in slots]  # top-level layer holding it
-    cached: list[torch.Tensor | PackedSpikes] = list(inputs)
-    start = 0  # the top-level layer that `cached` enters
+    kept: list[torch.Tensor | PackedSpikes] = []  # the input of top-level layer `start`
+    start = 0  # 0: the encoded reference itself
     thresholds = []
     for index, (slot, top) in enumerate(zip(slots, tops, strict=True)):
         spike, peak = spike_layer(snn, slot), torch.zeros((), device=device)
-        for x in cached:
+        for x_seq in inputs if start == 0 else map(_unpack, kept):
             check_cancel(cancel)
-            run = functools.partial(_run, snn, _unpack(x), start, top + 1)
+            run = functools.partial(_run, snn, x_seq, start, top + 1)
             peak = torch.maximum(peak, _peak_input(spike, run))
         thresholds.append(set_threshold(snn, slot, scale * float(peak)))
         following = tops[index + 1] if index + 1 < len(tops) else None
@@ -148,10 +165,11 @@ def _calibrate_from_kept_outputs(
         stop = top + 1  # carry on through parameter-free layers (pooling keeps spikes binary)
         while stop < following and next(snn.layers[stop].parameters(), None) is None:
             stop += 1
-        for i, x in enumerate(cached):
+        following_input = []
+        for x_seq in inputs if start == 0 else map(_unpack, kept):
             check_cancel(cancel)
-            cached[i] = _pack(_run(snn, _unpack(x), start, stop))
-        start = stop
+            following_input.append(_pack(_run(snn, x_seq, start, stop)))
+        kept, start = following_input, stop
     return thresholds
 
 
