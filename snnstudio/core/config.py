@@ -43,6 +43,10 @@ STEP_MODES = ("auto", "single", "multi")
 PRECISIONS = ("fp32", "bf16")
 ENCODERS = ("repeat", "poisson")
 CONVERSION_NORMS = ("max", "robust", "spike")
+# Spike-Norm's rule.scale: "after" calibrates every layer at scale 1 and scales them all at
+# the end (Rathi et al.'s hybrid-conversion code); "layerwise" calibrates each layer on the
+# earlier layers' scaled thresholds, so the factor compounds with depth
+SPIKE_SCALINGS = ("after", "layerwise")
 REFERENCES = ("poisoned", "clean")
 HYBRID_COMBOS = ("com1", "com2", "com3", "com4")
 ANN_OPTIMIZERS = ("paper", "sgd", "adam")
@@ -212,6 +216,7 @@ class RuleConfig:
     # LR_C / LR_H conversion: threshold balancing from the reference (calibration) data
     norm: str = "max"  # max (Diehl 2015) | robust (percentile, Rueckauer 2017) | spike (Sengupta)
     scale: float = 1.0  # thresholds times this factor (the paper: 1, 1/2, 1/3, 1/4, 1/5)
+    spike_scaling: str = "after"  # Spike-Norm's scale: after | layerwise (SPIKE_SCALINGS)
     percentile: float = 99.9  # the percentile of norm = "robust"
     # converted IF neurons start each input at this fraction of their threshold: 0.5 rounds
     # each layer's rate where 0 floors it (Bu et al. 2022), so deep nets convert at lower T
@@ -232,6 +237,7 @@ class RuleConfig:
 
 declare(
     RuleConfig, norm=Check(choices=CONVERSION_NORMS), reference=Check(choices=REFERENCES),
+    spike_scaling=Check(choices=SPIKE_SCALINGS),
     combo=Check(choices=HYBRID_COMBOS), ann_optimizer=Check(choices=ANN_OPTIMIZERS),
     scale=Check(gt=0, le=1), percentile=Check(gt=0, le=100), v_init=Check(ge=0, lt=1),
     ann_lr=Check(ge=0, note="(0 = the paper's)"), ann_epochs=Check(ge=0, note="(0 = train.epochs)"),

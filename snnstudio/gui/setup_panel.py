@@ -54,6 +54,7 @@ RULE_SPECIFIC: dict[str, set[str]] = {
     "model.neuron": BPTT_ONLY, "model.tau": BPTT_ONLY, "model.v_threshold": BPTT_ONLY,
     "model.reset": BPTT_ONLY, "model.surrogate": BPTT_ONLY,
     "rule.norm": CONVERTING_RULES, "rule.scale": CONVERTING_RULES,
+    "rule.spike_scaling": CONVERTING_RULES,
     "rule.percentile": CONVERTING_RULES, "rule.v_init": CONVERTING_RULES,
     "model.pool": CONVERTING_RULES,
     "rule.reference": {"conversion"},
@@ -139,6 +140,7 @@ class SetupPanel(QWidget):
         conversion = self._group("Conversion and hybrid (LR_C, LR_H)", [
             ("threshold balancing", "rule.norm", combo(config_io.CONVERSION_NORMS)),
             ("threshold scale", "rule.scale", float_spin(0.001, 1.0, 0.05, 3)),
+            ("Spike-Norm scaling", "rule.spike_scaling", combo(config_io.SPIKE_SCALINGS)),
             ("percentile (robust)", "rule.percentile", float_spin(0.001, 100.0, 0.1, 3)),
             ("initial voltage (x threshold)", "rule.v_init", float_spin(0.0, 0.99, 0.05, 2)),
             ("pooling (converted net)", "model.pool", combo(config_io.POOLS)),

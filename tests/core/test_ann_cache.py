@@ -31,8 +31,8 @@ CPU = torch.device("cpu")
 # what was checked not to reach the ANN twin's stage (see NOT_ANN_KEYS' reasons); a key added
 # there must be added here too, after checking it
 REVIEWED = {
-    "name", "rule.norm", "rule.scale", "rule.percentile", "rule.v_init", "rule.reference",
-    "rule.reference_samples", "rule.combo", "rule.stdb_lr", "rule.stdb_alpha",
+    "name", "rule.norm", "rule.scale", "rule.spike_scaling", "rule.percentile", "rule.v_init",
+    "rule.reference", "rule.reference_samples", "rule.combo", "rule.stdb_lr", "rule.stdb_alpha",
     "rule.stdb_beta", "sim.eval_timesteps",
 }  # fmt: skip
 
@@ -124,7 +124,8 @@ TINY = [
 ]  # fmt: skip
 # every reviewed key at another value: the second point's ANN twin is the first's
 OTHER = [
-    "name=other", "rule.norm=robust", "rule.scale=0.5", "rule.percentile=99.0", "rule.v_init=0.2",
+    "name=other", "rule.norm=robust", "rule.scale=0.5", "rule.spike_scaling=layerwise",
+    "rule.percentile=99.0", "rule.v_init=0.2",
     "rule.reference=clean", "rule.reference_samples=40", "rule.stdb_lr=0.0005",
     "rule.stdb_alpha=0.4", "rule.stdb_beta=0.02", "sim.eval_timesteps=10",
 ]  # fmt: skip

@@ -43,14 +43,15 @@ def reference() -> SampleSet:
     return SampleSet.clean(np.array([X], dtype=np.float32), np.array([0]))
 
 
-def test_spike_norm_matches_hand_computed_thresholds_with_scale_half():
+def test_layerwise_spike_norm_matches_hand_computed_thresholds_with_scale_half():
     # Layer 1 receives W1 x = [1.0, 0.1875] at every t, so lambda_1 = 1.0 and theta_1 = 0.5.
     # With theta_1 = 0.5 (soft reset), neuron 0 fires at every step and neuron 1 (0.1875,
     # 0.375, 0.5625 -> fires at t = 3, 0.25) only at t = 3. Layer 2's weights are scaled by
     # theta_1, so its input is 0.5 * W2 s(t): [0.25, -0.5] at t = 1, 2, 4 and
     # 0.5 * [2.5, 0.0] = [1.25, 0.0] at t = 3. Hence lambda_2 = 1.25 and theta_2 = 0.625.
     snn = two_layer(spiking=True)
-    thresholds = spike_norm(snn, reference(), 4, "repeat", torch.device("cpu"), scale=0.5)
+    cpu = torch.device("cpu")
+    thresholds = spike_norm(snn, reference(), 4, "repeat", cpu, scale=0.5, scaling="layerwise")
     assert thresholds == [0.5, 0.625]
     assert [snn.layers[i].v_threshold for i in (1, 3)] == [0.5, 0.625]
     # each threshold rescales the weights that read that layer's spikes
@@ -67,6 +68,20 @@ def test_spike_norm_scale_one_uses_the_first_layer_current_only_once():
     # so layer 2 sees W2 [1, 0] = [0.5, -1.0]: theta_2 = 0.5.
     snn = two_layer(spiking=True)
     assert spike_norm(snn, reference(), 4, "repeat", torch.device("cpu")) == [1.0, 0.5]
+
+
+def test_spike_norm_scaled_after_is_the_unscaled_calibration_times_the_scale():
+    """rule.spike_scaling = "after" (the default, Rathi et al.'s code): every layer is
+    calibrated at scale 1 ([1.0, 0.5] above), then each threshold and its readers are
+    scaled, so the same 0.5 gives [0.5, 0.25] where "layerwise" gives [0.5, 0.625]."""
+    snn = two_layer(spiking=True)
+    thresholds = spike_norm(snn, reference(), 4, "repeat", torch.device("cpu"), scale=0.5)
+    assert thresholds == [0.5, 0.25]
+    assert [snn.layers[i].v_threshold for i in (1, 3)] == [0.5, 0.25]
+    torch.testing.assert_close(snn.layers[2].weight, 0.5 * torch.tensor(W2))
+    torch.testing.assert_close(snn.layers[4].weight, 0.25 * torch.tensor(W3))
+    with pytest.raises(ConfigError, match="scaling 'sideways'"):
+        spike_norm(snn, reference(), 4, "repeat", torch.device("cpu"), scaling="sideways")
 
 
 def test_max_norm_and_robust_norm_read_the_ann_activations():
@@ -87,9 +102,12 @@ def test_spike_slots_find_the_reader_of_each_spike_layer_and_refuse_unknown_bloc
         spike_slots(nested)
 
 
-@pytest.mark.parametrize(("arch", "encoder"), [("vgg11", "poisson"), ("resnet18", "repeat")])
+@pytest.mark.parametrize(
+    ("arch", "encoder", "scaling"),
+    [("vgg11", "poisson", "after"), ("resnet18", "repeat", "layerwise")],
+)
 def test_spike_norm_from_cached_spikes_matches_running_each_whole_prefix(
-    arch, encoder, monkeypatch
+    arch, encoder, scaling, monkeypatch
 ):
     """Multi-step Spike-Norm keeps each calibrated layer's output (bit-packed spikes, per
     reference batch) and runs only the next segment; the thresholds are those of running the
@@ -104,8 +122,10 @@ def test_spike_norm_from_cached_spikes_matches_running_each_whole_prefix(
     images = rng.random((5, 1, 28, 28), dtype=np.float32)
     data = SampleSet.clean(images, np.zeros(5, dtype=np.int64))
     cpu = torch.device("cpu")
-    fast = spike_norm(snn, data, 6, encoder, cpu, scale=0.5)
+    fast = spike_norm(snn, data, 6, encoder, cpu, scale=0.5, scaling=scaling)
 
-    expected = spike_norm(whole_prefix, data, 6, encoder, cpu, scale=0.5, reuse_outputs=False)
+    expected = spike_norm(
+        whole_prefix, data, 6, encoder, cpu, scale=0.5, reuse_outputs=False, scaling=scaling
+    )
     assert len(fast) == len(expected) > 8
     np.testing.assert_allclose(fast, expected, rtol=1e-6)

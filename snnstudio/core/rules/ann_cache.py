@@ -47,6 +47,7 @@ NOT_ANN_KEYS: dict[str, str] = {
     "name": "a label (every sweep point has its own)",
     "rule.norm": "threshold balancing, after the ANN",
     "rule.scale": "threshold balancing, after the ANN",
+    "rule.spike_scaling": "threshold balancing, after the ANN",
     "rule.percentile": "threshold balancing (robust norm), after the ANN",
     "rule.v_init": "the converted SNN's start potential",
     "rule.reference": "LR_C's calibration data, after the ANN",

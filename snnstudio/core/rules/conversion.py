@@ -254,7 +254,7 @@ def convert(
     if rule.norm == "spike":
         spike_norm(
             snn, reference, timesteps, ctx.cfg.sim.encoder, ctx.device, rule.scale, ctx.cancel,
-            ctx.cfg.train.seed,
+            ctx.cfg.train.seed, scaling=rule.spike_scaling,
         )  # fmt: skip
     else:
         norms = activation_norms(ann, reference, ctx.device, rule.norm, rule.percentile, ctx.cancel)

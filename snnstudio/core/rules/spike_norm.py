@@ -24,11 +24,14 @@ from torch import nn
 
 from snnstudio.core.attack.encoding import encode_batch
 from snnstudio.core.batches import iterate_batches
+from snnstudio.core.config import SPIKE_SCALINGS
 from snnstudio.core.data.base import SampleSet
+from snnstudio.core.errors import ConfigError
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.metrics import eval_batch_size
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.rules.threshold_balancing import (
+    rescale_threshold,
     set_threshold,
     spike_layer,
     spike_slots,
@@ -50,8 +53,15 @@ def spike_norm(
     cancel: CancelToken | None = None,
     seed: int = 0,
     reuse_outputs: bool = True,
+    scaling: str = "after",
 ) -> list[float]:
     """Set the thresholds of `snn` (IF, soft reset, weights of its ANN) in place; return them.
+
+    `scaling` (rule.spike_scaling) says where `scale` enters: "after" calibrates every layer
+    on the unscaled layers before it and then scales every threshold (Rathi et al.'s code,
+    `find_threshold` then `threshold_update(scaling_factor)`); "layerwise" calibrates each
+    layer on the already-scaled layers before it, which fire more, so the factor compounds
+    with depth.
 
     A multi-step `snn` keeps each calibrated layer's output and runs only the next segment;
     `reuse_outputs=False` (and a single-step `snn`) runs each spike layer's whole prefix,
@@ -71,10 +81,18 @@ def spike_norm(
         [batch.x for batch in iterate_batches(reference, batch_size, device)],
         timesteps, encoder, seed, device,
     )  # fmt: skip
+    if scaling not in SPIKE_SCALINGS:
+        raise ConfigError(f"Spike-Norm scaling {scaling!r} is not one of {SPIKE_SCALINGS}")
+    layerwise = scale if scaling == "layerwise" else 1.0
     try:
         if snn.step_mode == "m" and reuse_outputs:
-            return _calibrate_from_kept_outputs(snn, inputs, scale, device, cancel)
-        return _calibrate_from_whole_prefix(snn, inputs, scale, device, cancel)
+            thresholds = _calibrate_from_kept_outputs(snn, inputs, layerwise, device, cancel)
+        else:
+            thresholds = _calibrate_from_whole_prefix(snn, inputs, layerwise, device, cancel)
+        if scaling == "after" and scale != 1.0:
+            slots = spike_slots(snn.layers)
+            thresholds = [rescale_threshold(snn, s, scale) for s in slots]
+        return thresholds
     finally:
         functional.reset_net(snn.layers)
         snn.train(was_training)

@@ -114,6 +114,19 @@ def set_threshold(snn: SpikingNetwork, slot: SpikeSlot, value: float) -> float:
 
 
 @torch.no_grad()
+def rescale_threshold(snn: SpikingNetwork, slot: SpikeSlot, factor: float) -> float:
+    """Multiply spike layer `slot`'s threshold, and its readers' weights with it, by
+    `factor`; return the new threshold."""
+    layer = spike_layer(snn, slot)
+    value = max(float(layer.v_threshold) * factor, MIN_THRESHOLD)
+    factor = value / float(layer.v_threshold)
+    layer.v_threshold = value
+    for reader in slot.readers:
+        snn.layers.get_submodule(reader).weight.mul_(factor)
+    return value
+
+
+@torch.no_grad()
 def activation_norms(
     ann: SpikingNetwork,
     reference: SampleSet,
