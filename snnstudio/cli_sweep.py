@@ -99,13 +99,11 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 
 def _print_sweep_estimate(spec: Any, args: argparse.Namespace) -> int:
-    from snnstudio.core.runner import resolve_device
-    from snnstudio.core.sweep.sweep_estimate import estimate_sweep, sweep_estimate_lines
+    from snnstudio.core.sweep.sweep_estimate import sweep_estimate_report
 
-    device = resolve_device(spec.base.train.device)
-    estimates = estimate_sweep(spec, device, ann_reuse=not args.no_ann_reuse)
-    print("\n".join(sweep_estimate_lines(spec, estimates, max(args.workers, 1))))
-    return 0 if all(e.fits for e in estimates) else 2
+    lines, fits = sweep_estimate_report(spec, args.workers, ann_reuse=not args.no_ann_reuse)
+    print("\n".join(lines))
+    return 0 if fits else 2
 
 
 def command_report(args: argparse.Namespace) -> int:

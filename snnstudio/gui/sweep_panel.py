@@ -39,7 +39,6 @@ from snnstudio.core.errors import SnnStudioError
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.run_record import open_run
 from snnstudio.core.rundir import RunKind, new_run_dir
-from snnstudio.core.runner import resolve_device
 from snnstudio.core.sweep.backends import BACKENDS
 from snnstudio.core.sweep.cells import norm
 from snnstudio.core.sweep.elimination_job import JOB_NAME as ELIMINATION_JOB
@@ -59,7 +58,7 @@ from snnstudio.core.sweep.spec import (
     parse_axis_values,
     parse_spec,
 )
-from snnstudio.core.sweep.sweep_estimate import estimate_sweep, sweep_estimate_lines
+from snnstudio.core.sweep.sweep_estimate import sweep_estimate_report
 from snnstudio.gui.estimate_label import REFUSED_STYLE
 from snnstudio.gui.form_fields import combo, int_spin
 from snnstudio.gui.sweep_plots import SweepPlots
@@ -394,10 +393,7 @@ class SweepTab:
         workers = self.panel.workers.value()
 
         def work(cancel: CancelToken) -> tuple[list[str], bool]:
-            spec = parse_spec(data, "sweep", None)
-            device = resolve_device(spec.base.train.device)
-            estimates = estimate_sweep(spec, device, cancel=cancel)
-            return sweep_estimate_lines(spec, estimates, workers), all(e.fits for e in estimates)
+            return sweep_estimate_report(parse_spec(data, "sweep", None), workers, cancel=cancel)
 
         self.panel.status.setText("estimating every point…")
         self.estimates.start(

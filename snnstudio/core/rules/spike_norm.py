@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -71,6 +71,8 @@ def spike_norm(
     their weights multiplied by theta_l, so the input current of layer l + 1 is in ANN units
     and the spike trains are those of Sengupta's unit-spike formulation.
     """
+    if scaling not in SPIKE_SCALINGS:
+        raise ConfigError(f"Spike-Norm scaling {scaling!r} is not one of {SPIKE_SCALINGS}")
     was_training = snn.training
     snn.eval()
     # the evaluation's sample-step budget (a multi-step layer holds its whole sequence): for
@@ -81,8 +83,6 @@ def spike_norm(
         [batch.x for batch in iterate_batches(reference, batch_size, device)],
         timesteps, encoder, seed, device,
     )  # fmt: skip
-    if scaling not in SPIKE_SCALINGS:
-        raise ConfigError(f"Spike-Norm scaling {scaling!r} is not one of {SPIKE_SCALINGS}")
     layerwise = scale if scaling == "layerwise" else 1.0
     try:
         if snn.step_mode == "m" and reuse_outputs:
@@ -170,9 +170,14 @@ def _calibrate_from_kept_outputs(
     kept: list[torch.Tensor | PackedSpikes] = []  # the input of top-level layer `start`
     start = 0  # 0: the encoded reference itself
     thresholds = []
+
+    def sequences() -> Iterable[torch.Tensor]:
+        """The input sequences of top-level layer `start`, one per reference batch."""
+        return inputs if start == 0 else map(_unpack, kept)
+
     for index, (slot, top) in enumerate(zip(slots, tops, strict=True)):
         spike, peak = spike_layer(snn, slot), torch.zeros((), device=device)
-        for x_seq in inputs if start == 0 else map(_unpack, kept):
+        for x_seq in sequences():
             check_cancel(cancel)
             run = functools.partial(_run, snn, x_seq, start, top + 1)
             peak = torch.maximum(peak, _peak_input(spike, run))
@@ -184,7 +189,7 @@ def _calibrate_from_kept_outputs(
         while stop < following and next(snn.layers[stop].parameters(), None) is None:
             stop += 1
         following_input = []
-        for x_seq in inputs if start == 0 else map(_unpack, kept):
+        for x_seq in sequences():
             check_cancel(cancel)
             following_input.append(_pack(_run(snn, x_seq, start, stop)))
         kept, start = following_input, stop

@@ -102,14 +102,7 @@ def set_threshold(snn: SpikingNetwork, slot: SpikeSlot, value: float) -> float:
     """Give spike layer `slot` the threshold `value` (ANN units) and rescale its readers."""
     value = max(float(value), MIN_THRESHOLD)
     spike_layer(snn, slot).v_threshold = value
-    for reader in slot.readers:
-        module = snn.layers.get_submodule(reader)
-        if not isinstance(getattr(module, "weight", None), torch.Tensor):
-            raise ConfigError(
-                f"layer {reader} ({type(module).__name__}) reads spike layer {slot.activation} "
-                "but has no weight to rescale: build the SNN with model.converted = true"
-            )
-        module.weight.mul_(value)
+    _scale_readers(snn, slot, value)
     return value
 
 
@@ -119,11 +112,21 @@ def rescale_threshold(snn: SpikingNetwork, slot: SpikeSlot, factor: float) -> fl
     `factor`; return the new threshold."""
     layer = spike_layer(snn, slot)
     value = max(float(layer.v_threshold) * factor, MIN_THRESHOLD)
-    factor = value / float(layer.v_threshold)
+    _scale_readers(snn, slot, value / float(layer.v_threshold))
     layer.v_threshold = value
-    for reader in slot.readers:
-        snn.layers.get_submodule(reader).weight.mul_(factor)
     return value
+
+
+def _scale_readers(snn: SpikingNetwork, slot: SpikeSlot, factor: float) -> None:
+    """Multiply the weights of every layer that reads spike layer `slot` by `factor`."""
+    for reader in slot.readers:
+        module = snn.layers.get_submodule(reader)
+        if not isinstance(getattr(module, "weight", None), torch.Tensor):
+            raise ConfigError(
+                f"layer {reader} ({type(module).__name__}) reads spike layer {slot.activation} "
+                "but has no weight to rescale: build the SNN with model.converted = true"
+            )
+        module.weight.mul_(factor)
 
 
 @torch.no_grad()

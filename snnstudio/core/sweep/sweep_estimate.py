@@ -12,7 +12,7 @@ from snnstudio.core.estimate import duration, estimate_run, gigabytes
 from snnstudio.core.events import CancelToken, check_cancel
 from snnstudio.core.rules.ann_cache import ann_key, ann_key_data
 from snnstudio.core.rules.registry import converts_ann
-from snnstudio.core.runner import resolve_step_mode
+from snnstudio.core.runner import resolve_device, resolve_step_mode
 from snnstudio.core.sweep.spec import SweepPoint, SweepSpec
 
 
@@ -75,3 +75,12 @@ def sweep_estimate_lines(
     if spec.job != "experiment":
         summary += f" (the {spec.job} job's elimination step is not counted)"
     return [summary, *lines]
+
+
+def sweep_estimate_report(
+    spec: SweepSpec, workers: int, ann_reuse: bool = True, cancel: CancelToken | None = None
+) -> tuple[list[str], bool]:
+    """What `sweep --dry-run` prints and the Sweep tab shows, on the device the spec asks
+    for, and whether every point fits in memory."""
+    estimates = estimate_sweep(spec, resolve_device(spec.base.train.device), ann_reuse, cancel)
+    return sweep_estimate_lines(spec, estimates, max(workers, 1)), all(e.fits for e in estimates)
