@@ -398,7 +398,7 @@ class SweepTab:
         self.panel.status.setText("estimating every point…")
         self.estimates.start(
             "sweep estimate", work, on_returned=self._estimated,
-            on_failed=lambda failure: show_failure(self.panel, "No estimate", failure),
+            on_failed=self._estimate_failed,
         )  # fmt: skip
 
     def _estimated(self, result: tuple[list[str], bool]) -> None:
@@ -406,6 +406,12 @@ class SweepTab:
         self.panel.status.setText(lines[0])
         self.panel.status.setToolTip("\n".join(lines[1:]))
         self.panel.status.setStyleSheet("" if fits else REFUSED_STYLE)
+
+    def _estimate_failed(self, failure: Failure) -> None:
+        self.panel.status.setText(f"no estimate: {failure.message}")
+        self.panel.status.setToolTip("")
+        self.panel.status.setStyleSheet("")
+        show_failure(self.panel, "No estimate", failure)
 
     def _event(self, event: object) -> None:
         self._planned = self._planned or isinstance(event, SweepPlan)

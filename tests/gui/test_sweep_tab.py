@@ -136,3 +136,7 @@ def test_estimate_time_shows_the_sweeps_total_and_each_point(qtbot, window, mess
     qtbot.waitUntil(lambda: bool(messages.calls), timeout=20_000)
     assert messages.calls[-1][1] == "No estimate"
     assert any("poison.rate = 1.5 must be in [0, 1]" in t for t in messages.texts("warning"))
+    assert (
+        panel.status.text().startswith("no estimate: ")
+        and "poison.rate = 1.5" in panel.status.text()
+    )
