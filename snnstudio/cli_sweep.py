@@ -29,7 +29,7 @@ def add_sweep_commands(commands: Any) -> None:
     sweep.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a config key for every point; for an axis, a list of new values "
-        "(e.g. --set 'poison.rate=[0.01, 0.05]') (repeatable)",
+        "(e.g. --set 'poison.rate=[0.01, 0.05]'); repeats=N: seeds per point (repeatable)",
     )  # fmt: skip
     sweep.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
     sweep.add_argument("--backend", default="local", help="local (default) | ray")

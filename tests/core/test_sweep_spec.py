@@ -146,3 +146,11 @@ def test_every_sweep_preset_parses_and_is_listed(capsys) -> None:
     listed = capsys.readouterr().out
     assert "demo" in listed and "paper-table3" in listed
     assert "paper_results" not in listed  # the paper's numbers are data, not a preset
+
+
+def test_repeats_is_set_from_the_command_line() -> None:
+    one_seed = load_sweep_preset("paper-fig9", ["repeats=1"])
+    assert one_seed.repeats == 1
+    assert len(one_seed.points()) == len(load_sweep_preset("paper-fig9").points()) // 3
+    with pytest.raises(ConfigError, match="repeats"):
+        load_sweep_preset("paper-fig9", ["repeats=0"])

@@ -140,8 +140,9 @@ def load_sweep_preset(
 
 def with_spec_overrides(data: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
     """Apply `--set key=value` to a parsed spec: a key that is an axis takes a TOML list as
-    its new values; `job_settings.NAME` sets a field of [job_settings]; any other key joins
-    [set] (replacing the spec's value)."""
+    its new values; `job_settings.NAME` sets a field of [job_settings]; `repeats` the number
+    of seeds per point (checked with the spec); any other key joins [set] (replacing the
+    spec's value)."""
     if not assignments:
         return data
     tables = ("set", "grid", "zip", "job_settings")
@@ -150,6 +151,9 @@ def with_spec_overrides(data: dict[str, Any], assignments: list[str]) -> dict[st
         key, value = config_io.parse_assignment(assignment)
         if key.startswith(JOB_SETTINGS_PREFIX):
             data["job_settings"][key.removeprefix(JOB_SETTINGS_PREFIX)] = value
+            continue
+        if key == "repeats":
+            data["repeats"] = value
             continue
         table = next((t for t in ("grid", "zip") if key in data[t]), "set")
         if table != "set" and not isinstance(value, list):
