@@ -30,12 +30,13 @@ from snnstudio.core.events import CancelToken
 
 PREVIEW_TRAIN = 64
 PREVIEW_EPOCHS = 1
+GENERATOR_KEY = "x + gamma * G(x): right, G(x) (grey = 0, redder: OFF raised, greener: ON raised)"
 NOTES = {
     "white": "the static polarity square in every frame of frame_start .. stop",
     "moving": "the square moves `speed` pixels a frame along `direction`, bouncing at the edges",
     "smart": "each sample's least / most active region holds the square, in the (OFF, ON) "
     "pattern least / most frequent there; it wanders 2 pixels a frame",
-    "dynamic": f"x + gamma * G(x): right, G(x) (grey = 0). The preview's generator learned "
+    "dynamic": f"{GENERATOR_KEY}. The preview's generator learned "
     f"{PREVIEW_EPOCHS} epoch on {PREVIEW_TRAIN} training samples; a run trains its own on the "
     "training set for trigger.generator_epochs epochs",
     "strobing": "the square on strobe_on frames, off strobe_off, from frame_start on",
@@ -64,7 +65,7 @@ class RunGenerator:
 
     def note(self) -> str:
         return (
-            f"x + gamma * G(x): right, G(x) (grey = 0). G is the generator the run {self.run} "
+            f"{GENERATOR_KEY}. G is the generator the run {self.run} "
             "trained and saved (trigger.pt), as detection and elimination use it"
         )
 

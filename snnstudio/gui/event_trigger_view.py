@@ -27,9 +27,14 @@ PLAY_INTERVAL_MS = 400
 
 
 def perturbation_frame(delta: np.ndarray) -> np.ndarray:
-    """A (C, H, W) perturbation in [-g, g] scaled to [0, 1] around grey 0.5 for display."""
+    """A (C, H, W) perturbation in [-g, g] scaled to [0, 1] around 0.5 for display. Two event
+    channels get a third held at 0.5, so that 0 is grey (not olive) and a raised channel 0
+    (OFF) shows red, a raised channel 1 (ON) green."""
     peak = float(np.abs(delta).max())
-    return 0.5 + 0.5 * delta / peak if peak > 0 else np.full_like(delta, 0.5)
+    frame = 0.5 + 0.5 * delta / peak if peak > 0 else np.full_like(delta, 0.5)
+    if frame.shape[0] == 2:
+        frame = np.concatenate([frame, np.full_like(frame[:1], 0.5)], axis=0)
+    return frame
 
 
 class EventTriggerView(QWidget):

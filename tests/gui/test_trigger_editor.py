@@ -203,3 +203,15 @@ def test_a_reopened_dynamic_run_shows_its_own_generator(window, qtbot, messages,
     warned = messages.texts("warning")
     assert len(warned) == 1 and f"{TRIGGER_FILE} is missing" in warned[0]
     assert editor.dynamic_preview.run is None
+
+
+def test_a_zero_perturbation_is_grey_and_each_event_channel_keeps_its_colour():
+    from snnstudio.gui.event_trigger_view import perturbation_frame
+    from snnstudio.gui.image_render import to_rgb8
+
+    delta = np.zeros((2, 3, 3), dtype=np.float32)
+    delta[0, 0, 0], delta[1, 1, 1] = 0.05, 0.05  # OFF raised at (0, 0), ON at (1, 1)
+    rgb = to_rgb8(perturbation_frame(delta)).astype(int)
+    assert tuple(rgb[2, 2]) == (127, 127, 127)  # no change: grey
+    assert rgb[0, 0, 0] > rgb[0, 0, 1] and rgb[0, 0, 0] > rgb[0, 0, 2]  # redder
+    assert rgb[1, 1, 1] > rgb[1, 1, 0] and rgb[1, 1, 1] > rgb[1, 1, 2]  # greener
