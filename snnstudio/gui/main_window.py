@@ -35,7 +35,7 @@ from snnstudio.gui.run_panel import RunPanel
 from snnstudio.gui.screen_fit import fitted_size, scrolled
 from snnstudio.gui.setup_panel import SetupPanel
 from snnstudio.gui.start_checks import Problem, start_problems
-from snnstudio.gui.sweep_panel import SweepTab
+from snnstudio.gui.sweep_tab import SweepTab
 from snnstudio.gui.tasks import Failure, TaskSlot, Work, show_failure
 from snnstudio.gui.trigger_editor import TriggerEditor
 from snnstudio.gui.window_menus import WindowMenus

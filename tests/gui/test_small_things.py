@@ -14,7 +14,7 @@ from snnstudio.gui.live_curves import LiveCurves
 from snnstudio.gui.plot_items import IntegerAxis
 from snnstudio.gui.probe_snapshot import ProbeSnapshot
 from snnstudio.gui.run_panel import metrics_line
-from snnstudio.gui.sweep_panel import sweep_folder_name
+from snnstudio.gui.sweep_tab import sweep_folder_name
 
 
 def snapshot(threshold: float) -> ProbeSnapshot:
