@@ -163,3 +163,22 @@ def test_sweep_dry_run_prints_every_point_and_counts_a_shared_ann_twin_once(tmp_
     assert [e.shares_ann for e in estimates] == [False] + [True] * 8
     assert not any(e.shares_ann for e in unshared)
     assert estimates[1].seconds < unshared[1].seconds
+
+
+def test_a_dynamic_trigger_adds_its_generator_training_once() -> None:
+    """Its generator trains with a victim for generator_epochs epochs of three steps a batch,
+    once per run (the clean twin reuses it); the estimate had left it out."""
+    events = config_io.with_overrides(
+        config_io.load_preset("demo"),
+        ["data.name=digits-dvs", "train.clean_twin=true", "trigger.generator_epochs=2"],
+    )
+    square = estimate(events)
+    dynamic = estimate(config_io.with_values(events, {"trigger.kind": "dynamic"}))
+    assert square.trigger_seconds == 0
+    assert dynamic.trigger_seconds > 0
+    assert dynamic.seconds == pytest.approx(
+        2 * (dynamic.snn_seconds + dynamic.conversion_seconds) + dynamic.trigger_seconds
+    )
+    # three steps per sample and timestep, against the epochs' one step plus a third for
+    # evaluation: 2 generator epochs cost more than 4 training epochs' training part
+    assert dynamic.trigger_seconds > 0.5 * dynamic.snn_seconds
