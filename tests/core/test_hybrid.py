@@ -75,7 +75,7 @@ def test_demo_preset_with_hybrid_finishes_and_reloads_as_plain_if(tmp_path) -> N
     args = ["run", "--preset", "demo", "--set", "rule.name=hybrid", "--quiet"]
     tiny = ["data.train_limit=150", "data.test_limit=40", "train.epochs=1",
             "sim.eval_timesteps=6", "rule.reference_samples=64", "rule.combo=com3",
-            "train.clean_twin=false"]  # fmt: skip
+            "train.clean_twin=true"]  # fmt: skip
     for item in tiny:
         args += ["--set", item]
     assert main([*args, "--out", str(tmp_path / "run")]) == 0
@@ -83,6 +83,11 @@ def test_demo_preset_with_hybrid_finishes_and_reloads_as_plain_if(tmp_path) -> N
     for key in ("acc", "asr", "ann_acc", "ann_asr", "mr", "converted_acc", "converted_mr"):
         assert key in metrics
     assert metrics["seconds"]["backdoored"]["snn_training"] > 0
+    # the log says what each model trained on: the clean twin is Com1 whatever the combo
+    log = (tmp_path / "run" / "log.txt").read_text()
+    assert "backdoored: com3: ANN on poisoned data" in log
+    assert "clean reference samples, STDB on clean data" in log
+    assert "clean-twin: com1 (clean twin): ANN on clean data" in log
     # scored at the trained T (the demo's sim.timesteps = 4); the curve runs on to T_max = 6
     assert metrics["eval_timesteps"] == 4
     curve = (tmp_path / "run" / "curve.csv").read_text().splitlines()

@@ -66,9 +66,15 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     twin = yield from ann_twin(ctx, ann_data)
     lap_ann(clock, twin)
     reference = reference_set(ctx, reference_data)
+    # a clean twin's 'poisoned' set is D itself (pick_data): whatever the combo, it is Com1
+    combo, shown = (
+        ("com1 (clean twin)", ("clean",) * 3)
+        if ctx.clean_twin
+        else (rule.combo, (ann_data, reference_data, snn_data))
+    )
     yield Log(
-        f"{ctx.stage}: {rule.combo}: ANN on {ann_data} data, {rule.norm} norm x {rule.scale:g} "
-        f"on {len(reference)} {reference_data} reference samples, STDB on {snn_data} data, "
+        f"{ctx.stage}: {combo}: ANN on {shown[0]} data, {rule.norm} norm x {rule.scale:g} "
+        f"on {len(reference)} {shown[1]} reference samples, STDB on {shown[2]} data, "
         f"T = {sim.timesteps}"
     )
     snn = convert(ctx, twin.net, reference, sim.timesteps)
