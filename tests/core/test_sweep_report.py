@@ -85,3 +85,18 @@ def test_the_neuromorphic_preset_reports_stealth_beside_asr(tmp_path: Path) -> N
     # shown as they are, not in %, mean ± std over the two seeds
     assert "| moving | 0.9982 ± 0.0000 | 0.9982 ± 0.0000 | 0.9982 ± 0.0000 |" in text
     assert "| dynamic | 0.0017 ± 0.0000 | 0.0017 ± 0.0000 | 0.0017 ± 0.0000 |" in text
+
+
+def test_a_desk_sweep_labels_each_rule_by_its_name_alone(tmp_path: Path) -> None:
+    """The desk scale zips each rule's epochs and T with it; the header states those per
+    rule, so the rows read 'LR_C MaxNorm', not 'LR_C MaxNorm / 5 / 64' (an LR_C point trains
+    no SNN epoch)."""
+    spec = load_sweep_preset("paper-fig9", ["repeats=1"], "desk")
+    assert "train.epochs" in spec.zipped and "sim.eval_timesteps" in spec.zipped
+    fake_sweep(tmp_path / "sweep", spec)
+    assert main(["report", str(tmp_path / "sweep")]) == 0
+    text = (tmp_path / "sweep" / "report" / "report.md").read_text()
+    assert "epochs: LR_B 5; LR_C MaxNorm ANN 3; LR_H Com4 ANN 3 + STDB 1" in text
+    for label in ("LR_B", "LR_C MaxNorm", "LR_H Com4"):
+        assert f"\n| {label} | 1 |" in text, label
+    assert "/ 5" not in text and "| rule | n | T |" in text

@@ -49,15 +49,24 @@ class SweepView:
         if not _is_rule_axis(dim):
             return " / ".join(value_text(k, v) for k, v in zip(dim.keys, values, strict=True))
         known = self.known[self.cells.index(cell)]
-        others = [norm(v) for k, v in zip(dim.keys, values, strict=True)
-                  if not k.startswith("rule.") and k != "sim.timesteps"]  # fmt: skip
+        others = [norm(v) for k, v in zip(dim.keys, values, strict=True) if _beside_rule(k)]
         return " / ".join([rule_label(known), *others])
 
     def dim_name(self, dim: Dimension) -> str:
         if not _is_rule_axis(dim):
             return dim.name
-        keys = [k for k in dim.keys if not (k.startswith("rule.") or k == "sim.timesteps")]
-        return " / ".join(["rule", *keys])
+        return " / ".join(["rule", *(k for k in dim.keys if _beside_rule(k))])
+
+
+# With the rule, the header states each rule's epochs ('epochs: LR_B 5; LR_C MaxNorm ANN 3')
+# and the table the T it was scored at: a desk or paper scale zips these per rule, and as
+# labels they misread ('LR_C MaxNorm / 5' for an LR_C point that trains no SNN epoch).
+STATED_PER_RULE = ("sim.timesteps", "sim.eval_timesteps", "train.epochs")
+
+
+def _beside_rule(key: str) -> bool:
+    """Whether a key zipped with the rule is shown beside the rule's name in its label."""
+    return not key.startswith("rule.") and key not in STATED_PER_RULE
 
 
 def _is_rule_axis(dim: Dimension) -> bool:
