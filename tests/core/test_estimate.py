@@ -179,6 +179,10 @@ def test_a_dynamic_trigger_adds_its_generator_training_once() -> None:
     assert dynamic.seconds == pytest.approx(
         2 * (dynamic.snn_seconds + dynamic.conversion_seconds) + dynamic.trigger_seconds
     )
-    # three steps per sample and timestep, against the epochs' one step plus a third for
-    # evaluation: 2 generator epochs cost more than 4 training epochs' training part
-    assert dynamic.trigger_seconds > 0.5 * dynamic.snn_seconds
+    # three steps per training sample and timestep per generator epoch, against each SNN
+    # epoch's one step per training sample plus a third of one per test sample (scoring)
+    data = estimate_module.dataset_size(events)
+    scored = data.test + data.test * (data.classes - 1) // data.classes
+    per_snn_epoch = data.train + scored / 3
+    ratio = (2 * 3 * data.train) / (events.train.epochs * per_snn_epoch)
+    assert dynamic.trigger_seconds / dynamic.snn_seconds == pytest.approx(ratio)

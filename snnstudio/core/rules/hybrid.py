@@ -67,14 +67,14 @@ def run_hybrid(ctx: RuleContext) -> Generator[Event, None, RuleResult]:
     lap_ann(clock, twin)
     reference = reference_set(ctx, reference_data)
     # a clean twin's 'poisoned' set is D itself (pick_data): whatever the combo, it is Com1
-    combo, shown = (
+    combo, (ann_on, reference_on, stdb_on) = (
         ("com1 (clean twin)", ("clean",) * 3)
         if ctx.clean_twin
         else (rule.combo, (ann_data, reference_data, snn_data))
     )
     yield Log(
-        f"{ctx.stage}: {combo}: ANN on {shown[0]} data, {rule.norm} norm x {rule.scale:g} "
-        f"on {len(reference)} {shown[1]} reference samples, STDB on {shown[2]} data, "
+        f"{ctx.stage}: {combo}: ANN on {ann_on} data, {rule.norm} norm x {rule.scale:g} "
+        f"on {len(reference)} {reference_on} reference samples, STDB on {stdb_on} data, "
         f"T = {sim.timesteps}"
     )
     snn = convert(ctx, twin.net, reference, sim.timesteps)
