@@ -33,7 +33,7 @@ CPU = torch.device("cpu")
 REVIEWED = {
     "name", "rule.norm", "rule.scale", "rule.spike_scaling", "rule.percentile", "rule.v_init",
     "rule.reference", "rule.reference_samples", "rule.combo", "rule.stdb_lr", "rule.stdb_alpha",
-    "rule.stdb_beta", "sim.eval_timesteps",
+    "rule.stdb_beta", "sim.eval_timesteps", "train.clean_twin",
 }  # fmt: skip
 
 
@@ -128,6 +128,7 @@ OTHER = [
     "rule.percentile=99.0", "rule.v_init=0.2",
     "rule.reference=clean", "rule.reference_samples=40", "rule.stdb_lr=0.0005",
     "rule.stdb_alpha=0.4", "rule.stdb_beta=0.02", "sim.eval_timesteps=10",
+    "train.clean_twin=true",
 ]  # fmt: skip
 
 
@@ -182,8 +183,8 @@ def test_a_reused_ann_twin_gives_the_metrics_of_training_it(
     trained = run(second, tmp_path / "trained", alone)
     assert reused[:2] == trained[:2]  # every metric and epoch row, the ANN's included
     assert reused[0]["ann_acc"] > 0.3 and reused[0]["acc"] > 0.1
-    (cached,) = shared.glob("*.pt")
-    (own,) = alone.glob("*.pt")
+    (cached,) = shared.glob("backdoored-*.pt")  # beside the second run's clean twin's
+    (own,) = alone.glob("backdoored-*.pt")
     assert cached.name == own.name and same_files(cached, own)
     info = record(tmp_path / "reused")
     assert info["ann_twin"]["backdoored"] == {

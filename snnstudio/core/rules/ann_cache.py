@@ -57,6 +57,8 @@ NOT_ANN_KEYS: dict[str, str] = {
     "rule.stdb_alpha": "LR_H's SNN step, after the ANN",
     "rule.stdb_beta": "LR_H's SNN step, after the ANN",
     "sim.eval_timesteps": "the converted SNN's scoring T, after the ANN",
+    "train.clean_twin": "whether a clean twin's stage follows (keyed by its own stage name; "
+    "every stage starts from torch.manual_seed(train.seed))",
 }
 
 
