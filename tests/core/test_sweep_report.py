@@ -68,6 +68,23 @@ def test_report_of_one_numeric_axis_has_metric_columns_and_a_line_plot(tmp_path:
     assert "(paper)" not in header
 
 
+def test_an_axis_of_one_value_gets_no_figure_of_its_own(tmp_path: Path) -> None:
+    # one PR of a rule sweep (desk table2 at PR 0.1 alone): a line plot of one x value drew
+    # the rules' markers on top of each other; the rules' bars say it all
+    axes = '[grid]\n"poison.rate" = [0.1]\n"rule.norm" = ["max", "robust"]'
+    spec = loads_spec(tiny_spec(axes))
+    fake_sweep(tmp_path / "sweep", spec)
+    report = tmp_path / "sweep" / "report"
+    report.mkdir()
+    (report / "against-poison.rate.png").write_bytes(b"an earlier report's figure")
+    (report / "notes.png").write_bytes(b"the user's")
+    text = write_report(tmp_path / "sweep").read_text()
+    assert not (report / "against-poison.rate.png").exists()
+    assert (report / "notes.png").read_bytes() == b"the user's"
+    assert (report / "by-rule.norm.png").read_bytes()[:4] == b"\x89PNG"
+    assert "](by-rule.norm.png)" in text and "against-poison.rate" not in text
+
+
 def test_the_neuromorphic_preset_reports_stealth_beside_asr(tmp_path: Path) -> None:
     spec = load_sweep_preset("neuromorphic-triggers")
     points = spec.points()

@@ -86,6 +86,9 @@ def write_report(sweep_dir: str | Path) -> Path:
     for table in tables:
         _write_csv(folder / f"{table.slug}.csv", table, with_paper=view.paper is not None)
     figures = _figures(folder, view, metrics, out)
+    for drawn_before in [*folder.glob("against-*.png"), *folder.glob("by-*.png")]:
+        if drawn_before.name not in figures:  # an earlier report's, that this one does not draw
+            drawn_before.unlink()
     lines = _markdown(view, tables, figures)
     if view.paper is not None and view.paper.is_reproduced_paper:  # its claims, not another's
         lines += ["", "## Claims", "", *claims_markdown(claims_of([(out, view)]))]
@@ -253,12 +256,14 @@ def _figures(folder: Path, view: SweepView, metrics: list[tuple[str, str]], out:
         shown_metrics = [(m, t) for m, t in metrics if m in ("acc", "ann_acc", "asr", "ann_asr")]
     figures = []
     for i, dim in enumerate(view.dims):
+        if len(dim.values) == 1:  # one value compares nothing: the header states it
+            continue
         others = view.dims[:i] + view.dims[i + 1 :]
         data = FigureData(dim, others, view.cells, view.label, view.dim_name, shown_metrics,
                           lambda cell, metric: _published(view, cell, metric))  # fmt: skip
         if dim.numeric:
             figures.append(lines_figure(folder / f"against-{dim.keys[0]}.png", data))
-        elif i == 0 or all(d.numeric for d in view.dims[:i]):
+        elif all(d.numeric or len(d.values) == 1 for d in view.dims[:i]):
             name = "by-rule" if "rule.name" in dim.keys else f"by-{dim.keys[0]}"
             figures.append(bars_figure(folder / f"{name}.png", data))
     names = {r["run_dir"]: _point_label(view, r) for r in view.rows if r.get("run_dir")}
