@@ -32,6 +32,11 @@ class Dimension:
         return " / ".join(self.keys)
 
     @property
+    def varies(self) -> bool:
+        """More than one value: an axis of one compares nothing (the report's header states it)."""
+        return len(self.values) > 1
+
+    @property
     def numeric(self) -> bool:
         """A single axis of numbers on a scale (PR, T, a threshold scale); class indices and
         seeds are numbers that name things, so they are categorical."""

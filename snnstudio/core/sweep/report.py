@@ -141,7 +141,7 @@ def _scored_at(view: SweepView, cells: list[Cell]) -> str:
 
 
 def _tables(view: SweepView, metrics: list[tuple[str, str]]) -> list[Table]:
-    if len(view.dims) <= 1 or len(view.dims[-1].values) == 1:
+    if len(view.dims) <= 1 or not view.dims[-1].varies:
         return [_metric_columns_table(view, metrics)]
     return [_pivot_table(view, metric, title) for metric, title in metrics]
 
@@ -256,14 +256,14 @@ def _figures(folder: Path, view: SweepView, metrics: list[tuple[str, str]], out:
         shown_metrics = [(m, t) for m, t in metrics if m in ("acc", "ann_acc", "asr", "ann_asr")]
     figures = []
     for i, dim in enumerate(view.dims):
-        if len(dim.values) == 1:  # one value compares nothing: the header states it
+        if not dim.varies:
             continue
         others = view.dims[:i] + view.dims[i + 1 :]
         data = FigureData(dim, others, view.cells, view.label, view.dim_name, shown_metrics,
                           lambda cell, metric: _published(view, cell, metric))  # fmt: skip
         if dim.numeric:
             figures.append(lines_figure(folder / f"against-{dim.keys[0]}.png", data))
-        elif all(d.numeric or len(d.values) == 1 for d in view.dims[:i]):
+        elif all(d.numeric or not d.varies for d in view.dims[:i]):
             name = "by-rule" if "rule.name" in dim.keys else f"by-{dim.keys[0]}"
             figures.append(bars_figure(folder / f"{name}.png", data))
     names = {r["run_dir"]: _point_label(view, r) for r in view.rows if r.get("run_dir")}
