@@ -36,6 +36,11 @@ def migration_rate(snn_asr: float, ann_asr: float) -> float:
     return snn_asr / ann_asr if ann_asr > 0 else float("nan")
 
 
+# The metrics that are migration rates. A clean twin has no backdoor to migrate: its MR is
+# chance ASR over chance ASR (ResNet18's LR_H twin: 0.0034 / 0.0011 = 3.0), so it has none.
+MIGRATION_KEYS = frozenset({"mr", "converted_mr"})
+
+
 NO_DECISION = -1  # the prediction when every class has the same output (e.g. no spike arrived)
 
 

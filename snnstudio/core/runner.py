@@ -35,6 +35,7 @@ from snnstudio.core.events import (
     check_cancel,
 )
 from snnstudio.core.jobs import Job, run_job
+from snnstudio.core.metrics import MIGRATION_KEYS
 from snnstudio.core.resume import EpochStates, check_resumable, describe_progress
 from snnstudio.core.rules.ann_cache import AnnCache
 from snnstudio.core.rules.context import RuleContext, RuleResult
@@ -296,7 +297,10 @@ def _experiment(
         )
         result: RuleResult = yield from RULES[cfg.rule.name].run(ctx)
         prefix = "" if stage == MODEL_STAGE else "clean_"
-        metrics.update({f"{prefix}{k}": v for k, v in result.metrics.items()})
+        metrics.update({
+            f"{prefix}{k}": v for k, v in result.metrics.items()
+            if not (clean_twin and k in MIGRATION_KEYS)
+        })  # fmt: skip
         if "ann_twin" in result.extra:
             metrics.setdefault("ann_twin", {})[stage] = result.extra["ann_twin"]
         seconds[stage] = result.seconds

@@ -121,3 +121,12 @@ def test_target_outside_the_classes_is_an_error(target: int) -> None:
 
     with pytest.raises(ConfigError, match=f"poison.target = {target} is not a class of digits"):
         list(run_experiment(fast_demo(f"poison.target={target}")))
+
+
+def test_a_clean_twin_has_no_migration_rate() -> None:
+    """MR is the share of the ANN's backdoor the SNN kept; a clean twin has none to keep, and
+    its chance ASR over chance ASR once read 3.0 (300 %) in metrics.json."""
+    cfg = fast_demo("rule.name=conversion", "rule.ann_epochs=1", "train.epochs=1")
+    metrics = list(run_experiment(cfg))[-1].metrics
+    assert "mr" in metrics and "clean_asr" in metrics and "clean_ann_asr" in metrics
+    assert not any(key.startswith("clean_") and key.endswith("mr") for key in metrics)
