@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from snnstudio.core.atomic_files import write_text_atomic
+from snnstudio.core.metrics import MIGRATION_KEYS
 from snnstudio.core.sweep.cells import Cell, norm
 from snnstudio.core.sweep.claims import claims_markdown, claims_of
 from snnstudio.core.sweep.describe import markdown_table, rule_label, setting_lines
@@ -57,7 +58,6 @@ METRICS = (  # (column of results.csv, title with its unit); shown when any poin
 )
 FIGURE_METRICS = ("acc", "asr", "mr", "acc_after", "asr_after")  # drawn against each axis
 TIME_METRIC = ("seconds.total", "time of the whole run s")
-MR_METRICS = ("mr", "converted_mr")
 MR_NOTE = (
     "† MR above 100%: the SNN's ASR exceeds its ANN's. MR = SNN ASR / ANN ASR (Eq. 15) is "
     "not capped: the converted net sends to the target class some triggered samples its ANN "
@@ -117,7 +117,7 @@ def shown(cell: Cell, metric: str) -> str:
     text = f"{scale * mean:.{digits}f}"
     if std is not None:
         text += f" ± {scale * std:.{digits}f}"
-    return text + (" †" if metric in MR_METRICS and mean > 1.0 else "")
+    return text + (" †" if metric in MIGRATION_KEYS and mean > 1.0 else "")
 
 
 def _cell_text(view: SweepView, cell: Cell, metric: str) -> tuple[str, str]:
