@@ -175,3 +175,33 @@ def test_the_packaged_transcription_is_the_shared_master_copy() -> None:
         pytest.skip("no shared/paper/tables.toml beside this checkout")
     packaged = Path(paper.__file__).with_name(paper.TRANSCRIPTION)
     assert packaged.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
+
+
+def test_fig10_claim_orders_the_rules_by_their_whole_run_and_skips_reused_twins(
+    tmp_path: Path,
+) -> None:
+    spec = load_sweep_preset("paper-fig10")
+    seconds = {"bptt": 30.0, "conversion": 10.0, "hybrid": 60.0}
+
+    def metrics(point):  # type: ignore[no-untyped-def]
+        rule, rate = point.config.rule.name, point.config.poison.rate
+        out = {"acc": 0.9, "asr": 1.0, "seconds": {"total": seconds[rule]}}
+        if rule == "conversion" and rate == 0.2:  # LR_C slower than LR_B here
+            out["seconds"] = {"total": 40.0}
+        if rule == "hybrid" and rate == 0.2:  # but it reused a cached twin: not timed
+            out["seconds"] = {"total": 5.0, "backdoored": {"ann_loading": 0.1}}
+        return out
+
+    fake_sweep_dir(tmp_path / "fig10", spec, metrics)
+    out = tmp_path / "claims.md"
+    assert main(["report", "--claims", str(tmp_path / "fig10"), "--out", str(out)]) == 0
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| F10-time |"))
+    assert "PR 0.02: LR_B 30, LR_C 10, LR_H 60; PR 0.1: LR_B 30, LR_C 10, LR_H 60 |" in row
+    assert "**holds**" in row  # PR 0.2 lacks a timed LR_H, so its slow LR_C is not judged
+
+    seconds["conversion"] = 45.0  # LR_C slower than LR_B at every PR
+    fake_sweep_dir(tmp_path / "slow", spec, metrics)
+    assert main(["report", "--claims", str(tmp_path / "slow"), "--out", str(out)]) == 0
+    assert "**fails**" in next(
+        line for line in out.read_text().splitlines() if line.startswith("| F10-time |")
+    )

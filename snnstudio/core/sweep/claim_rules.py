@@ -40,20 +40,22 @@ class Evidence:
 
         return [(r, k) for r, k in self.rows if fits(k)]
 
-    def mean(self, metric: str, **where: Any) -> float | None:
-        """Mean of `metric` in % over the matching points (None when none has it)."""
+    def mean(self, metric: str, unit: float = 100.0, **where: Any) -> float | None:
+        """Mean of `metric` times `unit` (in % by default) over the matching points (None when
+        none has it)."""
         found = [float(r[metric]) for r, _ in self._select(where)
                  if r.get(metric) not in (None, "", "nan")]  # fmt: skip
-        return 100 * sum(found) / len(found) if found else None
+        return unit * sum(found) / len(found) if found else None
 
-    def by(self, axis: str, metric: str, **where: Any) -> dict[str, float]:
-        """Mean of `metric` (%) per value of `axis` ('rule' = the rule's paper name)."""
+    def by(self, axis: str, metric: str, unit: float = 100.0, **where: Any) -> dict[str, float]:
+        """Mean of `metric` (% by default) per value of `axis` ('rule' = the rule's paper
+        name)."""
         values = dict.fromkeys(
             str(rule_label(k) if axis == "rule" else k.get(axis)) for _, k in self._select(where)
         )
         out = {}
         for value in values:
-            mean = self.mean(metric, **{**where, axis: value})
+            mean = self.mean(metric, unit, **{**where, axis: value})
             if mean is not None:
                 out[value] = mean
         return out
@@ -262,3 +264,23 @@ def elimination(arch: str, claim_id: str) -> Callable:
 
 def lr_b_low_pr(e: Evidence) -> Outcome | None:
     return _all_at_least(e.by("model.arch", "asr_before", **{"poison.rate": 0.01}), 90)
+
+
+def lr_c_fastest_lr_h_slowest(e: Evidence) -> Outcome | None:
+    """Fig. 10's ordering of the whole injection's time, at every PR. A point that reused a
+    cached ANN twin did not pay for training it, so it is left out."""
+    timed = Evidence([(r, k) for r, k in e.rows if not r.get("seconds.backdoored.ann_loading")])
+    per_pr = {}
+    for pr in timed.by("poison.rate", "seconds.total", 1.0):
+        times = timed.by("rule.name", "seconds.total", 1.0, **{"poison.rate": pr})
+        if set(RULE_NAMES) <= set(times):
+            per_pr[pr] = {RULE_NAMES[rule]: times[rule] for rule in RULE_NAMES}
+    if not per_pr:
+        return None
+    text = "time s: " + "; ".join(
+        f"PR {pr}: " + ", ".join(f"{rule} {t:.0f}" for rule, t in times.items())
+        for pr, times in per_pr.items()
+    )
+    holds = all(min(t, key=t.get) == "LR_C" and max(t, key=t.get) == "LR_H"  # type: ignore[arg-type]
+                for t in per_pr.values())  # fmt: skip
+    return text, holds

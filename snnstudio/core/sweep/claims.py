@@ -31,6 +31,7 @@ from snnstudio.core.sweep.claim_rules import (
     lr_b_low_pr,
     lr_b_near_100,
     lr_c_asr_near_100,
+    lr_c_fastest_lr_h_slowest,
     lr_c_harder_targets,
     lr_c_mr_over_99,
     lr_h_lower_asr_higher_acc,
@@ -139,6 +140,11 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C27", _quote("C27") + "; Table 4's LR_C ASR range 7.9 against 2.4 (LR_B) and 2.6 "
           "(LR_H)", ("table4",), "holds if LR_C's ASR range over the targets is wider than "
           "LR_B's and LR_H's", lr_c_harder_targets),
+    Claim("F10-time", '"Obviously, LR_C has the lowest time overhead [...] LR_H costs the '
+          'most time overhead" (4.5 Time Overhead of Backdoor Injection, line 297; Fig. 10 '
+          'has no numbers)', ("fig10",), "holds if at every PR LR_C's whole run is the "
+          "fastest of the three rules and LR_H's the slowest (one thread a point)",
+          lr_c_fastest_lr_h_slowest),
     Claim("C28", _quote("C28"), ("fig12",), "holds if VGG11's mean ASR drop >= half of 32.75 "
           "and its ACC gain > 0", elimination("vgg11", "C28")),
     Claim("C31", _quote("C31"), ("fig12",), "holds if ResNet18's mean ASR drop >= half of "
