@@ -125,6 +125,11 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C25", _quote("C25"), ("table2",), "holds if Com4's MR > 85 at every PR", com4_mr),
     Claim("C26", _quote("C26"), ("table2",), "holds if Com3's mean MR is at most half of "
           "Com4's (the paper: 23.6 against 89.06, its Com4 mean)", com3_lowers_mr),
+    Claim("F10-time", '"Obviously, LR_C has the lowest time overhead [...] LR_H costs the '
+          'most time overhead" (4.5 Time Overhead of Backdoor Injection, line 297; Fig. 10 '
+          'has no numbers)', ("fig10",), "holds if at every PR LR_C's whole run is the "
+          "fastest of the three rules and LR_H's the slowest (one thread a point)",
+          lr_c_fastest_lr_h_slowest),
     Claim("T3-position", "Table 3: the trigger's corner barely matters (ASR ranges over the "
           "corners: LR_B 1.8, LR_C 7.1, LR_H 6.6)", ("table3",),
           "holds if every rule's ASR range over the corners <= 10 points",
@@ -140,11 +145,6 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C27", _quote("C27") + "; Table 4's LR_C ASR range 7.9 against 2.4 (LR_B) and 2.6 "
           "(LR_H)", ("table4",), "holds if LR_C's ASR range over the targets is wider than "
           "LR_B's and LR_H's", lr_c_harder_targets),
-    Claim("F10-time", '"Obviously, LR_C has the lowest time overhead [...] LR_H costs the '
-          'most time overhead" (4.5 Time Overhead of Backdoor Injection, line 297; Fig. 10 '
-          'has no numbers)', ("fig10",), "holds if at every PR LR_C's whole run is the "
-          "fastest of the three rules and LR_H's the slowest (one thread a point)",
-          lr_c_fastest_lr_h_slowest),
     Claim("C28", _quote("C28"), ("fig12",), "holds if VGG11's mean ASR drop >= half of 32.75 "
           "and its ACC gain > 0", elimination("vgg11", "C28")),
     Claim("C31", _quote("C31"), ("fig12",), "holds if ResNet18's mean ASR drop >= half of "
