@@ -268,8 +268,14 @@ def lr_b_low_pr(e: Evidence) -> Outcome | None:
 
 def lr_c_fastest_lr_h_slowest(e: Evidence) -> Outcome | None:
     """Fig. 10's ordering of the whole injection's time, at every PR. A point that reused a
-    cached ANN twin did not pay for training it, so it is left out."""
-    timed = Evidence([(r, k) for r, k in e.rows if not r.get("seconds.backdoored.ann_loading")])
+    cached ANN twin in any stage (its clean twin's too) did not pay for training it, so it is
+    left out."""
+
+    def reused_a_twin(row: dict[str, Any]) -> bool:
+        return any(key.endswith(".ann_loading") and value not in (None, "")
+                   for key, value in row.items())  # fmt: skip
+
+    timed = Evidence([(r, k) for r, k in e.rows if not reused_a_twin(r)])
     per_pr = {}
     for pr in timed.by("poison.rate", "seconds.total", 1.0):
         times = timed.by("rule.name", "seconds.total", 1.0, **{"poison.rate": pr})
