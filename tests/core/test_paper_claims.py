@@ -15,6 +15,7 @@ from snnstudio.core.runner import paper_deltas
 from snnstudio.core.sweep.paper_values import PaperValues
 from snnstudio.core.sweep.report import write_report
 from snnstudio.core.sweep.spec import load_sweep_preset
+from snnstudio.core.sweep.view import read_sweep
 from tests.core.sweep_specs import fake_sweep_dir
 
 
@@ -175,6 +176,55 @@ def test_the_packaged_transcription_is_the_shared_master_copy() -> None:
         pytest.skip("no shared/paper/tables.toml beside this checkout")
     packaged = Path(paper.__file__).with_name(paper.TRANSCRIPTION)
     assert packaged.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
+
+
+def test_a_claim_measured_under_two_spike_norm_scalings_has_a_row_for_each(
+    tmp_path: Path,
+) -> None:
+    # C23 reads Spike-Norm 1/2's MR at PR 0.12 and 0.18: 100 scaled layer by layer, 91
+    # scaled after calibration; a fig17 sweep without Spike-Norm pools with either
+    mr = {"layerwise": 1.0, "after": 0.91}
+    for scaling in mr:
+        spec = load_sweep_preset(
+            "paper-fig18", [f"rule.spike_scaling={scaling}", "poison.rate=[0.12, 0.18]"]
+        )
+        fake_sweep_dir(
+            tmp_path / scaling,
+            spec,
+            lambda p: {
+                "acc": 0.9,
+                "asr": mr[p.config.rule.spike_scaling] if p.config.rule.norm == "spike" else 1.0,
+                "ann_asr": 1.0,
+                "mr": mr[p.config.rule.spike_scaling] if p.config.rule.norm == "spike" else 1.0,
+            },
+        )
+    fake_sweep_dir(tmp_path / "fig17", load_sweep_preset("paper-fig17", ['rule.norm=["max"]']),
+                   lambda p: {"acc": 0.9, "asr": 0.5, "ann_asr": 1.0, "mr": 0.5})  # fmt: skip
+    out = tmp_path / "claims.md"
+    dirs = [str(tmp_path / d) for d in ("layerwise", "after", "fig17")]
+    assert main(["report", "--claims", *dirs, "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    c23 = [line for line in lines if line.startswith("| C23 |")]
+    assert len(c23) == 2
+    assert "**holds**" in c23[0] and "Spike-Norm scaled layerwise" in c23[0]
+    assert "**fails**" in c23[1] and "Spike-Norm scaled after" in c23[1]
+    # C24 pools fig17's MaxNorm (MR 50) into each: it fails under both scalings
+    c24 = [line for line in lines if line.startswith("| C24 |")]
+    assert len(c24) == 2 and all("**fails**" in row and "fig18, fig17" in row for row in c24)
+
+
+def test_a_sweep_written_before_spike_scaling_existed_reads_as_layerwise(
+    tmp_path: Path,
+) -> None:
+    spec = load_sweep_preset("paper-fig18")
+    fake_sweep_dir(tmp_path / "old", spec, lambda p: {"acc": 0.9, "asr": 1.0, "mr": 1.0})
+    spec_file = tmp_path / "old" / "sweep.toml"
+    text = spec_file.read_text()
+    assert 'spike_scaling = "after"' in text
+    spec_file.write_text(text.replace('spike_scaling = "after"\n', ""))
+    assert {k["rule.spike_scaling"] for k in read_sweep(tmp_path / "old").known} == {"layerwise"}
+    fake_sweep_dir(tmp_path / "new", spec, lambda p: {"acc": 0.9, "asr": 1.0, "mr": 1.0})
+    assert {k["rule.spike_scaling"] for k in read_sweep(tmp_path / "new").known} == {"after"}
 
 
 def test_fig10_claim_orders_the_rules_by_their_whole_run_and_skips_reused_twins(
