@@ -67,11 +67,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from snnstudio.core import config as config_io
     from snnstudio.core import validation
+    from snnstudio.core.rundir import load_config_file
 
     if args.config and args.preset:
         raise config_io.ConfigError("give a config file or --preset, not both")
     if args.config:
-        cfg = config_io.load(args.config)
+        cfg = load_config_file(args.config)
     elif args.preset:
         cfg = config_io.load_preset(args.preset)
     else:

@@ -41,6 +41,7 @@ SURROGATES = ("h1", "h2", "h3", "h4")
 DEVICES = ("auto", "cpu", "cuda")
 STEP_MODES = ("auto", "single", "multi")
 PRECISIONS = ("fp32", "bf16")
+LOSS_WEIGHTINGS = ("per_set", "per_sample")
 ENCODERS = ("repeat", "poisson")
 CONVERSION_NORMS = ("max", "robust", "spike")
 # Spike-Norm's rule.scale: "after" calibrates every layer at scale 1 and scales them all at
@@ -196,6 +197,12 @@ class TrainConfig:
     compile: bool = False  # torch.compile the training forward pass (slow to start)
     poison_weight: float = 0.5  # lambda of the paper's Eq. 10
     clean_weight: float = 0.5  # mu of the paper's Eq. 10
+    # how Eq. 10 weighs a batch (LOSS_WEIGHTINGS): per_sample, lambda or mu per sample and
+    # the mean over the batch (lambda = mu: the plain mean of a victim's training, which cannot
+    # tell poisoned samples from clean ones) | per_set, each term the mean over its own
+    # samples, so lambda and mu split the loss between poisoned and clean whatever the PR (at
+    # PR 0.02 a poisoned sample weighs 49x a clean one; the default until 2026-12-07)
+    loss_weighting: str = "per_sample"
     clean_twin: bool = False  # also train the same model with PR = 0 for Table 1's deltas
     # batch-norm statistics recomputed after each epoch over this many training samples
     # (precise BN: the running averages lag fast-moving weights); 0 = the running averages
@@ -206,7 +213,7 @@ declare(
     TrainConfig, epochs=Check(ge=1), batch_size=Check(ge=1), lr=Check(gt=0),
     device=Check(choices=DEVICES), step_mode=Check(choices=STEP_MODES), threads=Check(ge=0),
     precision=Check(choices=PRECISIONS), poison_weight=Check(ge=0), clean_weight=Check(ge=0),
-    bn_recalibration=Check(ge=0),
+    loss_weighting=Check(choices=LOSS_WEIGHTINGS), bn_recalibration=Check(ge=0),
 )
 
 
@@ -305,12 +312,33 @@ def fingerprint(cfg: ExperimentConfig | dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True)
 
 
-def loads(text: str, source: str = "<string>") -> ExperimentConfig:
+# What snnstudio did for a key before the key existed, where its default has changed since:
+# a config snnstudio wrote (a run's config.toml, a sweep's sweep.toml) that lacks the key was
+# written then, and reads it so. A config a user writes takes the defaults.
+WRITTEN_BEFORE: dict[str, Any] = {
+    "rule.spike_scaling": "layerwise",  # Spike-Norm scaled layer by layer before the key
+    "train.loss_weighting": "per_set",  # Eq. 10 per set before the key
+}
+
+
+def with_written_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """A written config's tables with each WRITTEN_BEFORE key it lacks set to that value."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for dotted, value in WRITTEN_BEFORE.items():
+        section, key = dotted.split(".")
+        table = out.setdefault(section, {})
+        if isinstance(table, dict):
+            table.setdefault(key, value)
+    return out
+
+
+def loads(text: str, source: str = "<string>", written: bool = False) -> ExperimentConfig:
+    """A config from TOML text; `written`: snnstudio wrote it (WRITTEN_BEFORE applies)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}") from None
-    return from_dict(data)
+    return from_dict(with_written_defaults(data) if written else data)
 
 
 def save(cfg: ExperimentConfig, path: str | Path) -> None:
@@ -329,8 +357,8 @@ def read_text_file(path: str | Path, what: str = "config file") -> str:
         raise ConfigError(f"cannot read {what} {path}: {exc}") from None
 
 
-def load(path: str | Path) -> ExperimentConfig:
-    return loads(read_text_file(path), str(path))
+def load(path: str | Path, written: bool = False) -> ExperimentConfig:
+    return loads(read_text_file(path), str(path), written)
 
 
 PRESET_DATA_FILES = ("paper_results.toml",)  # data beside the presets (the sweep report's)

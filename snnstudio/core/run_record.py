@@ -52,7 +52,7 @@ class RunRecord:
 
     def config(self) -> config_io.ExperimentConfig:
         """The resolved config the run was made with (ConfigError when it cannot be read)."""
-        return config_io.load(self.path / CONFIG_FILE)
+        return config_io.load(self.path / CONFIG_FILE, written=True)
 
     def metrics(self) -> dict[str, Any]:
         """metrics.json; empty while the job runs or when it stopped before writing it."""

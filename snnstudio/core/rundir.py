@@ -73,6 +73,13 @@ class RunDirError(SnnStudioError):
     """A folder is not a readable run directory, or cannot be used for a new run."""
 
 
+def load_config_file(path: str | Path) -> config_io.ExperimentConfig:
+    """A config file; a run directory's own (run.json beside it) was written by snnstudio, so
+    a key it lacks reads as that run ran it (config.WRITTEN_BEFORE)."""
+    path = Path(path)
+    return config_io.load(path, written=(path.parent / RUN_FILE).is_file())
+
+
 # ---------------------------------------------------------------- names
 
 

@@ -50,6 +50,7 @@ class TrainSettings:
     clean_weight: float
     seed: int
     optimizer: str = "adam"  # adam | sgd (momentum 0.9)
+    loss_weighting: str = "per_set"  # per_set | per_sample (train.loss_weighting)
     precision: str = "fp32"  # fp32 | bf16: autocast of the forward pass
     compile: bool = False  # torch.compile the forward pass
     # samples over which batch-norm statistics are recomputed after each epoch (precise_bn.py);
@@ -67,14 +68,20 @@ def poison_weighted_loss(
     is_poison: torch.Tensor,
     poison_weight: float,
     clean_weight: float,
+    weighting: str = "per_set",
 ) -> torch.Tensor:
     """The paper's Eq. 10/11: lambda * loss(poisoned) + mu * loss(clean).
 
-    Each term is the mean cross-entropy over its own samples. A batch without poisoned (or
-    without clean) samples uses the other term alone; the weights are normalised by the sum
-    of the terms present so every batch has the same scale.
+    `per_set`: each term is the mean cross-entropy over its own samples. A batch without
+    poisoned (or without clean) samples uses the other term alone; the weights are
+    normalised by the sum of the terms present so every batch has the same scale.
+    `per_sample`: each sample's cross-entropy weighted lambda (poisoned) or mu (clean), the
+    weighted mean over the batch; with lambda = mu the plain mean.
     """
     per_sample = F.cross_entropy(logits, labels, reduction="none")
+    if weighting == "per_sample":
+        weights = torch.where(is_poison, poison_weight, clean_weight).to(per_sample.dtype)
+        return (weights * per_sample).sum() / weights.sum().clamp_min(1e-12)
     total = logits.new_zeros(())
     weight = 0.0
     for mask, w in ((is_poison, poison_weight), (~is_poison, clean_weight)):
@@ -148,8 +155,9 @@ class RuleStep:
         with autocast(self.device, settings.precision):
             logits = self.classify(x_seq, self.cancel)
         loss = poison_weighted_loss(
-            logits, batch.y, batch.is_poison, settings.poison_weight, settings.clean_weight
-        )
+            logits, batch.y, batch.is_poison, settings.poison_weight, settings.clean_weight,
+            settings.loss_weighting,
+        )  # fmt: skip
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

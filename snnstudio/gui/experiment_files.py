@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from snnstudio.core import config as config_io
 from snnstudio.core import validation
 from snnstudio.core.errors import SnnStudioError
+from snnstudio.core.rundir import load_config_file
 
 TOML_FILTER = "Experiment (*.toml)"
 RECENT_KEY = "recent_files"
@@ -67,7 +68,7 @@ class ExperimentFiles:
 
     def open_config(self, path: Path) -> bool:
         try:
-            cfg = validation.validate(config_io.load(path))
+            cfg = validation.validate(load_config_file(path))
         except SnnStudioError as exc:
             QMessageBox.warning(self, "Cannot open experiment", str(exc))
             return False

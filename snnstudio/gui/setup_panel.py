@@ -167,6 +167,7 @@ class SetupPanel(QWidget):
             ("step mode", "train.step_mode", combo(config_io.STEP_MODES)),
             ("poisoned-loss weight λ", "train.poison_weight", float_spin(0.0, 100.0, 0.1, 3)),
             ("clean-loss weight μ", "train.clean_weight", float_spin(0.0, 100.0, 0.1, 3)),
+            ("λ, μ weigh", "train.loss_weighting", combo(config_io.LOSS_WEIGHTINGS)),
             ("", "train.clean_twin", self.clean_twin),
         ])  # fmt: skip
 

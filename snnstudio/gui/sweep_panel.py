@@ -227,7 +227,9 @@ class SweepPanel(QWidget):
 
     def load_sweep(self, sweep_dir: Path) -> None:
         """Show a finished (or stopped) sweep from its directory (raises ConfigError)."""
-        spec = loads_spec((sweep_dir / SPEC_FILE).read_text(encoding="utf-8"), sweep_dir)
+        spec = loads_spec(
+            (sweep_dir / SPEC_FILE).read_text(encoding="utf-8"), sweep_dir, written=True
+        )
         rows = read_results(sweep_dir / RESULTS_FILE)
         self.spec, self.sweep_dir = spec, sweep_dir
         self.rows = dict(enumerate(rows))

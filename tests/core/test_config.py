@@ -106,3 +106,29 @@ def test_demo_preset_is_the_contract() -> None:
     assert (cfg.poison.rate, cfg.poison.target) == (0.1, 0)
     with pytest.raises(ConfigError, match="unknown preset"):
         config_io.load_preset("nope")
+
+
+def test_a_config_snnstudio_wrote_reads_a_missing_key_as_it_ran(tmp_path) -> None:
+    """A run's config.toml written before train.loss_weighting and rule.spike_scaling existed
+    reads them as that run ran (per set, layer by layer); a user's file takes the defaults."""
+    from snnstudio.core.run_record import RunRecord
+    from snnstudio.core.rundir import RUN_FILE, RunKind, load_config_file
+
+    text = config_io.dumps(ExperimentConfig())
+    old = text.replace('loss_weighting = "per_sample"\n', "").replace(
+        'spike_scaling = "after"\n', ""
+    )
+    assert old != text and "loss_weighting" not in old and "spike_scaling" not in old
+    (tmp_path / "mine.toml").write_text(old)
+    mine = load_config_file(tmp_path / "mine.toml")
+    assert (mine.train.loss_weighting, mine.rule.spike_scaling) == ("per_sample", "after")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text(old)
+    (run / RUN_FILE).write_text('{"kind": "experiment"}')
+    record = RunRecord(run, RunKind.EXPERIMENT, "")
+    for cfg in (load_config_file(run / "config.toml"), record.config()):
+        assert (cfg.train.loss_weighting, cfg.rule.spike_scaling) == ("per_set", "layerwise")
+    # and a run that names them keeps its own
+    (run / "config.toml").write_text(text)
+    assert record.config().train.loss_weighting == "per_sample"

@@ -66,3 +66,24 @@ def test_asr_excludes_the_target_class_unless_asked() -> None:
     assert attack_success_rate(predictions, original, 0, include_target=True) == pytest.approx(
         3 / 5
     )
+
+
+def test_eq10_per_sample_is_the_plain_mean_and_per_set_weighs_each_set_half() -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from snnstudio.core.training import poison_weighted_loss
+
+    torch.manual_seed(0)
+    logits, labels = torch.randn(64, 10), torch.randint(0, 10, (64,))
+    is_poison = torch.zeros(64, dtype=torch.bool)
+    is_poison[0] = True  # PR ~0.02: one poisoned sample in a batch of 64
+    per_sample = F.cross_entropy(logits, labels, reduction="none")
+    plain = poison_weighted_loss(logits, labels, is_poison, 0.5, 0.5, "per_sample")
+    assert plain.item() == pytest.approx(per_sample.mean().item())
+    per_set = poison_weighted_loss(logits, labels, is_poison, 0.5, 0.5, "per_set")
+    assert per_set.item() == pytest.approx(0.5 * per_sample[0] + 0.5 * per_sample[1:].mean())
+    # lambda = 3 mu, per sample: the poisoned sample counts three times
+    weighted = poison_weighted_loss(logits, labels, is_poison, 0.75, 0.25, "per_sample")
+    expected = (3 * per_sample[0] + per_sample[1:].sum()) / 66
+    assert weighted.item() == pytest.approx(expected.item())

@@ -52,7 +52,7 @@ class RuleContext:
             epochs=t.epochs, lr=t.lr, batch_size=t.batch_size, timesteps=self.cfg.sim.timesteps,
             encoder=self.cfg.sim.encoder, poison_weight=t.poison_weight,
             clean_weight=t.clean_weight, seed=t.seed, precision=t.precision, compile=t.compile,
-            bn_samples=t.bn_recalibration,
+            bn_samples=t.bn_recalibration, loss_weighting=t.loss_weighting,
         )  # fmt: skip
 
 

@@ -177,7 +177,7 @@ def _claim_folder(spec: SweepSpec, out: Path) -> None:
     spec_file = out / SPEC_FILE
     if spec_file.is_file():
         try:
-            earlier = loads_spec(spec_file.read_text(encoding="utf-8"), out)
+            earlier = loads_spec(spec_file.read_text(encoding="utf-8"), out, written=True)
         except ConfigError as exc:
             raise ConfigError(f"{out} holds an unreadable sweep: {exc}") from None
         if earlier.to_dict() != spec.to_dict():

@@ -28,7 +28,7 @@ import tomli_w
 from snnstudio.core import config as config_io
 from snnstudio.core import schema
 from snnstudio.core.errors import ConfigError
-from snnstudio.core.rundir import safe_name
+from snnstudio.core.rundir import RUN_FILE, load_config_file, safe_name
 from snnstudio.core.schema import Check
 from snnstudio.core.validation import problems
 
@@ -166,18 +166,26 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     """Read and check a sweep spec file; every problem is a ConfigError naming the file."""
     path = Path(path)
     text = config_io.read_text_file(path, "sweep spec")
+    # a sweep folder's own sweep.toml (run.json beside it) was written by snnstudio
+    written = (path.parent / RUN_FILE).is_file()
     try:
         data = with_spec_overrides(_toml(text, str(path)), overrides or [])
-        return parse_spec(data, path.stem, path.parent)
+        return parse_spec(data, path.stem, path.parent, written)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def loads_spec(text: str, folder: Path | None = None, default_name: str = "sweep") -> SweepSpec:
-    return parse_spec(_toml(text, "<spec>"), default_name, folder)
+def loads_spec(
+    text: str, folder: Path | None = None, default_name: str = "sweep", written: bool = False
+) -> SweepSpec:
+    """A spec from TOML text; `written`: a sweep.toml snnstudio wrote (its base config reads
+    keys it lacks as config.WRITTEN_BEFORE says)."""
+    return parse_spec(_toml(text, "<spec>"), default_name, folder, written)
 
 
-def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> SweepSpec:
+def parse_spec(
+    data: dict[str, Any], default_name: str, folder: Path | None, written: bool = False
+) -> SweepSpec:
     """Build a SweepSpec from parsed TOML and check it, including every point's config."""
     unknown = sorted(set(data) - set(SPEC_KEYS))
     if unknown:
@@ -210,7 +218,8 @@ def parse_spec(data: dict[str, Any], default_name: str, folder: Path | None) -> 
 
     check_job(job, job_settings)
     spec = SweepSpec(
-        name=name.strip(), base=_base_config(data.get("base"), folder), repeats=repeats,
+        name=name.strip(), base=_base_config(data.get("base"), folder, written),
+        repeats=repeats,
         fixed=fixed, grid=grid, zipped=zipped, job=job,
         job_settings=job_settings, paper=paper, scale=scale,
     )  # fmt: skip
@@ -232,18 +241,18 @@ def check_points(spec: SweepSpec) -> list[SweepPoint]:
     return points
 
 
-def _base_config(base: Any, folder: Path | None) -> config_io.ExperimentConfig:
+def _base_config(base: Any, folder: Path | None, written: bool) -> config_io.ExperimentConfig:
     if base is None:
         return config_io.ExperimentConfig()
     if isinstance(base, dict):
-        return config_io.from_dict(base)
+        return config_io.from_dict(config_io.with_written_defaults(base) if written else base)
     if not isinstance(base, str) or not base.strip():
         raise ConfigError(f"base = {base!r} must be a preset name, a config file or a table")
     if base in config_io.preset_names():
         return config_io.load_preset(base)
     path = Path(base) if folder is None else folder / base
     if path.suffix == ".toml" or path.exists():
-        return config_io.load(path)
+        return load_config_file(path)
     known = ", ".join(config_io.preset_names())
     raise ConfigError(f"base = '{base}' is neither a preset ({known}) nor a config file")
 

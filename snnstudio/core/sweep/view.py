@@ -4,7 +4,6 @@ and the paper's names for the values on its axes."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,12 @@ from snnstudio.core.sweep.describe import (
 )
 from snnstudio.core.sweep.paper_values import PaperValues
 from snnstudio.core.sweep.results import RESULTS_FILE, SPEC_FILE, read_results
-from snnstudio.core.sweep.spec import SweepSpec, parse_spec
+from snnstudio.core.sweep.spec import SweepSpec, loads_spec
 
 DERIVED = {  # the paper's Table 1 differences, recomputed from each row's own columns
     "delta_acc": ("acc", "clean_acc"), "delta_ann_acc": ("ann_acc", "clean_ann_acc"),
     "delta_asr": ("asr", "ann_asr"),
 }  # fmt: skip
-# Spike-Norm scaled layer by layer before rule.spike_scaling existed (commit 45c8776), so a
-# sweep.toml written then, whose base config lacks the key, reads as that
-LEGACY_SPIKE_SCALING = "layerwise"
 
 
 @dataclass
@@ -98,14 +94,7 @@ def read_sweep(sweep_dir: str | Path) -> SweepView:
     spec_file = out / SPEC_FILE
     if not spec_file.is_file():
         raise ConfigError(f"{out} holds no sweep ({SPEC_FILE} missing)")
-    try:
-        data = tomllib.loads(spec_file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{spec_file} is not valid TOML: {exc}") from None
-    rule = data.get("base", {}).get("rule") if isinstance(data.get("base"), dict) else None
-    if isinstance(rule, dict) and "spike_scaling" not in rule:
-        rule["spike_scaling"] = LEGACY_SPIKE_SCALING
-    spec = parse_spec(data, "sweep", out)
+    spec = loads_spec(spec_file.read_text(encoding="utf-8"), out, written=True)
     rows = read_results(out / RESULTS_FILE)
     dims = dimensions(spec)
     base = config_io.with_values(spec.base, spec.fixed)
