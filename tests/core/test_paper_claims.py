@@ -213,6 +213,27 @@ def test_a_claim_measured_under_two_spike_norm_scalings_has_a_row_for_each(
     assert len(c24) == 2 and all("**fails**" in row and "fig18, fig17" in row for row in c24)
 
 
+def test_a_claim_measured_under_both_eq10_weightings_has_a_row_for_each(tmp_path: Path) -> None:
+    # T3-position: the corner moves ASR by 6 points per_sample, 30 per_set
+    step = {"per_sample": 0.02, "per_set": 0.1}
+    for weighting in step:
+        spec = load_sweep_preset("paper-table3", [f"train.loss_weighting={weighting}"])
+        corners = spec.grid["trigger.position"]
+
+        def metrics(point, weighting=weighting, corners=corners):  # type: ignore[no-untyped-def]
+            corner = corners.index(point.config.trigger.position)
+            return {"acc": 0.9, "asr": 0.6 + step[weighting] * corner}
+
+        fake_sweep_dir(tmp_path / weighting, spec, metrics)
+    out = tmp_path / "claims.md"
+    dirs = [str(tmp_path / w) for w in step]
+    assert main(["report", "--claims", *dirs, "--out", str(out)]) == 0
+    rows = [r for r in out.read_text().splitlines() if r.startswith("| T3-position |")]
+    assert len(rows) == 2
+    assert "**holds**" in rows[0] and "Eq. 10 per_sample" in rows[0]
+    assert "**fails**" in rows[1] and "Eq. 10 per_set" in rows[1]
+
+
 def test_a_sweep_written_before_spike_scaling_existed_reads_as_layerwise(
     tmp_path: Path,
 ) -> None:

@@ -5,8 +5,8 @@ Its verdict is `holds` or `fails` by the rule in its row, read on the mean over 
 again on each seed alone: where those disagree the row says the verdict depends on the seed.
 A claim no given sweep measures is `not covered`, with why: a setting this tool does not run
 at that scale (CIFAR-10, neuromorphic data, LIF vs IF ResNet18) or a preset not given.
-Every number is in %; the scale, the pooling of converted nets and the Spike-Norm scaling
-each row used are stated.
+Every number is in %; the scale, the Eq. 10 weighting, the pooling of converted nets and the
+Spike-Norm scaling each row used are stated.
 """
 
 from __future__ import annotations
@@ -178,37 +178,45 @@ def _spike_scalings(view: Any) -> tuple[str, ...]:
                          if k["rule.name"] != "bptt" and k["rule.norm"] == "spike"}))  # fmt: skip
 
 
+def _weightings(view: Any) -> tuple[str, ...]:
+    """How its points weighed Eq. 10 (train.loss_weighting)."""
+    return tuple(sorted({str(k["train.loss_weighting"]) for k in view.known}))
+
+
 def _scale_of(views: list[Any]) -> str:
-    """'laptop (table2, fig18: digits 600, csnn; pooling spike_count; Spike-Norm scaled
-    after)': where a verdict was read, the pooling of the converted nets it used and where
-    the scale entered its Spike-Norm nets."""
+    """'laptop (table2, fig18: digits 600, csnn; Eq. 10 per_sample; pooling spike_count;
+    Spike-Norm scaled after)': where a verdict was read, how its training weighed Eq. 10,
+    the pooling of the converted nets it used and where the scale entered its Spike-Norm
+    nets."""
     configs = [k for view in views for k in view.known]
     pools = sorted({p for view in views for p in _pools(view)})
     scalings = sorted({s for view in views for s in _spike_scalings(view)})
+    weightings = sorted({w for view in views for w in _weightings(view)})
     data = ", ".join(
         sorted({f"{k['data.name']} {k['data.train_limit'] or 'all'}" for k in configs})
     )
     arch = ", ".join(sorted({k["model.arch"] for k in configs}))
     papers = ", ".join(dict.fromkeys(v.spec.paper for v in views))
     text = f"{views[0].spec.scale or 'custom'} ({papers}: {data}, {arch}"
+    text += f"; Eq. 10 {', '.join(weightings)}"
     text += f"; pooling {', '.join(pools)}" if pools else ""
     return text + (f"; Spike-Norm scaled {', '.join(scalings)})" if scalings else ")")
 
 
 def _settings(views: list[Any]) -> list[list[Any]]:
-    """The sweeps one verdict pools: those of one scale, pooling and Spike-Norm scaling. A
-    sweep without Spike-Norm nets joins every Spike-Norm scaling of its scale and pooling,
-    as its points read the same under each."""
+    """The sweeps one verdict pools: those of one scale, Eq. 10 weighting, pooling and
+    Spike-Norm scaling. A sweep without Spike-Norm nets joins every Spike-Norm scaling of
+    its setting, as its points read the same under each."""
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for view in views:
-        key = (view.spec.scale, _pools(view), _spike_scalings(view))
+        key = (view.spec.scale, _weightings(view), _pools(view), _spike_scalings(view))
         groups.setdefault(key, []).append(view)
     out = []
-    for (scale, pools, scalings), group in groups.items():
-        free = groups.get((scale, pools, ()), [])
+    for (*setting, scalings), group in groups.items():
+        free = groups.get((*setting, ()), [])
         if scalings:
             out.append(group + free)
-        elif not any(k[:2] == (scale, pools) and k[2] for k in groups):
+        elif not any(list(k[:3]) == setting and k[3] for k in groups):
             out.append(group)
     return out
 
@@ -222,8 +230,8 @@ def _evidence(view: Any) -> Evidence:
 
 def claims_of(sweeps: list[tuple[Path, Any]]) -> list[ClaimRow]:
     """Every claim's rows over these sweeps (path, SweepView), in the paper's order: one row
-    per scale, pooling and Spike-Norm scaling that measure it (the points of all its presets'
-    sweeps at that setting pooled), or one 'not covered' row."""
+    per scale, Eq. 10 weighting, pooling and Spike-Norm scaling that measure it (the points
+    of all its presets' sweeps at that setting pooled), or one 'not covered' row."""
     out = []
     for claim in CLAIMS:
         views = [v for _, v in sweeps if v.spec.paper in claim.presets]
@@ -282,8 +290,8 @@ def claims_markdown(rows: list[ClaimRow], only_measured: bool = True) -> list[st
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
     claims = len({r.claim.id for r in rows})
     per = f"{len(rows)} rows for {claims} claims" if len(rows) != claims else f"{claims} claims"
-    return [f"{summary} ({per}; a claim measured at several scales, poolings or Spike-Norm "
-            "scalings has a row each).",
+    return [f"{summary} ({per}; a claim measured at several scales, Eq. 10 weightings, "
+            "poolings or Spike-Norm scalings has a row each).",
             "", *markdown_table(header, body)]  # fmt: skip
 
 
