@@ -14,6 +14,7 @@ import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -167,7 +168,7 @@ class SetupPanel(QWidget):
             ("step mode", "train.step_mode", combo(config_io.STEP_MODES)),
             ("poisoned-loss weight λ", "train.poison_weight", float_spin(0.0, 100.0, 0.1, 3)),
             ("clean-loss weight μ", "train.clean_weight", float_spin(0.0, 100.0, 0.1, 3)),
-            ("λ, μ weigh", "train.loss_weighting", combo(config_io.LOSS_WEIGHTINGS)),
+            ("Eq. 10 weighting", "train.loss_weighting", self._weighting_box()),
             ("", "train.clean_twin", self.clean_twin),
         ])  # fmt: skip
 
@@ -194,6 +195,16 @@ class SetupPanel(QWidget):
         self._widget("rule.norm").currentTextChanged.connect(self._update_enabled)
         self.set_classes([str(i) for i in range(10)])
         self.set_config(config_io.ExperimentConfig())
+
+    @staticmethod
+    def _weighting_box() -> QComboBox:
+        box = combo(config_io.LOSS_WEIGHTINGS)
+        box.setToolTip(
+            "per_sample: λ or μ per sample, the mean over the batch (λ = μ: plain training on "
+            "the poisoned set)\nper_set: each term the mean over its own samples, so the "
+            "poisoned samples carry λ of the loss at any PR"
+        )
+        return box
 
     def _group(self, title: str, rows: list[tuple]) -> QGroupBox:
         box = QGroupBox(title)
