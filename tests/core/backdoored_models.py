@@ -24,6 +24,10 @@ TINY_OVERRIDES = [
     "data.test_limit=200",
     "train.epochs=4",
     "train.clean_twin=true",
+    # the poisoned samples carry half the loss, so 4 epochs on 500 digits plant a backdoor
+    # the detectors tell from the clean twin; per_sample's max-margin p-value was the twin's
+    # (0.229 against 0.229)
+    "train.loss_weighting=per_set",
 ]
 
 
