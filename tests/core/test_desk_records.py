@@ -1,0 +1,31 @@
+"""The desk sweeps recorded in benchmarks/desk-sweeps (their text files, no checkpoints)
+still read back, reports and claims included, as the code changes: the README's desk numbers
+rest on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snnstudio.core.sweep.claims import write_claims
+from snnstudio.core.sweep.view import read_sweep
+
+RECORDS = Path(__file__).resolve().parents[2] / "benchmarks" / "desk-sweeps"
+FOLDERS = sorted(p for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+def test_a_recorded_desk_sweep_reads_back(folder: Path) -> None:
+    view = read_sweep(folder)
+    assert view.spec.scale == "desk"
+    assert any(row["status"] == "completed" for row in view.rows)
+
+
+def test_the_records_claims_name_each_eq10_weighting(tmp_path: Path) -> None:
+    assert FOLDERS, f"no recorded sweeps in {RECORDS}"
+    text = write_claims(FOLDERS, tmp_path / "claims.md").read_text()
+    weightings = {w for f in FOLDERS for k in read_sweep(f).known
+                  for w in [k["train.loss_weighting"]]}  # fmt: skip
+    for weighting in weightings:
+        assert f"Eq. 10 {weighting}" in text
