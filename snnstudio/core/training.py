@@ -50,7 +50,7 @@ class TrainSettings:
     clean_weight: float
     seed: int
     optimizer: str = "adam"  # adam | sgd (momentum 0.9)
-    loss_weighting: str = "per_set"  # per_set | per_sample (train.loss_weighting)
+    loss_weighting: str = "per_sample"  # per_sample | per_set (train.loss_weighting)
     precision: str = "fp32"  # fp32 | bf16: autocast of the forward pass
     compile: bool = False  # torch.compile the forward pass
     # samples over which batch-norm statistics are recomputed after each epoch (precise_bn.py);
@@ -68,7 +68,7 @@ def poison_weighted_loss(
     is_poison: torch.Tensor,
     poison_weight: float,
     clean_weight: float,
-    weighting: str = "per_set",
+    weighting: str = "per_sample",
 ) -> torch.Tensor:
     """The paper's Eq. 10/11: lambda * loss(poisoned) + mu * loss(clean).
 
