@@ -29,3 +29,11 @@ def test_the_records_claims_name_each_eq10_weighting(tmp_path: Path) -> None:
                   for w in [k["train.loss_weighting"]]}  # fmt: skip
     for weighting in weightings:
         assert f"Eq. 10 {weighting}" in text
+
+
+def test_the_per_set_table2_record_gives_the_readme_verdict(tmp_path: Path) -> None:
+    """README, "Eq. 10": per set, LR_H at PR 0.02 learned no backdoor (a failed ANN twin)."""
+    folder = RECORDS / "table2-desk-per-set"
+    text = write_claims([folder], tmp_path / "claims.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| C13 |"))
+    assert "Com4 PR 0.02: 3.0" in row and "**fails**" in row and "Eq. 10 per_set" in row
