@@ -37,3 +37,12 @@ def test_the_per_set_table2_record_gives_the_readme_verdict(tmp_path: Path) -> N
     text = write_claims([folder], tmp_path / "claims.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| C13 |"))
     assert "Com4 PR 0.02: 3.0" in row and "**fails**" in row and "Eq. 10 per_set" in row
+
+
+def test_the_per_sample_table2_records_give_the_readme_verdicts(tmp_path: Path) -> None:
+    """README, Table 2 at PR 0.02 per sample: Com3's clean STDB epoch lowers MR to 12.8
+    against Com4's 89.2, so C26 holds where per set it failed."""
+    folders = [RECORDS / "table2-desk-pr02-per-sample", RECORDS / "table2-desk-pr02-per-sample-lrh"]
+    text = write_claims(folders, tmp_path / "claims.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| C26 |"))
+    assert "Com4 89.2 -> Com3 12.8" in row and "**holds**" in row and "Eq. 10 per_sample" in row
