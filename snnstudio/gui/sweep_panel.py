@@ -48,7 +48,7 @@ from snnstudio.core.sweep.spec import (
     SweepPoint,
     SweepSpec,
     axis_keys,
-    loads_spec,
+    load_written_spec,
     parse_axis_values,
     parse_spec,
 )
@@ -227,9 +227,7 @@ class SweepPanel(QWidget):
 
     def load_sweep(self, sweep_dir: Path) -> None:
         """Show a finished (or stopped) sweep from its directory (raises ConfigError)."""
-        spec = loads_spec(
-            (sweep_dir / SPEC_FILE).read_text(encoding="utf-8"), sweep_dir, written=True
-        )
+        spec = load_written_spec(sweep_dir / SPEC_FILE)
         rows = read_results(sweep_dir / RESULTS_FILE)
         self.spec, self.sweep_dir = spec, sweep_dir
         self.rows = dict(enumerate(rows))

@@ -25,8 +25,7 @@ def test_a_recorded_desk_sweep_reads_back(folder: Path) -> None:
 def test_the_records_claims_name_each_eq10_weighting(tmp_path: Path) -> None:
     assert FOLDERS, f"no recorded sweeps in {RECORDS}"
     text = write_claims(FOLDERS, tmp_path / "claims.md").read_text()
-    weightings = {w for f in FOLDERS for k in read_sweep(f).known
-                  for w in [k["train.loss_weighting"]]}  # fmt: skip
+    weightings = {k["train.loss_weighting"] for f in FOLDERS for k in read_sweep(f).known}
     for weighting in weightings:
         assert f"Eq. 10 {weighting}" in text
 

@@ -31,7 +31,7 @@ from snnstudio.core.sweep.results import (
     point_row,
     write_results,
 )
-from snnstudio.core.sweep.spec import SweepPoint, SweepSpec, loads_spec
+from snnstudio.core.sweep.spec import SweepPoint, SweepSpec, load_written_spec
 
 POLL_SECONDS = 0.25
 POINT_THREADS = 1  # torch threads of every point, whatever the backend (core/threads.py)
@@ -177,7 +177,7 @@ def _claim_folder(spec: SweepSpec, out: Path) -> None:
     spec_file = out / SPEC_FILE
     if spec_file.is_file():
         try:
-            earlier = loads_spec(spec_file.read_text(encoding="utf-8"), out, written=True)
+            earlier = load_written_spec(spec_file)
         except ConfigError as exc:
             raise ConfigError(f"{out} holds an unreadable sweep: {exc}") from None
         if earlier.to_dict() != spec.to_dict():

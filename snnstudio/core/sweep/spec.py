@@ -175,6 +175,13 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def load_written_spec(spec_file: Path) -> SweepSpec:
+    """A sweep folder's own sweep.toml, which snnstudio wrote: its base config reads keys it
+    lacks as config.WRITTEN_BEFORE says."""
+    text = config_io.read_text_file(spec_file, "sweep spec")
+    return loads_spec(text, spec_file.parent, written=True)
+
+
 def loads_spec(
     text: str, folder: Path | None = None, default_name: str = "sweep", written: bool = False
 ) -> SweepSpec:

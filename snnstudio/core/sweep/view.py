@@ -21,7 +21,7 @@ from snnstudio.core.sweep.describe import (
 )
 from snnstudio.core.sweep.paper_values import PaperValues
 from snnstudio.core.sweep.results import RESULTS_FILE, SPEC_FILE, read_results
-from snnstudio.core.sweep.spec import SweepSpec, loads_spec
+from snnstudio.core.sweep.spec import SweepSpec, load_written_spec
 
 DERIVED = {  # the paper's Table 1 differences, recomputed from each row's own columns
     "delta_acc": ("acc", "clean_acc"), "delta_ann_acc": ("ann_acc", "clean_ann_acc"),
@@ -94,7 +94,7 @@ def read_sweep(sweep_dir: str | Path) -> SweepView:
     spec_file = out / SPEC_FILE
     if not spec_file.is_file():
         raise ConfigError(f"{out} holds no sweep ({SPEC_FILE} missing)")
-    spec = loads_spec(spec_file.read_text(encoding="utf-8"), out, written=True)
+    spec = load_written_spec(spec_file)
     rows = read_results(out / RESULTS_FILE)
     dims = dimensions(spec)
     base = config_io.with_values(spec.base, spec.fixed)
