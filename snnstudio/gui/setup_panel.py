@@ -91,6 +91,7 @@ class SetupPanel(QWidget):
         self._base = config_io.ExperimentConfig()
         self._fields: list[BoundField] = []
         self._rows: dict[str, tuple[QFormLayout, QWidget]] = {}
+        self._help: dict[str, str] = {}  # each field's own tooltip, kept under its problems
         self._loading = False
         self.name = QLineEdit()
         self.dataset = combo(dataset_names())
@@ -223,6 +224,7 @@ class SetupPanel(QWidget):
             field.write = self._select_target
         self._fields.append(field)
         self._rows[key] = (form, widget)
+        self._help[key] = widget.toolTip()
         changed_signal(widget).connect(self._on_edited)
         if key in EVENT_FRAMING_KEYS:
             changed_signal(widget).connect(self._on_framing_edited)
@@ -261,7 +263,7 @@ class SetupPanel(QWidget):
         for key, (_form, widget) in self._rows.items():
             messages = by_key.get(key, [])
             widget.setStyleSheet(PROBLEM_STYLE if messages else "")
-            widget.setToolTip("\n".join(messages))
+            widget.setToolTip("\n".join([*messages, self._help[key]]).strip())
         self.problems.setText("\n".join(p.message for p in problems if not p.on_trigger_tab))
 
     # ------------------------------------------------------------------ classes, dataset

@@ -54,6 +54,20 @@ def test_unknown_fields_survive_the_form(window):
     assert config_io.to_dict(window.config()) == config_io.to_dict(cfg)
 
 
+def test_the_eq10_weighting_opens_changes_and_saves(window, tmp_path):
+    """The combo shows the file's weighting, and the one chosen is the one saved."""
+    cfg = config_io.load_preset("demo")
+    cfg.train.loss_weighting = "per_set"
+    path = tmp_path / "per-set.toml"
+    config_io.save(cfg, path)
+    assert window.open_config(path)
+    box = field_widget(window, "train.loss_weighting")
+    assert box.currentText() == "per_set" and "per_sample" in box.toolTip()
+    box.setCurrentText("per_sample")
+    window.save_config()
+    assert config_io.load(path).train.loss_weighting == "per_sample"
+
+
 def test_export_plots_and_table(window, tmp_path, monkeypatch):
     curves = window.run_panel.curves
     curves.add_epoch_row("backdoored", 1, 0.5, 0.9)
