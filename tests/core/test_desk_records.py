@@ -45,3 +45,15 @@ def test_the_per_sample_table2_records_give_the_readme_verdicts(tmp_path: Path) 
     text = write_claims(folders, tmp_path / "claims.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| C26 |"))
     assert "Com4 89.2 -> Com3 12.8" in row and "**holds**" in row and "Eq. 10 per_sample" in row
+
+
+def test_the_per_sample_table2_records_at_two_prs_give_the_readme_verdicts(tmp_path: Path) -> None:
+    """README, Table 2 at PR 0.1 per sample: Com3's clean STDB epoch leaves MR at 91.8, so
+    C26 fails on the mean over PR 0.02 and 0.1, while C25 holds at both."""
+    folders = sorted(RECORDS.glob("table2-desk-*-per-sample*"))
+    assert len(folders) == 3, folders
+    lines = write_claims(folders, tmp_path / "claims.md").read_text().splitlines()
+    c26 = next(line for line in lines if line.startswith("| C26 |"))
+    assert "Com4 94.4 -> Com3 52.3" in c26 and "**fails**" in c26
+    c25 = next(line for line in lines if line.startswith("| C25 |"))
+    assert "0.1: 99.7, 0.02: 89.2" in c25 and "**holds**" in c25
