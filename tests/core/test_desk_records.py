@@ -57,3 +57,12 @@ def test_the_per_sample_table2_records_at_two_prs_give_the_readme_verdicts(tmp_p
     assert "Com4 94.4 -> Com3 52.3" in c26 and "**fails**" in c26
     c25 = next(line for line in lines if line.startswith("| C25 |"))
     assert "0.1: 99.7, 0.02: 89.2" in c25 and "**holds**" in c25
+
+
+def test_the_per_sample_table1_record_gives_the_readme_verdicts(tmp_path: Path) -> None:
+    """README, Table 1 per sample: C21 and T1-ASR hold, T1-ACC fails (SNN -2.9, ANN -1.9)."""
+    folder = RECORDS / "table1-desk-per-sample"
+    lines = write_claims([folder], tmp_path / "claims.md").read_text().splitlines()
+    verdicts = {line.split(" | ")[0][2:]: line for line in lines if line.startswith("| ")}
+    assert "**holds**" in verdicts["C21"] and "**holds**" in verdicts["T1-ASR"]
+    assert "ΔACC SNN -2.9, ANN -1.9" in verdicts["T1-ACC"] and "**fails**" in verdicts["T1-ACC"]
