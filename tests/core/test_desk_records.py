@@ -66,3 +66,12 @@ def test_the_per_sample_table1_record_gives_the_readme_verdicts(tmp_path: Path) 
     verdicts = {line.split(" | ")[0][2:]: line for line in lines if line.startswith("| ")}
     assert "**holds**" in verdicts["C21"] and "**holds**" in verdicts["T1-ASR"]
     assert "ΔACC SNN -2.9, ANN -1.9" in verdicts["T1-ACC"] and "**fails**" in verdicts["T1-ACC"]
+
+
+def test_the_per_sample_fig9_records_give_the_readme_verdicts(tmp_path: Path) -> None:
+    """README, Fig. 9 per sample: C19 fails (LR_H's ASR 99.7, ACC 1.5 above the others')."""
+    folders = sorted(RECORDS.glob("fig9-desk-per-sample*"))
+    lines = write_claims(folders, tmp_path / "claims.md").read_text().splitlines()
+    c19 = next(line for line in lines if line.startswith("| C19 |"))
+    assert "LR_H ASR 99.7, ACC 97.6; mean of LR_B and LR_C: ASR 100.0, ACC 96.1" in c19
+    assert "**fails**" in c19
