@@ -68,7 +68,7 @@ def poison_weighted_loss(
     is_poison: torch.Tensor,
     poison_weight: float,
     clean_weight: float,
-    weighting: str = "per_sample",
+    weighting: str,
 ) -> torch.Tensor:
     """The paper's Eq. 10/11: lambda * loss(poisoned) + mu * loss(clean).
 
