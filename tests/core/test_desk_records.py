@@ -15,6 +15,15 @@ RECORDS = Path(__file__).resolve().parents[2] / "benchmarks" / "desk-sweeps"
 FOLDERS = sorted(p for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
 
 
+def claim_rows(folders: list[Path], tmp_path: Path) -> dict[str, str]:
+    """Each claim's first row of `report --claims` over the folders, by its id."""
+    rows: dict[str, str] = {}
+    for line in write_claims(folders, tmp_path / "claims.md").read_text().splitlines():
+        if line.startswith("| "):
+            rows.setdefault(line.split(" | ")[0][2:], line)
+    return rows
+
+
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
 def test_a_recorded_desk_sweep_reads_back(folder: Path) -> None:
     view = read_sweep(folder)
@@ -32,9 +41,7 @@ def test_the_records_claims_name_each_eq10_weighting(tmp_path: Path) -> None:
 
 def test_the_per_set_table2_record_gives_the_readme_verdict(tmp_path: Path) -> None:
     """README, "Eq. 10": per set, LR_H at PR 0.02 learned no backdoor (a failed ANN twin)."""
-    folder = RECORDS / "table2-desk-per-set"
-    text = write_claims([folder], tmp_path / "claims.md").read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| C13 |"))
+    row = claim_rows([RECORDS / "table2-desk-per-set"], tmp_path)["C13"]
     assert "Com4 PR 0.02: 3.0" in row and "**fails**" in row and "Eq. 10 per_set" in row
 
 
@@ -42,8 +49,7 @@ def test_the_per_sample_table2_records_give_the_readme_verdicts(tmp_path: Path) 
     """README, Table 2 at PR 0.02 per sample: Com3's clean STDB epoch lowers MR to 12.8
     against Com4's 89.2, so C26 holds where per set it failed."""
     folders = [RECORDS / "table2-desk-pr02-per-sample", RECORDS / "table2-desk-pr02-per-sample-lrh"]
-    text = write_claims(folders, tmp_path / "claims.md").read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| C26 |"))
+    row = claim_rows(folders, tmp_path)["C26"]
     assert "Com4 89.2 -> Com3 12.8" in row and "**holds**" in row and "Eq. 10 per_sample" in row
 
 
@@ -52,18 +58,15 @@ def test_the_per_sample_table2_records_at_two_prs_give_the_readme_verdicts(tmp_p
     C26 fails on the mean over PR 0.02 and 0.1, while C25 holds at both."""
     folders = sorted(RECORDS.glob("table2-desk-*-per-sample*"))
     assert len(folders) == 3, folders
-    lines = write_claims(folders, tmp_path / "claims.md").read_text().splitlines()
-    c26 = next(line for line in lines if line.startswith("| C26 |"))
+    rows = claim_rows(folders, tmp_path)
+    c26, c25 = rows["C26"], rows["C25"]
     assert "Com4 94.4 -> Com3 52.3" in c26 and "**fails**" in c26
-    c25 = next(line for line in lines if line.startswith("| C25 |"))
     assert "0.1: 99.7, 0.02: 89.2" in c25 and "**holds**" in c25
 
 
 def test_the_per_sample_table1_record_gives_the_readme_verdicts(tmp_path: Path) -> None:
     """README, Table 1 per sample: C21 and T1-ASR hold, T1-ACC fails (SNN -2.9, ANN -1.9)."""
-    folder = RECORDS / "table1-desk-per-sample"
-    lines = write_claims([folder], tmp_path / "claims.md").read_text().splitlines()
-    verdicts = {line.split(" | ")[0][2:]: line for line in lines if line.startswith("| ")}
+    verdicts = claim_rows([RECORDS / "table1-desk-per-sample"], tmp_path)
     assert "**holds**" in verdicts["C21"] and "**holds**" in verdicts["T1-ASR"]
     assert "ΔACC SNN -2.9, ANN -1.9" in verdicts["T1-ACC"] and "**fails**" in verdicts["T1-ACC"]
 
@@ -71,7 +74,6 @@ def test_the_per_sample_table1_record_gives_the_readme_verdicts(tmp_path: Path) 
 def test_the_per_sample_fig9_records_give_the_readme_verdicts(tmp_path: Path) -> None:
     """README, Fig. 9 per sample: C19 fails (LR_H's ASR 99.7, ACC 1.5 above the others')."""
     folders = sorted(RECORDS.glob("fig9-desk-per-sample*"))
-    lines = write_claims(folders, tmp_path / "claims.md").read_text().splitlines()
-    c19 = next(line for line in lines if line.startswith("| C19 |"))
+    c19 = claim_rows(folders, tmp_path)["C19"]
     assert "LR_H ASR 99.7, ACC 97.6; mean of LR_B and LR_C: ASR 100.0, ACC 96.1" in c19
     assert "**fails**" in c19
