@@ -12,6 +12,7 @@ import pytest
 from snnstudio.core import config as config_io
 from snnstudio.core.events import CancelToken, Log, RunFinished
 from snnstudio.core.sweep import point_jobs
+from snnstudio.core.sweep.claims import write_claims
 from snnstudio.core.sweep.elimination_job import (
     ELIMINATION_FOLDER,
     JOB_NAME,
@@ -20,9 +21,9 @@ from snnstudio.core.sweep.elimination_job import (
 )
 from snnstudio.core.sweep.engine import PointFinished, SweepStarted, run_sweep
 from snnstudio.core.sweep.report import write_report
-from snnstudio.core.sweep.spec import load_sweep_preset, loads_spec
+from snnstudio.core.sweep.spec import SweepPoint, load_sweep_preset, loads_spec
 from tests.core.backdoored_models import one_torch_thread  # noqa: F401
-from tests.core.sweep_specs import fake_fig12_sweep
+from tests.core.sweep_specs import fake_fig12_sweep, fake_sweep_dir, fig12_metrics
 
 TINY = [
     "data.train_limit=200", "data.test_limit=60", "train.epochs=1", "train.batch_size=32",
@@ -145,3 +146,33 @@ def test_report_sets_the_papers_averages_beside_ours(tmp_path: Path) -> None:
     assert "ASR drop % (paper)" in table[0]
     assert table[1][table[0].index("ASR drop % (paper)")] == "32.75"
     assert (out / "report" / "against-poison.rate.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def unlearned_at_low_pr(point: SweepPoint) -> dict:
+    """fig12_metrics, but VGG11 at PR 0.01 and every ResNet18 point learned no backdoor
+    (ASR 0.6 % before elimination, 1 % after)."""
+    metrics = fig12_metrics(point)
+    if point.config.model.arch == "resnet18" or point.config.poison.rate == 0.01:
+        metrics.update(asr=0.006, asr_before=0.006, asr_after=0.01, asr_drop=-0.004)
+    return metrics
+
+
+def test_the_elimination_claims_leave_out_models_without_a_backdoor(tmp_path: Path) -> None:
+    """A drop from an ASR near 0 removes nothing: C28 averages VGG11's other PRs and names
+    the one left out; C31, with no ResNet18 backdoor at all, is not covered and says why."""
+    out = tmp_path / "sweep"
+    fake_sweep_dir(out, load_sweep_preset("paper-fig12"), unlearned_at_low_pr)
+    rows = {line.split(" | ")[0][2:]: line for line in
+            write_claims([out]).read_text().splitlines() if line.startswith("| ")}  # fmt: skip
+    # VGG11's PRs 0.05-0.2 (points 1-3): ASR 91-93 % before, 50 % after
+    assert (
+        "vgg11: mean ASR drop 42.0, ACC gain 5.0 (left out, no backdoor learned: PR 0.01: "
+        "ASR before 0.6)"
+        in rows["C28"]
+        and "**holds**" in rows["C28"]
+    )
+    assert (
+        "**not covered: resnet18 learned no backdoor to remove (PR 0.01: ASR before 0.6, "
+        "PR 0.05: ASR before 0.6" in rows["C31"]
+    )
+    assert "**fails**" in rows["C03"]

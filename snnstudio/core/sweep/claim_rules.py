@@ -16,6 +16,13 @@ from snnstudio.core.sweep.describe import RULE_NAMES, rule_label
 Outcome = tuple[str, bool]
 
 
+@dataclass(frozen=True)
+class NoEvidence:
+    """The claim's points were run but cannot test it (say, no backdoor to remove), and why."""
+
+    why: str
+
+
 @dataclass
 class Evidence:
     """The completed points of one sweep, each with its full config, seeds optionally chosen."""
@@ -249,14 +256,27 @@ def lr_h_more_robust(e: Evidence) -> Outcome | None:
     return text, asr["hybrid"] <= min(asr["bptt"], asr["conversion"]) - 3  # type: ignore[operator]
 
 
+BACKDOOR_LEARNED = 50.0  # % ASR before elimination below which there is no backdoor to remove
+
+
 def elimination(arch: str, claim_id: str) -> Callable:
+    """The mean ASR drop and ACC gain over the PRs whose model learned the backdoor: a drop
+    from an ASR near 0 measures no removal, so such points are named and left out."""
     published = paper.text_claims()[claim_id]["values"]
 
-    def measure(e: Evidence) -> Outcome | None:
-        drop, gain = (e.mean(m, **{"model.arch": arch}) for m in ("asr_drop", "acc_gain"))
+    def measure(e: Evidence) -> Outcome | NoEvidence | None:
+        before = e.by("poison.rate", "asr_before", **{"model.arch": arch})
+        unlearned = {pr: asr for pr, asr in before.items() if asr < BACKDOOR_LEARNED}
+        asr_before = ", ".join(f"PR {pr}: ASR before {_f(asr)}" for pr, asr in unlearned.items())
+        if before and len(unlearned) == len(before):
+            return NoEvidence(f"{arch} learned no backdoor to remove ({asr_before})")
+        learned = {"model.arch": arch, "poison.rate": lambda pr: str(pr) not in unlearned}
+        drop, gain = (e.mean(m, **learned) for m in ("asr_drop", "acc_gain"))
         if drop is None or gain is None:
             return None
         text = f"{arch}: mean ASR drop {_f(drop)}, ACC gain {_f(gain)}"
+        if unlearned:
+            text += f" (left out, no backdoor learned: {asr_before})"
         return text, drop >= 0.5 * published[0] and gain > 0
 
     return measure

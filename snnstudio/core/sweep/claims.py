@@ -20,6 +20,7 @@ from snnstudio.core import paper
 from snnstudio.core.atomic_files import write_text_atomic
 from snnstudio.core.sweep.claim_rules import (
     Evidence,
+    NoEvidence,
     Outcome,
     axis_barely_matters,
     com3_lowers_mr,
@@ -61,7 +62,7 @@ class Claim:
     statement: str
     presets: tuple[str, ...]  # the `paper` keys of the sweeps that measure it
     rule: str
-    measure: Callable[[Evidence], Outcome | None] | None = None
+    measure: Callable[[Evidence], Outcome | NoEvidence | None] | None = None
     uncovered: str = ""  # why no preset here measures it
 
 
@@ -262,9 +263,11 @@ def _judge(claim: Claim, views: list[Any]) -> ClaimRow | None:
     outcome = claim.measure(evidence)
     if outcome is None:
         return None
+    if isinstance(outcome, NoEvidence):
+        return ClaimRow(claim, "–", f"{NOT_COVERED}: {outcome.why}", _scale_of(views), "")
     ours, holds = outcome
     per_seed = {s: claim.measure(evidence.only_seed(s)) for s in evidence.seeds()}
-    verdicts = {s: o[1] for s, o in per_seed.items() if o is not None}
+    verdicts = {s: o[1] for s, o in per_seed.items() if isinstance(o, tuple)}
     if len(verdicts) < 2:
         seeds = "one seed"
     elif len(set(verdicts.values())) > 1:
