@@ -1,0 +1,88 @@
+"""What a converter's thresholds cut, seen on the ANN alone (issue 19, RobustNorm): an IF
+neuron's firing rate saturates at its threshold, so the converted SNN behaves roughly like its
+ANN twin with every ReLU clipped there. This script clips the ANN twin's ReLUs at the
+thresholds a converted run chose, all at once and one layer at a time, and scores clean ACC
+and ASR on the run's own test sets, so the layer whose cut removes the backdoor can be named.
+
+    python benchmarks/threshold_clipping.py RUN_DIR ANN_TWIN.pt
+    # e.g. a fig18 sweep's RobustNorm point and the ANN twin it used (its metrics.json names it):
+    python benchmarks/threshold_clipping.py \
+        sweeps/fig18/runs/004_rate-0.1_norm-robust_scale-1.0_seed-0 \
+        sweeps/fig18/ann-twins/backdoored-<key>.pt
+
+RUN_DIR holds a converted run's model.pt (its header carries the thresholds, first spike layer
+to last); the ANN twin file is the sweep's ann-twins/ cache entry (or any `--ann-cache` DIR).
+One torch thread; every number printed is measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from snnstudio.core.attack.encoding import encode_batch
+from snnstudio.core.data.base import SampleSet
+from snnstudio.core.defense.loading import load_model
+from snnstudio.core.models.network import SpikingNetwork
+from snnstudio.core.models.registry import build_network
+
+
+def clippable_ann(run_dir: Path, ann_twin: Path) -> tuple[SpikingNetwork, list[float | None]]:
+    """The run's ANN twin with a clip ceiling per ReLU (None: unclipped), set through the list."""
+    snn = load_model(run_dir / "model.pt")
+    header = snn.checkpoint.header
+    shape, classes = tuple(header["image_shape"]), len(header["classes"])
+    ann = build_network(snn.config.model, shape, classes, spiking=False)
+    ann.load_state_dict(torch.load(ann_twin, map_location="cpu", weights_only=True)["net"])
+    relus = [m for m in ann.modules() if isinstance(m, nn.ReLU)]
+    if len(relus) != len(header["thresholds"]):
+        raise SystemExit(f"{len(relus)} ReLUs but {len(header['thresholds'])} thresholds")
+    ceilings: list[float | None] = [None] * len(relus)
+    for i, relu in enumerate(relus):
+        relu.register_forward_hook(
+            lambda _m, _a, out, i=i: out if ceilings[i] is None else out.clamp(max=ceilings[i])
+        )
+    return ann.eval(), ceilings
+
+
+def predictions(ann: SpikingNetwork, samples: SampleSet, batch: int = 500) -> np.ndarray:
+    with torch.inference_mode():
+        parts = [
+            ann(encode_batch(torch.from_numpy(samples.x[i : i + batch]), 1, "repeat")).mean(0)
+            for i in range(0, len(samples.x), batch)
+        ]
+    return torch.cat(parts).argmax(1).numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("ann_twin", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    ann, ceilings = clippable_ann(args.run_dir, args.ann_twin)
+    snn = load_model(args.run_dir / "model.pt")
+    thresholds = [float(t) for t in snn.checkpoint.header["thresholds"]]
+    sets = snn.prepared_data().sets
+
+    def scores() -> str:
+        acc = 100 * (predictions(ann, sets.test) == sets.test.y).mean()
+        asr = 100 * (predictions(ann, sets.triggered_test) == sets.target).mean()
+        return f"ACC {acc:.1f} ASR {asr:.1f}"
+
+    print(f"{args.run_dir.name}: thresholds {', '.join(f'{t:.2f}' for t in thresholds)}")
+    print(f"the ANN twin as trained: {scores()}")
+    ceilings[:] = thresholds
+    print(f"every layer clipped at its threshold: {scores()}")
+    for i, threshold in enumerate(thresholds):
+        ceilings[:] = [None] * len(thresholds)
+        ceilings[i] = threshold
+        print(f"  only layer {i + 1} clipped at {threshold:.2f}: {scores()}")
+
+
+if __name__ == "__main__":
+    main()
