@@ -77,3 +77,19 @@ def test_the_per_sample_fig9_records_give_the_readme_verdicts(tmp_path: Path) ->
     c19 = claim_rows(folders, tmp_path)["C19"]
     assert "LR_H ASR 99.7, ACC 97.6; mean of LR_B and LR_C: ASR 100.0, ACC 96.1" in c19
     assert "**fails**" in c19
+
+
+def test_the_per_sample_fig18_and_fig12_records_give_the_readme_verdicts(tmp_path: Path) -> None:
+    """README, Fig. 18 and Fig. 12 per sample: MaxNorm keeps the backdoor (C24, C01),
+    RobustNorm keeps 66.8 % and 79.3 % of it at PR 0.02 and 0.1; at PR 0.01 neither network
+    learns one (C03 fails) and fine-tuning has nothing to remove (C28, C31 not covered)."""
+    fig18, fig12 = RECORDS / "fig18-desk-per-sample", RECORDS / "fig12-desk-pr01-per-sample"
+    rows = claim_rows([fig18, fig12], tmp_path)
+    assert "0.02: 102.9, 0.1: 100.0, 0.2: 100.0" in rows["C24"] and "**holds**" in rows["C24"]
+    assert "highest LR_C MR 101.0 (LR_C MaxNorm)" in rows["C01"] and "**holds**" in rows["C01"]
+    assert "vgg11: 0.6, resnet18: 0.7" in rows["C03"] and "**fails**" in rows["C03"]
+    for claim, arch in (("C28", "vgg11"), ("C31", "resnet18")):
+        assert f"**not covered: {arch} learned no backdoor to remove" in rows[claim]
+    robust = {r["poison.rate"]: f"{100 * float(r['mr']):.1f}" for r in read_sweep(fig18).rows
+              if r["rule.norm"] == "robust"}  # fmt: skip
+    assert robust == {"0.02": "66.8", "0.1": "79.3", "0.2": "99.9"}
