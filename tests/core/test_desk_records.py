@@ -56,8 +56,8 @@ def test_the_per_sample_table2_records_give_the_readme_verdicts(tmp_path: Path) 
 def test_the_per_sample_table2_records_at_two_prs_give_the_readme_verdicts(tmp_path: Path) -> None:
     """README, Table 2 at PR 0.1 per sample: Com3's clean STDB epoch leaves MR at 91.8, so
     C26 fails on the mean over PR 0.02 and 0.1, while C25 holds at both."""
-    folders = sorted(RECORDS.glob("table2-desk-*-per-sample*"))
-    assert len(folders) == 3, folders
+    folders = [RECORDS / f"table2-desk-{name}" for name in
+               ("pr02-per-sample", "pr02-per-sample-lrh", "pr10-per-sample")]  # fmt: skip
     rows = claim_rows(folders, tmp_path)
     c26, c25 = rows["C26"], rows["C25"]
     assert "Com4 94.4 -> Com3 52.3" in c26 and "**fails**" in c26
@@ -93,3 +93,13 @@ def test_the_per_sample_fig18_and_fig12_records_give_the_readme_verdicts(tmp_pat
     robust = {r["poison.rate"]: f"{100 * float(r['mr']):.1f}" for r in read_sweep(fig18).rows
               if r["rule.norm"] == "robust"}  # fmt: skip
     assert robust == {"0.02": "66.8", "0.1": "79.3", "0.2": "99.9"}
+
+
+def test_all_per_sample_records_give_the_readme_tally(tmp_path: Path) -> None:
+    """README, "Per sample ... rerun so far": 11 claims hold and 6 fail over every per-sample
+    record; C22 holds at PR 0.06 too (Table 2's LR_C cell, MR 98.6)."""
+    folders = sorted(RECORDS.glob("*per-sample*"))
+    text = write_claims(folders, tmp_path / "claims.md").read_text()
+    assert "11 holds, 6 fails" in text
+    c22 = claim_rows(folders, tmp_path)["C22"]
+    assert "0.06: 98.6" in c22 and "**holds**" in c22
