@@ -1,10 +1,11 @@
-"""Tiny sweep specs the sweep tests share: a few seconds per point on one thread."""
+"""Tiny sweep specs, fake sweep folders and the claims-table reader the sweep tests share."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from snnstudio.core.sweep.claims import write_claims
 from snnstudio.core.sweep.engine import point_run_dir
 from snnstudio.core.sweep.results import SPEC_FILE, point_row, write_results
 from snnstudio.core.sweep.spec import SweepPoint, SweepSpec, load_sweep_preset
@@ -64,3 +65,12 @@ def fake_fig12_sweep(out: Path) -> SweepSpec:
     spec = load_sweep_preset("paper-fig12")
     fake_sweep_dir(out, spec, fig12_metrics)
     return spec
+
+
+def claim_rows(folders: list[Path], tmp_path: Path) -> dict[str, str]:
+    """Each claim's first row of `report --claims` over the sweep folders, by its id."""
+    rows: dict[str, str] = {}
+    for line in write_claims(folders, tmp_path / "claims.md").read_text().splitlines():
+        if line.startswith("| "):
+            rows.setdefault(line.split(" | ")[0][2:], line)
+    return rows

@@ -10,18 +10,10 @@ import pytest
 
 from snnstudio.core.sweep.claims import write_claims
 from snnstudio.core.sweep.view import read_sweep
+from tests.core.sweep_specs import claim_rows
 
 RECORDS = Path(__file__).resolve().parents[2] / "benchmarks" / "desk-sweeps"
 FOLDERS = sorted(p for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
-
-
-def claim_rows(folders: list[Path], tmp_path: Path) -> dict[str, str]:
-    """Each claim's first row of `report --claims` over the folders, by its id."""
-    rows: dict[str, str] = {}
-    for line in write_claims(folders, tmp_path / "claims.md").read_text().splitlines():
-        if line.startswith("| "):
-            rows.setdefault(line.split(" | ")[0][2:], line)
-    return rows
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])

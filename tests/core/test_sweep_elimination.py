@@ -12,7 +12,6 @@ import pytest
 from snnstudio.core import config as config_io
 from snnstudio.core.events import CancelToken, Log, RunFinished
 from snnstudio.core.sweep import point_jobs
-from snnstudio.core.sweep.claims import write_claims
 from snnstudio.core.sweep.elimination_job import (
     ELIMINATION_FOLDER,
     JOB_NAME,
@@ -23,7 +22,7 @@ from snnstudio.core.sweep.engine import PointFinished, SweepStarted, run_sweep
 from snnstudio.core.sweep.report import write_report
 from snnstudio.core.sweep.spec import SweepPoint, load_sweep_preset, loads_spec
 from tests.core.backdoored_models import one_torch_thread  # noqa: F401
-from tests.core.sweep_specs import fake_fig12_sweep, fake_sweep_dir, fig12_metrics
+from tests.core.sweep_specs import claim_rows, fake_fig12_sweep, fake_sweep_dir, fig12_metrics
 
 TINY = [
     "data.train_limit=200", "data.test_limit=60", "train.epochs=1", "train.batch_size=32",
@@ -162,8 +161,7 @@ def test_the_elimination_claims_leave_out_models_without_a_backdoor(tmp_path: Pa
     the one left out; C31, with no ResNet18 backdoor at all, is not covered and says why."""
     out = tmp_path / "sweep"
     fake_sweep_dir(out, load_sweep_preset("paper-fig12"), unlearned_at_low_pr)
-    rows = {line.split(" | ")[0][2:]: line for line in
-            write_claims([out]).read_text().splitlines() if line.startswith("| ")}  # fmt: skip
+    rows = claim_rows([out], tmp_path)
     # VGG11's PRs 0.05-0.2 (points 1-3): ASR 91-93 % before, 50 % after
     assert (
         "vgg11: mean ASR drop 42.0, ACC gain 5.0 (left out, no backdoor learned: PR 0.01: "
