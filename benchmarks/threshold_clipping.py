@@ -20,42 +20,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from snnstudio.core.attack.encoding import encode_batch
-from snnstudio.core.data.base import SampleSet
-from snnstudio.core.defense.loading import load_model
+from snnstudio.core.defense.loading import LoadedModel, load_model
+from snnstudio.core.metrics import accuracy, attack_success_rate, predict
 from snnstudio.core.models.network import SpikingNetwork
 from snnstudio.core.models.registry import build_network
 
 
-def clippable_ann(run_dir: Path, ann_twin: Path) -> tuple[SpikingNetwork, list[float | None]]:
-    """The run's ANN twin with a clip ceiling per ReLU (None: unclipped), set through the list."""
-    snn = load_model(run_dir / "model.pt")
+def clippable_ann(
+    snn: LoadedModel, ann_twin: Path
+) -> tuple[SpikingNetwork, list[float], list[float | None]]:
+    """The converted run's ANN twin, its thresholds, and a clip ceiling per ReLU (None:
+    unclipped) that the caller sets through the returned list."""
     header = snn.checkpoint.header
+    thresholds = [float(t) for t in header["thresholds"]]
     shape, classes = tuple(header["image_shape"]), len(header["classes"])
     ann = build_network(snn.config.model, shape, classes, spiking=False)
     ann.load_state_dict(torch.load(ann_twin, map_location="cpu", weights_only=True)["net"])
     relus = [m for m in ann.modules() if isinstance(m, nn.ReLU)]
-    if len(relus) != len(header["thresholds"]):
-        raise SystemExit(f"{len(relus)} ReLUs but {len(header['thresholds'])} thresholds")
+    if len(relus) != len(thresholds):
+        raise SystemExit(f"{len(relus)} ReLUs but {len(thresholds)} thresholds")
     ceilings: list[float | None] = [None] * len(relus)
     for i, relu in enumerate(relus):
         relu.register_forward_hook(
             lambda _m, _a, out, i=i: out if ceilings[i] is None else out.clamp(max=ceilings[i])
         )
-    return ann.eval(), ceilings
-
-
-def predictions(ann: SpikingNetwork, samples: SampleSet, batch: int = 500) -> np.ndarray:
-    with torch.inference_mode():
-        parts = [
-            ann(encode_batch(torch.from_numpy(samples.x[i : i + batch]), 1, "repeat")).mean(0)
-            for i in range(0, len(samples.x), batch)
-        ]
-    return torch.cat(parts).argmax(1).numpy()
+    return ann.eval(), thresholds, ceilings
 
 
 def main() -> None:
@@ -64,15 +56,16 @@ def main() -> None:
     parser.add_argument("ann_twin", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    ann, ceilings = clippable_ann(args.run_dir, args.ann_twin)
     snn = load_model(args.run_dir / "model.pt")
-    thresholds = [float(t) for t in snn.checkpoint.header["thresholds"]]
+    ann, thresholds, ceilings = clippable_ann(snn, args.ann_twin)
     sets = snn.prepared_data().sets
+    device = torch.device("cpu")
 
     def scores() -> str:
-        acc = 100 * (predictions(ann, sets.test) == sets.test.y).mean()
-        asr = 100 * (predictions(ann, sets.triggered_test) == sets.target).mean()
-        return f"ACC {acc:.1f} ASR {asr:.1f}"
+        acc = accuracy(predict(ann, sets.test, 1, "repeat", device), sets.test.y)
+        triggered = predict(ann, sets.triggered_test, 1, "repeat", device)
+        asr = attack_success_rate(triggered, sets.triggered_test.original_y, sets.target)
+        return f"ACC {100 * acc:.1f} ASR {100 * asr:.1f}"
 
     print(f"{args.run_dir.name}: thresholds {', '.join(f'{t:.2f}' for t in thresholds)}")
     print(f"the ANN twin as trained: {scores()}")
