@@ -67,10 +67,15 @@ def fake_fig12_sweep(out: Path) -> SweepSpec:
     return spec
 
 
-def claim_rows(folders: list[Path], tmp_path: Path) -> dict[str, str]:
-    """Each claim's first row of `report --claims` over the sweep folders, by its id."""
+def claim_rows_of(text: str) -> dict[str, str]:
+    """Each claim's first row in a claims table's Markdown, by its id."""
     rows: dict[str, str] = {}
-    for line in write_claims(folders, tmp_path / "claims.md").read_text().splitlines():
+    for line in text.splitlines():
         if line.startswith("| "):
             rows.setdefault(line.split(" | ")[0][2:], line)
     return rows
+
+
+def claim_rows(folders: list[Path], tmp_path: Path) -> dict[str, str]:
+    """Each claim's first row of `report --claims` over the sweep folders, by its id."""
+    return claim_rows_of(write_claims(folders, tmp_path / "claims.md").read_text())

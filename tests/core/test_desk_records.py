@@ -10,7 +10,7 @@ import pytest
 
 from snnstudio.core.sweep.claims import write_claims
 from snnstudio.core.sweep.view import read_sweep
-from tests.core.sweep_specs import claim_rows
+from tests.core.sweep_specs import claim_rows, claim_rows_of
 
 RECORDS = Path(__file__).resolve().parents[2] / "benchmarks" / "desk-sweeps"
 FOLDERS = sorted(p for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir() else []
@@ -87,11 +87,24 @@ def test_the_per_sample_fig18_and_fig12_records_give_the_readme_verdicts(tmp_pat
     assert robust == {"0.02": "66.8", "0.1": "79.3", "0.2": "99.9"}
 
 
+def test_the_per_sample_fig17_record_gives_the_readme_verdicts(tmp_path: Path) -> None:
+    """README, Fig. 17 per sample: every unscaled norm keeps the backdoor whole (C08, C24);
+    Spike-Norm 1/4 is the most accurate conversion but only 0.3 above RobustNorm (C09 fails)."""
+    rows = claim_rows([RECORDS / "fig17-desk-per-sample"], tmp_path)
+    assert "**holds**" in rows["C08"] and "0.1: 100.0" in rows["C24"]
+    c09 = rows["C09"]
+    assert "ACC 93.8, ASR 100.0; MaxNorm/RobustNorm scale 1: ACC 91.8, 93.5" in c09
+    assert "**fails**" in c09
+
+
 def test_all_per_sample_records_give_the_readme_tally(tmp_path: Path) -> None:
-    """README, "Per sample ... rerun so far": 11 claims hold and 6 fail over every per-sample
-    record; C22 holds at PR 0.06 too (Table 2's LR_C cell, MR 98.6)."""
+    """README, "Per sample ... rerun so far": 11 claims hold and 8 fail over every per-sample
+    record; C22 holds at PR 0.06 too (Table 2's LR_C cell, MR 98.6); C28 fails on ACC alone
+    with PR 0.01 left out; C31 waits for ResNet18's points at PR 0.05 and 0.1."""
     folders = sorted(RECORDS.glob("*per-sample*"))
     text = write_claims(folders, tmp_path / "claims.md").read_text()
-    assert "11 holds, 6 fails" in text
-    c22 = claim_rows(folders, tmp_path)["C22"]
-    assert "0.06: 98.6" in c22 and "**holds**" in c22
+    assert "11 holds, 8 fails" in text
+    rows = claim_rows_of(text)
+    assert "0.06: 98.6" in rows["C22"] and "**holds**" in rows["C22"]
+    assert "mean ASR drop 96.0, ACC gain -3.6" in rows["C28"] and "**fails**" in rows["C28"]
+    assert "**not covered: resnet18 learned no backdoor" in rows["C31"]
