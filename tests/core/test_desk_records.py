@@ -20,7 +20,11 @@ FOLDERS = sorted(p for p in RECORDS.iterdir() if p.is_dir()) if RECORDS.is_dir()
 def test_a_recorded_desk_sweep_reads_back(folder: Path) -> None:
     view = read_sweep(folder)
     assert view.spec.scale == "desk"
-    assert any(row["status"] == "completed" for row in view.rows)
+    completed = [row for row in view.rows if row["status"] == "completed"]
+    assert completed
+    for row in completed:  # the README points to each point's files, so they are kept
+        run = folder / row["run_dir"]
+        assert (run / "metrics.json").is_file() and (run / "config.toml").is_file(), run
 
 
 def test_the_records_claims_name_each_eq10_weighting(tmp_path: Path) -> None:
