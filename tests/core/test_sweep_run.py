@@ -59,6 +59,9 @@ def test_interrupted_sweep_resumes_reading_completed_points(tmp_path: Path) -> N
     assert [r["status"] for r in rows(out)] == ["completed", "cancelled", "cancelled"]
     kept = out / rows(out)[0]["run_dir"] / "metrics.json"
     stamp = kept.stat().st_mtime_ns
+    info = json.loads((out / "run.json").read_text())
+    began = {**info, "created": "2026-01-01T00:00:00+0000"}  # a start the resume cannot repeat
+    (out / "run.json").write_text(json.dumps(began))
 
     second = list(run_sweep(spec, out, workers=1))
     started = second[0]
@@ -67,6 +70,7 @@ def test_interrupted_sweep_resumes_reading_completed_points(tmp_path: Path) -> N
     assert (finished[0].index, finished[0].reused) == (0, True)
     assert sorted(e.index for e in finished if not e.reused) == [1, 2]
     assert kept.stat().st_mtime_ns == stamp  # read, not trained again
+    assert json.loads((out / "run.json").read_text()) == began  # still says when it began
     assert [r["status"] for r in rows(out)] == ["completed"] * 3
     assert second[-1].status == "completed"
 

@@ -175,7 +175,8 @@ def _write(out: Path, spec: SweepSpec, rows: dict[int, dict[str, Any]]) -> None:
 def _claim_folder(spec: SweepSpec, out: Path) -> None:
     """Write the resolved spec, refusing a folder that holds another sweep or a run."""
     spec_file = out / SPEC_FILE
-    if spec_file.is_file():
+    resuming = spec_file.is_file()
+    if resuming:
         try:
             earlier = load_written_spec(spec_file)
         except ConfigError as exc:
@@ -187,7 +188,8 @@ def _claim_folder(spec: SweepSpec, out: Path) -> None:
             )
     elif out.is_dir() and any(p.name != RUN_FILE for p in out.iterdir()):
         raise ConfigError(f"{out} is not empty and holds no sweep; choose another --out")
-    mark_run_dir(out, RunKind.SWEEP)
+    if not (resuming and (out / RUN_FILE).is_file()):  # a resume keeps when it was created
+        mark_run_dir(out, RunKind.SWEEP)
     (out / RUNS_FOLDER).mkdir(exist_ok=True)
     write_text_atomic(spec_file, spec.dumps())
 
