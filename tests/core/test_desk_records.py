@@ -60,6 +60,18 @@ def test_the_per_sample_table2_records_at_two_prs_give_the_readme_verdicts(tmp_p
     assert "0.1: 99.7, 0.02: 89.2" in c25 and "**holds**" in c25
 
 
+def test_the_per_sample_table2_records_at_three_prs_give_the_readme_verdicts(
+    tmp_path: Path,
+) -> None:
+    """README, LR_H at PR 0.06 per sample: Com3's clean STDB epoch takes MR to 77.1, Com4's
+    stays 100.0; over PR 0.02, 0.06 and 0.1 C26 fails (96.3 -> 60.6) and C25 holds."""
+    rows = claim_rows(sorted(RECORDS.glob("table2-desk-pr*-per-sample*")), tmp_path)
+    c26, c25, c13 = rows["C26"], rows["C25"], rows["C13"]
+    assert "Com4 96.3 -> Com3 60.6" in c26 and "**fails**" in c26
+    assert "0.06: 100.0" in c25 and "**holds**" in c25
+    assert "Com3 PR 0.06: 76.9" in c13 and "**fails**" in c13
+
+
 def test_the_per_sample_table1_record_gives_the_readme_verdicts(tmp_path: Path) -> None:
     """README, Table 1 per sample: C21 and T1-ASR hold, T1-ACC fails (SNN -2.9, ANN -1.9)."""
     verdicts = claim_rows([RECORDS / "table1-desk-per-sample"], tmp_path)
@@ -110,6 +122,9 @@ def test_all_per_sample_records_give_the_readme_tally(tmp_path: Path) -> None:
     assert "11 holds, 9 fails" in text
     rows = claim_rows_of(text)
     assert "0.06: 98.6" in rows["C22"] and "**holds**" in rows["C22"]
-    for claim, network, readme in (("C28", "vgg11", "mean ASR drop 96.0, ACC gain -3.6"),
-                                   ("C31", "resnet18", "mean ASR drop 91.4, ACC gain -0.4")):  # fmt: skip
-        assert f"{network}: {readme}" in rows[claim] and "**fails**" in rows[claim]
+    elimination = {
+        "C28": "vgg11: mean ASR drop 96.0, ACC gain -3.6",
+        "C31": "resnet18: mean ASR drop 91.4, ACC gain -0.4",
+    }
+    for claim, readme in elimination.items():
+        assert readme in rows[claim] and "**fails**" in rows[claim]
