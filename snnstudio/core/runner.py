@@ -34,6 +34,7 @@ from snnstudio.core.events import (
     RunPlanned,
     check_cancel,
 )
+from snnstudio.core.host import hardware
 from snnstudio.core.jobs import Job, run_job
 from snnstudio.core.metrics import MIGRATION_KEYS
 from snnstudio.core.resume import EpochStates, check_resumable, describe_progress
@@ -273,7 +274,11 @@ def _experiment(
     device = resolve_device(cfg.train.device)
     step_mode = resolve_step_mode(cfg.train.step_mode, device)
     threads = apply_thread_policy(cfg.train.threads)
-    yield Log(f"device {device}, spikingjelly step mode '{step_mode}', {threads.describe()}")
+    metrics["hardware"] = hardware(device)  # what the run's seconds were measured on
+    yield Log(
+        f"device {device}, {metrics['hardware']}; spikingjelly step mode '{step_mode}', "
+        f"{threads.describe()}"
+    )
     cache = None
     if ann_cache is not None:
         cache = AnnCache(ann_cache, None if job.rundir is None else job.rundir.path)

@@ -6,11 +6,13 @@ import csv
 import json
 
 import pytest
+import torch
 
 from snnstudio.cli import main
 from snnstudio.core import config as config_io
 from snnstudio.core.checkpoint import load_checkpoint
 from snnstudio.core.events import BatchDone, CancelToken, EpochDone, RunFinished, StageStarted
+from snnstudio.core.host import hardware
 from snnstudio.core.run_record import open_run
 from snnstudio.core.rundir import RunKind
 from snnstudio.core.runner import run_experiment
@@ -44,6 +46,8 @@ def test_run_writes_the_run_directory(tmp_path) -> None:
         assert 0.0 <= abs(metrics[key]) <= 1.0, key
     assert metrics["poisoned_samples"] == 40 and metrics["status"] == "completed"
     assert set(metrics["seconds"]) >= {"data", "backdoored", "clean-twin", "total"}
+    assert metrics["hardware"] == hardware(torch.device("cpu"))  # what the seconds ran on
+    assert metrics["hardware"] in (run / "log.txt").read_text()
     rows = list(csv.DictReader((run / "history.csv").open()))
     assert [(r["stage"], r["epoch"]) for r in rows] == [
         ("backdoored", "1"), ("backdoored", "2"), ("clean-twin", "1"), ("clean-twin", "2")
