@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -27,7 +28,7 @@ ASR_TARGET, ACC_DROP_TARGET = 0.10, 0.02
 
 
 def measure(
-    checkpoint: Path, fraction: float, method: str, set_: list[str], extra: dict[str, str]
+    checkpoint: Path, fraction: float, method: str, set_: list[str], extra: dict[str, Any]
 ) -> dict:
     settings = EliminationSettings(method=method, clean_fraction=fraction, **extra)
     last = None
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     args = parser.parse_args(argv)
     kinds = {o.name: o.kind for o in options(EliminationSettings)}
-    extra = {}
+    extra: dict[str, Any] = {}  # each value parsed as its field's kind
     for item in args.option:
         name, _, value = item.partition("=")
         extra[name] = kinds[name](value)

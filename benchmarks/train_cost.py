@@ -37,7 +37,7 @@ def seconds_per_step(
 
     def step() -> None:
         seq = encode_batch(x, timesteps, "repeat") if net.spiking else x.unsqueeze(0)
-        loss = poison_weighted_loss(net.classify(seq), y, flags, 0.5, 0.5)
+        loss = poison_weighted_loss(net.classify(seq), y, flags, 0.5, 0.5, "per_sample")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
