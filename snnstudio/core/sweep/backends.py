@@ -6,6 +6,7 @@ drives them the same way.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -37,28 +38,47 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-class EventCancelToken(CancelToken):
-    """A CancelToken over any event with set()/is_set(): here one shared between processes."""
+class WorkerCancelToken(CancelToken):
+    """A pool worker's token: the sweep's shared stop event is set, or the sweep process is
+    gone (killed with SIGKILL or SIGTERM, its terminal closed). Without the second check a
+    point ran on for half an hour unrecorded after its sweep was killed, writing into the
+    folder a resumed sweep reruns it in."""
 
-    def __init__(self, event: Any) -> None:
-        self._event = event
+    def __init__(self, stop: Any, parent: multiprocessing.process.BaseProcess | None) -> None:
+        self._event = stop
+        self._parent = parent  # None where this process is no pool worker
+
+    @property
+    def orphaned(self) -> bool:
+        # is_alive() polls the parent's sentinel pipe: one select() a batch
+        return self._parent is not None and not self._parent.is_alive()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set() or self.orphaned
 
 
 # ---------------------------------------------------------------- local: a process pool
 
-_worker_cancel: CancelToken | None = None
+_worker_cancel: WorkerCancelToken | None = None
 
 
 def _init_local_worker(stop: Any) -> None:
     """Pool worker start-up: Ctrl-C is the parent's to handle (it cancels points between
-    batches), and the shared stop event becomes this process's cancel token."""
+    batches); the shared stop event and the parent's death become this process's cancel
+    token."""
     global _worker_cancel
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_cancel = EventCancelToken(stop)
+    _worker_cancel = WorkerCancelToken(stop, multiprocessing.parent_process())
 
 
 def _local_point(task: PointTask) -> PointOutcome:
-    return run_point(task, _worker_cancel)
+    outcome = run_point(task, _worker_cancel)
+    if _worker_cancel is not None and _worker_cancel.orphaned:
+        # no one reads this outcome or sends another point: the pool's queue would block
+        # this process for good (it holds the queue's write end itself)
+        os._exit(0)
+    return outcome
 
 
 class LocalBackend:
