@@ -1,8 +1,8 @@
 """The hardware a run's seconds were measured on, written beside them.
 
-The same desk run took twice as long on one 2-core machine as on another, and nothing in a
-run's files said which CPU either was: a timing read without its hardware cannot be
-compared with another.
+The same desk LR_B epochs took about twice as long in one session as in an earlier one, on
+code that times the same on one machine, and nothing in a run's files said which CPU either
+ran on: a timing read without its hardware cannot be compared with another.
 """
 
 from __future__ import annotations

@@ -41,8 +41,8 @@ class Backend(Protocol):
 class WorkerCancelToken(CancelToken):
     """A pool worker's token: the sweep's shared stop event is set, or the sweep process is
     gone (killed with SIGKILL or SIGTERM, its terminal closed). Without the second check a
-    point ran on for half an hour unrecorded after its sweep was killed, writing into the
-    folder a resumed sweep reruns it in."""
+    point ran on unrecorded after its sweep was killed, writing into the folder a resumed
+    sweep reruns it in."""
 
     def __init__(self, stop: Any, parent: multiprocessing.process.BaseProcess | None) -> None:
         self._event = stop
