@@ -78,8 +78,10 @@ def test_a_worker_whose_sweep_is_gone_cancels_its_point(tmp_path: Path) -> None:
         sweep.wait()
         _, alive = psutil.wait_procs(workers, timeout=120)
         assert not alive, f"orphaned workers still running: {[p.pid for p in alive]}"
-    finally:
-        for process in [*workers, psutil.Process(sweep.pid)] if sweep.poll() is None else workers:
+    finally:  # nothing this test started outlives it, whichever assertion failed
+        if sweep.poll() is None:
+            sweep.kill()
+        for process in workers:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
     (run,) = out.glob("runs/*")
