@@ -113,13 +113,21 @@ def test_the_per_sample_fig17_record_gives_the_readme_verdicts(tmp_path: Path) -
     assert "**fails**" in c09
 
 
+def test_the_per_sample_fig10_record_gives_the_readme_verdict(tmp_path: Path) -> None:
+    """README, Fig. 10 per sample, run alone on this machine: LR_C 794 s, LR_B 1921 s, LR_H
+    2345 s, so F10-time holds, on one named host."""
+    f10 = claim_rows([RECORDS / "fig10-desk-pr10-per-sample"], tmp_path)["F10-time"]
+    assert "PR 0.1: LR_B 1921, LR_C 794, LR_H 2345 (host: AMD EPYC (AVX2, 2 cores))" in f10
+    assert "**holds**" in f10
+
+
 def test_all_per_sample_records_give_the_readme_tally(tmp_path: Path) -> None:
-    """README, "Per sample ... rerun so far": 11 claims hold and 9 fail over every per-sample
+    """README, "Per sample ... rerun so far": 12 claims hold and 9 fail over every per-sample
     record; C22 holds at PR 0.06 too (Table 2's LR_C cell, MR 98.6); C28 and C31 fail on ACC
     alone with PR 0.01 left out (Fig. 12 at PR 0.05 and 0.1)."""
     folders = sorted(RECORDS.glob("*per-sample*"))
     text = write_claims(folders, tmp_path / "claims.md").read_text()
-    assert "11 holds, 9 fails" in text
+    assert "12 holds, 9 fails" in text
     rows = claim_rows_of(text)
     assert "0.06: 98.6" in rows["C22"] and "**holds**" in rows["C22"]
     elimination = {

@@ -269,9 +269,19 @@ def test_fig10_claim_orders_the_rules_by_their_whole_run_and_skips_reused_twins(
     out = tmp_path / "claims.md"
     assert main(["report", "--claims", str(tmp_path / "fig10"), "--out", str(out)]) == 0
     row = next(line for line in out.read_text().splitlines() if line.startswith("| F10-time |"))
-    assert "| time s: PR 0.02: LR_B 30, LR_C 10, LR_H 60 |" in row
+    assert "| time s: PR 0.02: LR_B 30, LR_C 10, LR_H 60 (host: not recorded) |" in row
     # PRs 0.1 and 0.2 lack a timed LR_H, so PR 0.2's slow LR_C is not judged
     assert "**holds**" in row
+
+    def on_two_hosts(point):  # type: ignore[no-untyped-def]
+        host = "fast" if point.config.rule.name == "conversion" else "slow"
+        return {**metrics(point), "hardware": host}
+
+    fake_sweep_dir(tmp_path / "hosts", spec, on_two_hosts)
+    assert main(["report", "--claims", str(tmp_path / "hosts"), "--out", str(out)]) == 0
+    assert "(hosts differ, the times do not compare: fast; slow) |" in next(
+        line for line in out.read_text().splitlines() if line.startswith("| F10-time |")
+    )
 
     seconds["conversion"] = 45.0  # LR_C slower than LR_B at every PR
     fake_sweep_dir(tmp_path / "slow", spec, metrics)
