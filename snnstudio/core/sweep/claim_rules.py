@@ -312,10 +312,11 @@ def lr_c_fastest_lr_h_slowest(e: Evidence) -> Outcome | None:
             per_pr[pr] = {RULE_NAMES[rule]: times[rule] for rule in RULE_NAMES}
     if not per_pr:
         return None
-    text = "time s: " + "; ".join(
+    per_pr_text = "; ".join(
         f"PR {pr}: " + ", ".join(f"{rule} {t:.0f}" for rule, t in times.items())
         for pr, times in per_pr.items()
-    ) + _hosts(timed)
+    )
+    text = f"time s: {per_pr_text}{_hosts(timed)}"
     holds = all(min(t, key=t.get) == "LR_C" and max(t, key=t.get) == "LR_H"  # type: ignore[arg-type]
                 for t in per_pr.values())  # fmt: skip
     return text, holds
