@@ -286,16 +286,13 @@ def lr_b_low_pr(e: Evidence) -> Outcome | None:
     return _all_at_least(e.by("model.arch", "asr_before", **{"poison.rate": 0.01}), 90)
 
 
-def _hosts(e: Evidence) -> str:
-    """The hardware the times were taken on (metrics.json's `hardware`, recorded since
-    2026-12-07): times taken on two hosts do not compare."""
-    hosts = {str(r.get("hardware") or "not recorded") for r, _ in e.rows}
-    if len(hosts) == 1:
-        return f" (host: {hosts.pop()})"
-    return f" (hosts differ, the times do not compare: {'; '.join(sorted(hosts))})"
+def _hosts(e: Evidence) -> list[str]:
+    """The hardware each time was taken on (metrics.json's `hardware`, recorded since
+    2026-12-07)."""
+    return sorted({str(r.get("hardware") or "not recorded") for r, _ in e.rows})
 
 
-def lr_c_fastest_lr_h_slowest(e: Evidence) -> Outcome | None:
+def lr_c_fastest_lr_h_slowest(e: Evidence) -> Outcome | NoEvidence | None:
     """Fig. 10's ordering of the whole injection's time, at every PR. A point that reused a
     cached ANN twin in any stage (its clean twin's too) did not pay for training it, so it is
     left out."""
@@ -312,11 +309,14 @@ def lr_c_fastest_lr_h_slowest(e: Evidence) -> Outcome | None:
             per_pr[pr] = {RULE_NAMES[rule]: times[rule] for rule in RULE_NAMES}
     if not per_pr:
         return None
+    hosts = _hosts(timed)
+    if len(hosts) > 1:  # times from two machines do not order the rules
+        return NoEvidence(f"the times were taken on different hosts: {'; '.join(hosts)}")
     per_pr_text = "; ".join(
         f"PR {pr}: " + ", ".join(f"{rule} {t:.0f}" for rule, t in times.items())
         for pr, times in per_pr.items()
     )
-    text = f"time s: {per_pr_text}{_hosts(timed)}"
+    text = f"time s: {per_pr_text} (host: {hosts[0]})"
     holds = all(min(t, key=t.get) == "LR_C" and max(t, key=t.get) == "LR_H"  # type: ignore[arg-type]
                 for t in per_pr.values())  # fmt: skip
     return text, holds
