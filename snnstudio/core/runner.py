@@ -239,8 +239,9 @@ def _experiment(
     metrics, seconds, cancel = job.metrics, job.seconds, job.cancel
     states = None
     if job.rundir is not None:
-        if resume:
-            yield Log(f"resuming after {describe_progress(job.rundir.path)}")
+        if resume:  # seconds then count this sitting only, so the run says it was resumed
+            metrics["resumed_after"] = describe_progress(job.rundir.path)
+            yield Log(f"resuming after {metrics['resumed_after']}")
         states = EpochStates(job.rundir.path, cfg, resume)
     yield Log(f"estimate: {estimate.summary()}")
     yield Log(f"loading dataset '{cfg.data.name}'")

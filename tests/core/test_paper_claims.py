@@ -12,6 +12,7 @@ from snnstudio.core import config as config_io
 from snnstudio.core import paper
 from snnstudio.core.errors import ConfigError
 from snnstudio.core.runner import paper_deltas
+from snnstudio.core.sweep.claim_rules import Evidence, lr_c_fastest_lr_h_slowest
 from snnstudio.core.sweep.paper_values import PaperValues
 from snnstudio.core.sweep.report import write_report
 from snnstudio.core.sweep.spec import load_sweep_preset
@@ -290,3 +291,16 @@ def test_fig10_claim_orders_the_rules_by_their_whole_run_and_skips_reused_twins(
     assert "**fails**" in next(
         line for line in out.read_text().splitlines() if line.startswith("| F10-time |")
     )
+
+
+def test_fig10_claim_leaves_out_a_resumed_point_whose_seconds_are_its_last_sitting() -> None:
+    def point(rule: str, seconds: float, seed: int = 0, **more: str) -> tuple[dict, dict]:
+        known = {"poison.rate": 0.1, "rule.name": rule, "seed": seed}
+        return {"seed": str(seed), "seconds.total": str(seconds), **more}, known
+
+    rows = [point("bptt", 30), point("conversion", 10), point("hybrid", 60)]
+    resumed = point("bptt", 100, seed=1, resumed_after="backdoored: 4 epochs")
+    outcome = lr_c_fastest_lr_h_slowest(Evidence([*rows, resumed]))
+    assert outcome == ("time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: not recorded)", True)
+    counted = point("bptt", 100, seed=1)  # the same time, had it been the whole run's
+    assert lr_c_fastest_lr_h_slowest(Evidence([*rows, counted]))[1] is False  # type: ignore[index]

@@ -36,6 +36,7 @@ def cli(*args: str) -> subprocess.Popen:
 def without_timings(run: Path) -> tuple[dict, list[list[str]]]:
     metrics = json.loads((run / "metrics.json").read_text())
     metrics.pop("seconds")
+    metrics.pop("resumed_after", None)
     with (run / "history.csv").open() as handle:
         history = [
             {k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)
@@ -61,6 +62,12 @@ def test_kill_9_then_resume_gives_the_uninterrupted_metrics(tmp_path) -> None:
     assert full.wait() == 0, full.stderr.read()
     assert without_timings(tmp_path / "killed") == without_timings(tmp_path / "full")
     assert "resuming after backdoored: 1 epoch" in (tmp_path / "killed" / "log.txt").read_text()
+    # its seconds count the resumed sitting only, and its metrics say so
+    resumed_after = {
+        name: json.loads((tmp_path / name / "metrics.json").read_text()).get("resumed_after")
+        for name in ("killed", "full")
+    }
+    assert resumed_after == {"killed": "backdoored: 1 epoch", "full": None}
     assert not (tmp_path / "killed" / RESUME_DIR).exists()  # completed: states removed
 
 
