@@ -297,12 +297,12 @@ def lr_c_fastest_lr_h_slowest(e: Evidence) -> Outcome | NoEvidence | None:
     cached ANN twin in any stage (its clean twin's too) did not pay for training it, and a
     resumed one's seconds count its last sitting only, so both are left out."""
 
-    def not_timed_whole(row: dict[str, Any]) -> bool:
+    def timed_whole(row: dict[str, Any]) -> bool:
         reused_a_twin = any(key.endswith(".ann_loading") and value not in (None, "")
                             for key, value in row.items())  # fmt: skip
-        return reused_a_twin or row.get("resumed_after") not in (None, "")
+        return not reused_a_twin and row.get("resumed_after") in (None, "")
 
-    timed = Evidence([(r, k) for r, k in e.rows if not not_timed_whole(r)])
+    timed = Evidence([(r, k) for r, k in e.rows if timed_whole(r)])
     per_pr = {}
     for pr in timed.by("poison.rate", "seconds.total", 1.0):
         times = timed.by("rule.name", "seconds.total", 1.0, **{"poison.rate": pr})
