@@ -281,7 +281,7 @@ def test_fig10_claim_orders_the_rules_by_their_whole_run_and_skips_reused_twins(
     fake_sweep_dir(tmp_path / "hosts", spec, on_two_hosts)
     assert main(["report", "--claims", str(tmp_path / "hosts"), "--out", str(out)]) == 0
     # times from two machines do not order the rules, so the claim is not judged on them
-    assert "**not covered: the times were taken on different hosts: fast; slow**" in next(
+    assert "**not covered: the times were taken on different hosts: PR 0.02: fast; slow**" in next(
         line for line in out.read_text().splitlines() if line.startswith("| F10-time |")
     )
 
@@ -304,3 +304,31 @@ def test_fig10_claim_leaves_out_a_resumed_point_whose_seconds_are_its_last_sitti
     assert outcome == ("time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: not recorded)", True)
     counted = point("bptt", 100, seed=1)  # the same time, had it been the whole run's
     assert lr_c_fastest_lr_h_slowest(Evidence([*rows, counted]))[1] is False  # type: ignore[index]
+
+
+def test_fig10_claim_compares_times_within_a_pr_on_one_host_only() -> None:
+    def point(rule: str, seconds: float, rate: float, host: str) -> tuple[dict, dict]:
+        known = {"poison.rate": rate, "rule.name": rule, "seed": 0}
+        return {"seed": "0", "seconds.total": str(seconds), "hardware": host}, known
+
+    one_host = [point("bptt", 30, 0.1, "A"), point("conversion", 10, 0.1, "A"),
+                point("hybrid", 60, 0.1, "A")]  # fmt: skip
+    lone_b = point("bptt", 5, 0.2, "B")  # another host, at a PR where no ordering is judged
+    assert lr_c_fastest_lr_h_slowest(Evidence([*one_host, lone_b])) == (
+        "time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: A)",
+        True,
+    )
+    mixed = [point("bptt", 20, 0.2, "A"), point("conversion", 30, 0.2, "B"),
+             point("hybrid", 40, 0.2, "A")]  # fmt: skip
+    assert lr_c_fastest_lr_h_slowest(Evidence([*one_host, *mixed])) == (
+        "time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: A); "
+        "not judged, taken on different hosts: PR 0.2: A; B",
+        True,
+    )
+    elsewhere = [point("bptt", 20, 0.2, "B"), point("conversion", 30, 0.2, "B"),
+                 point("hybrid", 40, 0.2, "B")]  # fmt: skip
+    assert lr_c_fastest_lr_h_slowest(Evidence([*one_host, *elsewhere])) == (
+        "time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: A); "
+        "PR 0.2: LR_B 20, LR_C 30, LR_H 40 (host: B)",
+        False,
+    )
