@@ -121,10 +121,19 @@ def test_the_per_sample_fig10_record_gives_the_readme_verdict(tmp_path: Path) ->
     assert "**holds**" in f10
 
 
+def test_the_per_sample_fig12_record_at_pr_02_gives_the_readme_verdicts(tmp_path: Path) -> None:
+    """README, Fig. 12 at PR 0.2 per sample: fine-tuning takes VGG11 from 96.4 / 99.9 to
+    93.0 / 1.0 and ResNet18 from 96.2 / 100.0 to 96.4 / 1.2, ResNet18's one ACC gain."""
+    rows = claim_rows([RECORDS / "fig12-desk-pr20-per-sample"], tmp_path)
+    assert "vgg11: mean ASR drop 98.9, ACC gain -3.4" in rows["C28"]
+    assert "resnet18: mean ASR drop 98.8, ACC gain 0.2" in rows["C31"]
+    assert "**fails**" in rows["C28"] and "**holds**" in rows["C31"]
+
+
 def test_all_per_sample_records_give_the_readme_tally(tmp_path: Path) -> None:
     """README, "Per sample ... rerun so far": 12 claims hold and 9 fail over every per-sample
     record; C22 holds at PR 0.06 too (Table 2's LR_C cell, MR 98.6); C28 and C31 fail on ACC
-    alone with PR 0.01 left out (Fig. 12 at PR 0.05 and 0.1, and VGG11 at 0.2)."""
+    alone with PR 0.01 left out (Fig. 12 at PR 0.05, 0.1 and 0.2)."""
     folders = sorted(RECORDS.glob("*per-sample*"))
     text = write_claims(folders, tmp_path / "claims.md").read_text()
     assert "12 holds, 9 fails" in text
@@ -132,7 +141,7 @@ def test_all_per_sample_records_give_the_readme_tally(tmp_path: Path) -> None:
     assert "0.06: 98.6" in rows["C22"] and "**holds**" in rows["C22"]
     elimination = {
         "C28": "vgg11: mean ASR drop 97.0, ACC gain -3.5",
-        "C31": "resnet18: mean ASR drop 91.4, ACC gain -0.4",
+        "C31": "resnet18: mean ASR drop 93.8, ACC gain -0.2",
     }
     for claim, readme in elimination.items():
         assert readme in rows[claim] and "**fails**" in rows[claim]
