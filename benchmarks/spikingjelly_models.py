@@ -63,8 +63,12 @@ def theirs(arch: str, num_classes: int) -> nn.Module:
     from spikingjelly.activation_based import layer, neuron, surrogate
 
     spiking_vgg, spiking_resnet = spikingjelly_models()
-    kwargs = {"spiking_neuron": neuron.LIFNode, "tau": 2.0,
-              "surrogate_function": surrogate.Sigmoid(alpha=4.0), "num_classes": num_classes}
+    kwargs = {
+        "spiking_neuron": neuron.LIFNode,
+        "tau": 2.0,
+        "surrogate_function": surrogate.Sigmoid(alpha=4.0),
+        "num_classes": num_classes,
+    }
     if arch == "vgg11":
         net = spiking_vgg.spiking_vgg11_bn(**kwargs)
         net.features[0] = layer.Conv2d(1, 64, kernel_size=3, padding=1)
@@ -99,8 +103,11 @@ def train(net: SpikingNetwork, train_set: SampleSet, sets: EvalSets, args: argpa
     for event in train_epochs(net, train_set, sets, settings, torch.device("cpu"), "bench", None):
         if isinstance(event, EpochDone):
             rows.append(event)
-            print(f"  epoch {event.epoch}: ACC {event.acc:.4f} ASR {event.asr:.4f} "
-                  f"loss {event.loss:.3f} ({event.seconds:.1f} s)", flush=True)
+            print(
+                f"  epoch {event.epoch}: ACC {event.acc:.4f} ASR {event.asr:.4f} "
+                f"loss {event.loss:.3f} ({event.seconds:.1f} s)",
+                flush=True,
+            )
     return rows
 
 
@@ -114,8 +121,12 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=4)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam (the paper's LR_B)")
-    parser.add_argument("--bn-samples", type=int, default=1024,
-                        help="precise-BN samples after each epoch, both sides (0 = off)")
+    parser.add_argument(
+        "--bn-samples",
+        type=int,
+        default=1024,
+        help="precise-BN samples after each epoch, both sides (0 = off)",
+    )
     parser.add_argument("--sides", default="ours,theirs")
     args = parser.parse_args()
     cfg = config_io.with_overrides(config_io.load_preset("demo"), [
@@ -125,11 +136,14 @@ def main() -> None:
     data = prepare_data(cfg)
     side = 32 if args.arch == "vgg11" else data.splits.image_shape[-1]
     train_set = padded(data.poisoned_train, side)
-    sets = EvalSets(padded(data.sets.test, side), padded(data.sets.triggered_test, side),
-                    data.sets.target)
-    print(f"{args.arch}, MNIST {len(train_set)} / {len(sets.test)} at {side}x{side}, PR 0.1, "
-          f"T {args.timesteps}, batch {args.batch}, Adam {args.lr}, {args.epochs} epochs, "
-          f"{torch.get_num_threads()} threads, load {os.getloadavg()[0]:.2f}")
+    sets = EvalSets(
+        padded(data.sets.test, side), padded(data.sets.triggered_test, side), data.sets.target
+    )
+    print(
+        f"{args.arch}, MNIST {len(train_set)} / {len(sets.test)} at {side}x{side}, PR 0.1, "
+        f"T {args.timesteps}, batch {args.batch}, Adam {args.lr}, {args.epochs} epochs, "
+        f"{torch.get_num_threads()} threads, load {os.getloadavg()[0]:.2f}"
+    )
     summary = {}
     for who in args.sides.split(","):
         torch.manual_seed(0)

@@ -70,7 +70,9 @@ class DataConfig:
 
 
 declare(
-    DataConfig, train_limit=Check(ge=0), test_limit=Check(ge=0),
+    DataConfig,
+    train_limit=Check(ge=0),
+    test_limit=Check(ge=0),
     frame_side=Check(ge=0, note="(0 = sensor size)"),
 )
 
@@ -115,16 +117,26 @@ class TriggerConfig:
 
 
 declare(
-    TriggerConfig, kind=Check(choices=(*TRIGGER_KINDS, *EVENT_TRIGGER_KINDS)),
-    position=Check(choices=POSITIONS), size=Check(ge=0), polarity=Check(choices=(0, 1, 2)),
-    frame_start=Check(ge=0), frame_stop=Check(ge=0, note="(0 = to the last frame)"),
+    TriggerConfig,
+    kind=Check(choices=(*TRIGGER_KINDS, *EVENT_TRIGGER_KINDS)),
+    position=Check(choices=POSITIONS),
+    size=Check(ge=0),
+    polarity=Check(choices=(0, 1, 2)),
+    frame_start=Check(ge=0),
+    frame_stop=Check(ge=0, note="(0 = to the last frame)"),
     # the event-only kinds' keys (validation.py: an event kind needs event data)
-    direction=Check(choices=MOVING_DIRECTIONS), speed=Check(ge=0, note="(pixels per frame)"),
-    region=Check(choices=REGION_CHOICES), region_polarity=Check(choices=REGION_CHOICES),
-    region_scope=Check(choices=REGION_SCOPES), region_grid=Check(ge=1),
-    strobe_on=Check(ge=1, note="(frames)"), strobe_off=Check(ge=0, note="(frames)"),
-    border=Check(ge=1, note="(pixels)"), gamma=Check(gt=0, le=1, note="(the perturbation budget)"),
-    generator_epochs=Check(ge=1), generator_channels=Check(ge=1),
+    direction=Check(choices=MOVING_DIRECTIONS),
+    speed=Check(ge=0, note="(pixels per frame)"),
+    region=Check(choices=REGION_CHOICES),
+    region_polarity=Check(choices=REGION_CHOICES),
+    region_scope=Check(choices=REGION_SCOPES),
+    region_grid=Check(ge=1),
+    strobe_on=Check(ge=1, note="(frames)"),
+    strobe_off=Check(ge=0, note="(frames)"),
+    border=Check(ge=1, note="(pixels)"),
+    gamma=Check(gt=0, le=1, note="(the perturbation budget)"),
+    generator_epochs=Check(ge=1),
+    generator_channels=Check(ge=1),
 )
 
 
@@ -160,13 +172,20 @@ class ModelConfig:
 
 
 declare(
-    ModelConfig, neuron=Check(choices=NEURONS), reset=Check(choices=RESETS),
-    surrogate=Check(choices=SURROGATES), v_threshold=Check(gt=0), v_init=Check(ge=0, lt=1),
+    ModelConfig,
+    neuron=Check(choices=NEURONS),
+    reset=Check(choices=RESETS),
+    surrogate=Check(choices=SURROGATES),
+    v_threshold=Check(gt=0),
+    v_init=Check(ge=0, lt=1),
     tau=Check(gt=1, note="(spikingjelly's LIF decay is 1/tau)"),
-    pool=Check(choices=POOLS, note=(
-        "(spike_count: a converted net max-pools spike counts; plain_max: it max-pools spikes "
-        "as spikingjelly's ann2snn does; avg: average pools in the ANN twin and the SNN)"
-    )),
+    pool=Check(
+        choices=POOLS,
+        note=(
+            "(spike_count: a converted net max-pools spike counts; plain_max: it max-pools spikes "
+            "as spikingjelly's ann2snn does; avg: average pools in the ANN twin and the SNN)"
+        ),
+    ),
 )
 
 
@@ -179,7 +198,9 @@ class SimConfig:
 
 
 declare(
-    SimConfig, timesteps=Check(ge=1), encoder=Check(choices=ENCODERS),
+    SimConfig,
+    timesteps=Check(ge=1),
+    encoder=Check(choices=ENCODERS),
     eval_timesteps=Check(ge=0, note="(0 = sim.timesteps)"),
 )
 
@@ -210,10 +231,18 @@ class TrainConfig:
 
 
 declare(
-    TrainConfig, epochs=Check(ge=1), batch_size=Check(ge=1), lr=Check(gt=0),
-    device=Check(choices=DEVICES), step_mode=Check(choices=STEP_MODES), threads=Check(ge=0),
-    precision=Check(choices=PRECISIONS), poison_weight=Check(ge=0), clean_weight=Check(ge=0),
-    loss_weighting=Check(choices=LOSS_WEIGHTINGS), bn_recalibration=Check(ge=0),
+    TrainConfig,
+    epochs=Check(ge=1),
+    batch_size=Check(ge=1),
+    lr=Check(gt=0),
+    device=Check(choices=DEVICES),
+    step_mode=Check(choices=STEP_MODES),
+    threads=Check(ge=0),
+    precision=Check(choices=PRECISIONS),
+    poison_weight=Check(ge=0),
+    clean_weight=Check(ge=0),
+    loss_weighting=Check(choices=LOSS_WEIGHTINGS),
+    bn_recalibration=Check(ge=0),
 )
 
 
@@ -243,12 +272,20 @@ class RuleConfig:
 
 
 declare(
-    RuleConfig, norm=Check(choices=CONVERSION_NORMS), reference=Check(choices=REFERENCES),
+    RuleConfig,
+    norm=Check(choices=CONVERSION_NORMS),
+    reference=Check(choices=REFERENCES),
     spike_scaling=Check(choices=SPIKE_SCALINGS),
-    combo=Check(choices=HYBRID_COMBOS), ann_optimizer=Check(choices=ANN_OPTIMIZERS),
-    scale=Check(gt=0, le=1), percentile=Check(gt=0, le=100), v_init=Check(ge=0, lt=1),
-    ann_lr=Check(ge=0, note="(0 = the paper's)"), ann_epochs=Check(ge=0, note="(0 = train.epochs)"),
-    reference_samples=Check(ge=0), stdb_alpha=Check(gt=0), stdb_beta=Check(ge=0),
+    combo=Check(choices=HYBRID_COMBOS),
+    ann_optimizer=Check(choices=ANN_OPTIMIZERS),
+    scale=Check(gt=0, le=1),
+    percentile=Check(gt=0, le=100),
+    v_init=Check(ge=0, lt=1),
+    ann_lr=Check(ge=0, note="(0 = the paper's)"),
+    ann_epochs=Check(ge=0, note="(0 = train.epochs)"),
+    reference_samples=Check(ge=0),
+    stdb_alpha=Check(gt=0),
+    stdb_beta=Check(ge=0),
     stdb_lr=Check(ge=0, note="(0 = the paper's)"),
 )
 

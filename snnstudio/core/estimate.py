@@ -331,8 +331,7 @@ def refusal(cfg: ExperimentConfig, estimate: RunEstimate, step_mode: str,
         advice.append(f"train.batch_size to {batch} or less")
     if estimate.dataset_bytes > estimate.training_bytes:
         advice.append(
-            "data.train_limit"
-            + (" or data.frame_side" if is_event_dataset(cfg.data.name) else "")
+            "data.train_limit" + (" or data.frame_side" if is_event_dataset(cfg.data.name) else "")
         )
     return (
         f"this run would need about {gigabytes(estimate.needed_bytes)} more memory but "
@@ -341,8 +340,7 @@ def refusal(cfg: ExperimentConfig, estimate: RunEstimate, step_mode: str,
         f"{gigabytes(estimate.training_bytes)} ({estimate.saved_per_step / 1024:.0f} KB per "
         f"sample and timestep x T = {estimate.timesteps} x batch {estimate.batch_size}), the "
         f"data {gigabytes(estimate.dataset_bytes)}, inference "
-        f"{gigabytes(estimate.inference_bytes)}; lower "
-        + " or ".join(advice)
+        f"{gigabytes(estimate.inference_bytes)}; lower " + " or ".join(advice)
     )
 
 

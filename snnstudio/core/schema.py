@@ -153,7 +153,5 @@ def from_dict(data: Any, cls: type, prefix: str = "") -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = [key for key in data if key not in names]
     if unknown:
-        raise ConfigError(
-            f"unknown key '{prefix}{unknown[0]}' (known: {', '.join(names)})"
-        )
+        raise ConfigError(f"unknown key '{prefix}{unknown[0]}' (known: {', '.join(names)})")
     return cls(**{key: coerce(value, hints[key], f"{prefix}{key}") for key, value in data.items()})

@@ -105,5 +105,6 @@ def test_config_imports_nothing_of_ours_but_the_errors_and_the_schema() -> None:
     graph = import_graph(PACKAGE)
     assert set(graph.successors("snnstudio.core.schema")) == {"snnstudio.core.errors"}
     assert set(graph.successors("snnstudio.core.config")) == {
-        "snnstudio.core.errors", "snnstudio.core.schema"
+        "snnstudio.core.errors",
+        "snnstudio.core.schema",
     }

@@ -95,7 +95,7 @@ ELIMINATE = 'job = "train-eliminate"\n[job_settings]\n'
         (ELIMINATE + 'mthod = "x"', "unknown key 'job_settings.mthod'"),
         (ELIMINATE + 'method = "wash"', "job_settings.method = 'wash' is not one of"),
         (ELIMINATE + 'epochs = "2"', "job_settings.epochs = '2' must be an integer"),
-        (ELIMINATE + 'clean_fraction = 0', "job_settings.clean_fraction = 0.0 must be in (0, 1]"),
+        (ELIMINATE + "clean_fraction = 0", "job_settings.clean_fraction = 0.0 must be in (0, 1]"),
         ("[grid\n", "not valid TOML"),
     ],
 )

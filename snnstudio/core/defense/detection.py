@@ -256,9 +256,7 @@ def _detection(
 
     labels = layer_labels(suspect.network, tuple(data.splits.sample_shape))
     report["layer_labels"] = labels
-    summary, layer = _sample_level(
-        pool, suspect_rec, clean_rec, clean_set.y, settings, labels
-    )
+    summary, layer = _sample_level(pool, suspect_rec, clean_rec, clean_set.y, settings, labels)
     report["sample_level"] = summary
     if job.rundir is not None:
         title = f"clean distance on {labels[layer]} ({settings.feature})"

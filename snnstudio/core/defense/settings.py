@@ -185,11 +185,10 @@ class DetectionSettings:
     training_scores: bool = option(
         True, "score the poisoned training set per class (spectral, clustering)"
     )
-    max_train_samples: int = option(
-        3000, "training samples scored (0 = all)", check=AT_LEAST_0
-    )
+    max_train_samples: int = option(3000, "training samples scored (0 = all)", check=AT_LEAST_0)
     poison_bound: float = option(
-        0.5, "spectral: flag the top 1.5 x this share of the suspect class (Tran et al.)",
+        0.5,
+        "spectral: flag the top 1.5 x this share of the suspect class (Tran et al.)",
         check=SHARE,
     )
     reference_free: bool = option(True, "run the reference-free tests (MM-BD and TMPBD)")
