@@ -306,29 +306,40 @@ def test_fig10_claim_leaves_out_a_resumed_point_whose_seconds_are_its_last_sitti
     assert lr_c_fastest_lr_h_slowest(Evidence([*rows, counted]))[1] is False  # type: ignore[index]
 
 
-def test_fig10_claim_compares_times_within_a_pr_on_one_host_only() -> None:
+PR_01_ON_A = "time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: A)"
+
+
+@pytest.mark.parametrize(
+    ("at_pr_02", "outcome"),
+    [
+        # another host at a PR where no ordering is judged does not block the claim
+        ({"bptt": "B"}, (PR_01_ON_A, True)),
+        # at PR 0.2 the rules' times come from two hosts: that PR is named, not judged
+        (
+            {"bptt": "A", "conversion": "B", "hybrid": "A"},
+            (f"{PR_01_ON_A}; not judged, taken on different hosts: PR 0.2: A; B", True),
+        ),
+        # each PR on one host (LR_C slowest at PR 0.2): both are judged, each names its host
+        (
+            {"bptt": "B", "conversion": "B", "hybrid": "B"},
+            (
+                "time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: A); "
+                "PR 0.2: LR_B 20, LR_C 40, LR_H 30 (host: B)",
+                False,
+            ),
+        ),
+    ],
+)
+def test_fig10_claim_compares_times_within_a_pr_on_one_host_only(
+    at_pr_02: dict[str, str], outcome: tuple[str, bool]
+) -> None:
     def point(rule: str, seconds: float, rate: float, host: str) -> tuple[dict, dict]:
         known = {"poison.rate": rate, "rule.name": rule, "seed": 0}
         return {"seed": "0", "seconds.total": str(seconds), "hardware": host}, known
 
-    one_host = [point("bptt", 30, 0.1, "A"), point("conversion", 10, 0.1, "A"),
-                point("hybrid", 60, 0.1, "A")]  # fmt: skip
-    lone_b = point("bptt", 5, 0.2, "B")  # another host, at a PR where no ordering is judged
-    assert lr_c_fastest_lr_h_slowest(Evidence([*one_host, lone_b])) == (
-        "time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: A)",
-        True,
-    )
-    mixed = [point("bptt", 20, 0.2, "A"), point("conversion", 30, 0.2, "B"),
-             point("hybrid", 40, 0.2, "A")]  # fmt: skip
-    assert lr_c_fastest_lr_h_slowest(Evidence([*one_host, *mixed])) == (
-        "time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: A); "
-        "not judged, taken on different hosts: PR 0.2: A; B",
-        True,
-    )
-    elsewhere = [point("bptt", 20, 0.2, "B"), point("conversion", 30, 0.2, "B"),
-                 point("hybrid", 40, 0.2, "B")]  # fmt: skip
-    assert lr_c_fastest_lr_h_slowest(Evidence([*one_host, *elsewhere])) == (
-        "time s: PR 0.1: LR_B 30, LR_C 10, LR_H 60 (host: A); "
-        "PR 0.2: LR_B 20, LR_C 30, LR_H 40 (host: B)",
-        False,
-    )
+    pr_01 = [
+        point(rule, s, 0.1, "A") for rule, s in (("bptt", 30), ("conversion", 10), ("hybrid", 60))
+    ]
+    seconds_02 = {"bptt": 20, "conversion": 40, "hybrid": 30}
+    pr_02 = [point(rule, seconds_02[rule], 0.2, host) for rule, host in at_pr_02.items()]
+    assert lr_c_fastest_lr_h_slowest(Evidence([*pr_01, *pr_02])) == outcome
