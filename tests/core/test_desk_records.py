@@ -65,11 +65,27 @@ def test_the_per_sample_table2_records_at_three_prs_give_the_readme_verdicts(
 ) -> None:
     """README, LR_H at PR 0.06 per sample: Com3's clean STDB epoch takes MR to 77.1, Com4's
     stays 100.0; over PR 0.02, 0.06 and 0.1 C26 fails (96.3 -> 60.6) and C25 holds."""
-    rows = claim_rows(sorted(RECORDS.glob("table2-desk-pr*-per-sample*")), tmp_path)
+    folders = [RECORDS / f"table2-desk-{name}" for name in
+               ("pr02-per-sample", "pr02-per-sample-lrh", "pr06-per-sample-lrc",
+                "pr06-per-sample-lrh", "pr10-per-sample")]  # fmt: skip
+    rows = claim_rows(folders, tmp_path)
     c26, c25, c13 = rows["C26"], rows["C25"], rows["C13"]
     assert "Com4 96.3 -> Com3 60.6" in c26 and "**fails**" in c26
     assert "0.06: 100.0" in c25 and "**holds**" in c25
     assert "Com3 PR 0.06: 76.9" in c13 and "**fails**" in c13
+
+
+def test_the_per_sample_table2_records_at_four_prs_give_the_readme_verdicts(
+    tmp_path: Path,
+) -> None:
+    """README, Table 2 at PR 0.2 per sample: Com3's clean STDB epoch leaves MR at 99.3 and
+    Com4's at 100.0; over the four PRs C26 fails (97.2 -> 70.2), C25 and C22 hold."""
+    rows = claim_rows(sorted(RECORDS.glob("table2-desk-pr*-per-sample*")), tmp_path)
+    c26, c25, c22 = rows["C26"], rows["C25"], rows["C22"]
+    assert "Com4 97.2 -> Com3 70.2" in c26 and "**fails**" in c26
+    assert "0.2: 100.0" in c25 and "**holds**" in c25
+    assert "0.2: 100.0" in c22 and "**holds**" in c22
+    assert "Com3 PR 0.2: 99.3" in rows["C13"]
 
 
 def test_the_per_sample_table1_record_gives_the_readme_verdicts(tmp_path: Path) -> None:
