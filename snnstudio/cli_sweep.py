@@ -42,6 +42,11 @@ def add_sweep_commands(commands: Any) -> None:
         help="train every LR_C/LR_H point's ANN twin itself (default: points whose ANN twin "
         "would be the same share the one trained first, kept in DIR/ann-twins/)",
     )  # fmt: skip
+    sweep.add_argument(
+        "--reuse-runs", action="append", default=[], type=Path, metavar="SWEEP_DIR",
+        help="copy a point that this other sweep folder completed with the same config (but "
+        "its name) instead of training it; its metrics.json says copied_from (repeatable)",
+    )  # fmt: skip
     sweep.add_argument("--no-report", action="store_true", help="do not write DIR/report/")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument(
@@ -88,7 +93,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     events = run_sweep(
         spec, args.out, args.workers, args.backend, args.ray_address, cancel,
-        ann_reuse=not args.no_ann_reuse,
+        ann_reuse=not args.no_ann_reuse, reuse_runs=args.reuse_runs,
     )  # fmt: skip
     status = _print_sweep(events, cancel, args.quiet)
     if status == "completed" and not args.no_report:
@@ -144,7 +149,10 @@ def _print_sweep(events: Iterator[Any], cancel: Any, quiet: bool) -> str:
                 reused = event.total - event.to_run
                 bar = tqdm(total=event.total, initial=reused, unit="point", disable=quiet,
                            desc=event.name, file=sys.stdout)  # fmt: skip
-                bar.write(f"{event.total} points, {reused} already completed: {event.out_dir}")
+                copied = f" ({event.copied} copied from --reuse-runs)" if event.copied else ""
+                bar.write(
+                    f"{event.total} points, {reused} already completed{copied}: {event.out_dir}"
+                )
             elif isinstance(event, PointStarted) and bar is not None:
                 bar.write(f"started {event.index}: {event.label}")
             elif isinstance(event, PointFinished) and not event.reused and bar is not None:

@@ -4,14 +4,15 @@ DIR/sweep.toml holds the resolved spec, DIR/runs/<point> one ordinary run direct
 point, DIR/results.csv one row per point, rewritten as each point finishes, DIR/ann-twins
 the ANN twins LR_C and LR_H points trained, each reused by every point whose ANN twin would
 be the same (`ann_reuse`; core/rules/ann_cache.py). Running the same spec into the same DIR
-again reads the completed points instead of training them.
+again reads the completed points instead of training them; given other sweep folders
+(`reuse_runs`), it copies a point one of them completed with the same config (run_reuse.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,11 @@ from snnstudio.core.sweep.results import (
     point_row,
     write_results,
 )
+from snnstudio.core.sweep.run_reuse import (
+    check_reuse_sources,
+    copy_completed_run,
+    find_completed_run,
+)
 from snnstudio.core.sweep.spec import SweepPoint, SweepSpec, load_written_spec
 
 POLL_SECONDS = 0.25
@@ -43,7 +49,8 @@ class SweepStarted:
     out_dir: str
     axes: list[str]
     total: int
-    to_run: int  # the others were completed by an earlier invocation
+    to_run: int  # the others were completed by an earlier invocation, or copied
+    copied: int = 0  # of those, copied from the reuse_runs folders this time
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,8 @@ class PointStarted:
 
 @dataclass(frozen=True)
 class PointFinished:
-    """A point ended (or, with `reused`, was read from an earlier invocation); `row` is its
-    results.csv row."""
+    """A point ended (or, with `reused`, was read from an earlier invocation or copied from
+    another sweep: its row's `copied_from`); `row` is its results.csv row."""
 
     index: int
     row: dict[str, Any]
@@ -83,28 +90,38 @@ def point_run_dir(out_dir: Path, point: SweepPoint) -> Path:
 def run_sweep(
     spec: SweepSpec, out_dir: str | Path, workers: int = 1, backend: str = "local",
     ray_address: str | None = None, cancel: CancelToken | None = None, ann_reuse: bool = True,
+    reuse_runs: Sequence[str | Path] = (),
 ) -> Iterator[SweepEvent]:  # fmt: skip
     """Run every point of `spec` not completed yet into `out_dir`, yielding events.
 
     A failed point is recorded and the others go on. Cancelling stops running points
     after their current batch and starts no new one; finished points are kept. With
-    `ann_reuse`, points share the ANN twins they train through `out_dir`/ann-twins.
+    `ann_reuse`, points share the ANN twins they train through `out_dir`/ann-twins. A point
+    not completed here whose run folder is empty is copied from the first of `reuse_runs`
+    (sweep folders) that completed it with the same config but its name.
     """
     started = time.perf_counter()
     check_backend(backend, workers)
     out = Path(out_dir)
+    sources = check_reuse_sources([Path(s) for s in reuse_runs], out)
     points = spec.points()
     _claim_folder(spec, out)
     rows: dict[int, dict[str, Any]] = {}
     to_run: list[SweepPoint] = []
+    copied = 0
     for point in points:
         run_dir = point_run_dir(out, point)
         metrics = completed_point(spec.job, point.config, run_dir, spec.job_settings)
+        if metrics is None and sources and not run_dir.exists():
+            metrics = _copy_from(sources, spec, point, run_dir)
+            copied += metrics is not None
         if metrics is None:
             to_run.append(point)
         else:
             rows[point.index] = point_row(point, "completed", metrics, _relative(point))
-    yield SweepStarted(spec.name, str(out), spec.axes, len(points), len(to_run))
+    if copied:
+        _write(out, spec, rows)
+    yield SweepStarted(spec.name, str(out), spec.axes, len(points), len(to_run), copied)
     for index in sorted(rows):
         yield PointFinished(index, rows[index], reused=True)
     if to_run and not _cancelled(cancel):
@@ -150,6 +167,17 @@ def _drive(
             rows[point.index] = _outcome_row(out, point, outcome)
             _write(out, spec, rows)
             yield PointFinished(point.index, rows[point.index])
+
+
+def _copy_from(
+    sources: list[Path], spec: SweepSpec, point: SweepPoint, run_dir: Path
+) -> dict[str, Any] | None:
+    """The metrics of the point as copied from a run in `sources`, None when none matches."""
+    found = find_completed_run(spec.job, point.config, spec.job_settings, sources)
+    if found is None:
+        return None
+    copy_completed_run(found[0], run_dir, point.config)
+    return completed_point(spec.job, point.config, run_dir, spec.job_settings)
 
 
 def _task(spec: SweepSpec, point: SweepPoint, run_dir: Path, ann_cache: str) -> PointTask:
