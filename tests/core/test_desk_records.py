@@ -146,13 +146,27 @@ def test_the_per_sample_fig12_record_at_pr_02_gives_the_readme_verdicts(tmp_path
     assert "**fails**" in rows["C28"] and "**holds**" in rows["C31"]
 
 
+def test_the_per_sample_table3_record_gives_the_readme_verdicts(tmp_path: Path) -> None:
+    """README, Table 3 per sample: the corner barely matters (T3-position holds) and LR_H keeps
+    the backdoor as whole as the others (T3-LR_H fails); its bottom-right row was copied
+    from the Table 4 sweep's target-0 row and says so."""
+    folder = RECORDS / "table3-desk-per-sample"
+    rows = claim_rows([folder], tmp_path)
+    assert "ASR range: LR_B 0.6, LR_C 0.2, LR_H 0.4" in rows["T3-position"]
+    assert "**holds**" in rows["T3-position"]
+    assert "mean ASR LR_B 99.8, LR_C 99.9, LR_H 99.8" in rows["T3-LR_H"]
+    assert "**fails**" in rows["T3-LR_H"]
+    copied = {r["trigger.position"] for r in read_sweep(folder).rows if r.get("copied_from")}
+    assert copied == {"bottom-right"}
+
+
 def test_all_per_sample_records_give_the_readme_tally(tmp_path: Path) -> None:
-    """README, "Per sample ... rerun so far": 12 claims hold and 9 fail over every per-sample
+    """README, "Per sample ... rerun so far": 13 claims hold and 10 fail over every per-sample
     record; C22 holds at PR 0.06 too (Table 2's LR_C cell, MR 98.6); C28 and C31 fail on ACC
     alone with PR 0.01 left out (Fig. 12 at PR 0.05, 0.1 and 0.2)."""
     folders = sorted(RECORDS.glob("*per-sample*"))
     text = write_claims(folders, tmp_path / "claims.md").read_text()
-    assert "12 holds, 9 fails" in text
+    assert "13 holds, 10 fails" in text
     rows = claim_rows_of(text)
     assert "0.06: 98.6" in rows["C22"] and "**holds**" in rows["C22"]
     elimination = {
