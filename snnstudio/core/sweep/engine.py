@@ -97,7 +97,7 @@ def run_sweep(
     A failed point is recorded and the others go on. Cancelling stops running points
     after their current batch and starts no new one; finished points are kept. With
     `ann_reuse`, points share the ANN twins they train through `out_dir`/ann-twins. A point
-    not completed here whose run folder is empty is copied from the first of `reuse_runs`
+    not completed here that has no run folder yet is copied from the first of `reuse_runs`
     (sweep folders) that completed it with the same config but its name.
     """
     started = time.perf_counter()
