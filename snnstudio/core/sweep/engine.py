@@ -173,10 +173,10 @@ def _copy_from(
     sources: list[Path], spec: SweepSpec, point: SweepPoint, run_dir: Path
 ) -> dict[str, Any] | None:
     """The metrics of the point as copied from a run in `sources`, None when none matches."""
-    found = find_completed_run(spec.job, point.config, spec.job_settings, sources)
-    if found is None:
+    source_run = find_completed_run(spec.job, point.config, spec.job_settings, sources)
+    if source_run is None:
         return None
-    copy_completed_run(found[0], run_dir, point.config)
+    copy_completed_run(source_run, run_dir, point.config)
     return completed_point(spec.job, point.config, run_dir, spec.job_settings)
 
 

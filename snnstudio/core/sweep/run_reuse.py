@@ -46,9 +46,9 @@ def check_reuse_sources(sources: Iterable[Path], out_dir: Path) -> list[Path]:
 
 def find_completed_run(
     job: str, cfg: config_io.ExperimentConfig, settings: dict[str, Any], sources: list[Path]
-) -> tuple[Path, dict[str, Any]] | None:
-    """The first completed run in `sources`' runs/ of `job` with `cfg` but for its name, with
-    its metrics; None when there is none."""
+) -> Path | None:
+    """The first completed run in `sources`' runs/ of `job` with `cfg` but for its name; None
+    when there is none."""
     for source in sources:
         for run_dir in sorted((source / RUNS_FOLDER).iterdir()):
             try:
@@ -56,9 +56,8 @@ def find_completed_run(
             except (OSError, SnnStudioError):
                 continue  # a failed or unreadable point is not one to copy
             named = dataclasses.replace(cfg, name=recorded_name)
-            metrics = completed_point(job, named, run_dir, settings)
-            if metrics is not None:
-                return run_dir, metrics
+            if completed_point(job, named, run_dir, settings) is not None:
+                return run_dir
     return None
 
 
